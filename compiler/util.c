@@ -1,0 +1,253 @@
+/*
+ * util.c — the arena, output buffers, file reading and fatal helpers.
+ *
+ * The arena is a singly linked list of blocks.  Allocations are never freed
+ * one by one; arena_release() frees all blocks at exit.  xrealloc() copies
+ * into a new allocation (the old one stays in the arena until exit), which
+ * is fine for a one-shot compiler: arrays grow geometrically in IR_PUSH
+ * users only up to the spec's size.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "vcompc.h"
+
+#define ARENA_BLOCK (64u * 1024)
+
+struct block {
+	struct block *next;
+	size_t used, size;
+	max_align_t data[];
+};
+
+static struct block *arena;
+
+void
+die(int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("vcompc: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(code);
+}
+
+void *
+xmalloc(size_t n)
+{
+	size_t align = sizeof(max_align_t);
+	size_t need = (n + align - 1) / align * align;
+	struct block *b = arena;
+
+	if (need < n)
+		die(1, "out of memory");
+	if (b == NULL || b->size - b->used < need) {
+		size_t size = need > ARENA_BLOCK ? need : ARENA_BLOCK;
+		b = malloc(sizeof *b + size);
+		if (b == NULL)
+			die(1, "out of memory (%zu bytes)", n);
+		b->size = size;
+		b->used = 0;
+		b->next = arena;
+		arena = b;
+	}
+	void *p = (char *)b->data + b->used;
+	b->used += need;
+	memset(p, 0, n);
+	return p;
+}
+
+void *
+xrealloc(void *p, size_t old, size_t n)
+{
+	/* Grow geometrically from the caller's point of view: when the
+	 * caller asks for one more element, keep capacity in powers of two
+	 * so that IR_PUSH stays amortised O(1).  The capacity is implied by
+	 * `old`: we only copy when `old` is zero or a power of two times the
+	 * element size, which IR_PUSH guarantees by construction. */
+	if (n <= old)
+		return p;
+	size_t cap = 16;
+	while (cap < n)
+		cap *= 2;
+	if (p != NULL && old > 0) {
+		size_t oldcap = 16;
+		while (oldcap < old)
+			oldcap *= 2;
+		if (oldcap >= n)
+			return p;
+	}
+	void *q = xmalloc(cap);
+	if (p != NULL && old > 0)
+		memcpy(q, p, old);
+	return q;
+}
+
+char *
+xstrndup(const char *s, size_t n)
+{
+	char *p = xmalloc(n + 1);
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+char *
+xstrdup(const char *s)
+{
+	return xstrndup(s, strlen(s));
+}
+
+char *
+xprintf(const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		die(1, "formatting failed");
+	char *p = xmalloc((size_t)n + 1);
+	va_start(ap, fmt);
+	vsnprintf(p, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	return p;
+}
+
+void
+arena_release(void)
+{
+	while (arena != NULL) {
+		struct block *next = arena->next;
+		free(arena);
+		arena = next;
+	}
+}
+
+void
+buf_add(struct buf *b, const void *p, size_t n)
+{
+	if (b->cap - b->len < n + 1) {
+		size_t cap = b->cap ? b->cap : 256;
+		while (cap - b->len < n + 1)
+			cap *= 2;
+		char *d = realloc(b->data, cap);
+		if (d == NULL)
+			die(1, "out of memory");
+		b->data = d;
+		b->cap = cap;
+	}
+	memcpy(b->data + b->len, p, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+}
+
+void
+buf_puts(struct buf *b, const char *s)
+{
+	buf_add(b, s, strlen(s));
+}
+
+void
+buf_printf(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		die(1, "formatting failed");
+	char *tmp = malloc((size_t)n + 1);
+	if (tmp == NULL)
+		die(1, "out of memory");
+	va_start(ap, fmt);
+	vsnprintf(tmp, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	buf_add(b, tmp, (size_t)n);
+	free(tmp);
+}
+
+void
+buf_free(struct buf *b)
+{
+	free(b->data);
+	b->data = NULL;
+	b->len = b->cap = 0;
+}
+
+char *
+read_spec_file(const char *path, size_t *len)
+{
+	struct pos whole = { path, 0, 0 };
+	struct stat st;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		error_at(&whole, "cannot open spec: %s", strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &st) < 0) {
+		error_at(&whole, "cannot stat spec: %s", strerror(errno));
+		close(fd);
+		return NULL;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		error_at(&whole, "is a directory, not a spec file");
+		close(fd);
+		return NULL;
+	}
+	/* Read at most one byte past the limit so that growing files and
+	 * pipes are bounded too. */
+	size_t cap = S_ISREG(st.st_mode) && (uintmax_t)st.st_size < VC_MAX_SPEC_BYTES
+	    ? (size_t)st.st_size + 1 : 64 * 1024;
+	char *data = malloc(cap + 1);
+	size_t n = 0;
+	if (data == NULL)
+		die(1, "out of memory");
+	for (;;) {
+		if (n == cap) {
+			if (cap > VC_MAX_SPEC_BYTES)
+				break;
+			cap *= 2;
+			char *d = realloc(data, cap + 1);
+			if (d == NULL)
+				die(1, "out of memory");
+			data = d;
+		}
+		ssize_t r = read(fd, data + n, cap - n);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			error_at(&whole, "cannot read spec: %s", strerror(errno));
+			free(data);
+			close(fd);
+			return NULL;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	close(fd);
+	if (n > VC_MAX_SPEC_BYTES) {
+		error_at(&whole, "spec is larger than %u bytes; is this the right file?",
+			 VC_MAX_SPEC_BYTES);
+		free(data);
+		return NULL;
+	}
+	char *out = xstrndup(data, n);
+	free(data);
+	*len = n;
+	return out;
+}

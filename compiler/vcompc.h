@@ -1,0 +1,345 @@
+/*
+ * vcompc.h — the compiler's one internal header.
+ *
+ * vcompc is a one-shot program: it reads one spec, checks it, writes its
+ * outputs and exits.  All memory that describes the spec (the IR, every
+ * string in it, every diagnostic position) comes from one arena (util.c) that
+ * is released in one go at exit; nothing in the IR is freed individually, so
+ * no function below documents ownership of IR memory.  Memory that does not
+ * belong to the IR (libyaml and libxml2 objects, stdio buffers) is owned and
+ * freed by the function that creates it.
+ *
+ * Exports are grouped by the file that defines them.
+ */
+#ifndef VCOMPC_H
+#define VCOMPC_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define VCOMPC_VERSION "0.1.0"
+
+/* ---------------------------------------------------------------- limits */
+
+/* Largest spec file vcompc reads.  Real specs are a few KB; 10 000
+ * components in YAML are about 2 MB.  A bigger file is almost certainly the
+ * wrong file, and refusing it keeps memory bounded. */
+#define VC_MAX_SPEC_BYTES   (16u * 1024 * 1024)
+/* RFC 7622 §3.1: every part of a JID is 1..1023 octets. */
+#define VC_MAX_JID_PART     1023
+/* Most YAML nodes a document may expand to through aliases (alias bombs). */
+#define VC_MAX_YAML_NODES   1000000u
+/* Most nodes and components in one cluster.  Node indexes are uint16_t in
+ * the generated table and on the peer link. */
+#define VC_MAX_NODES        1024
+#define VC_MAX_COMPONENTS   65535
+
+/* Runtime defaults, documented in docs/spec-reference.md. */
+#define VC_DEFAULT_SERVER_HOST     "127.0.0.1"
+#define VC_DEFAULT_SERVER_PORT     5347   /* XEP-0114 port of the local server */
+#define VC_DEFAULT_PEER_PORT       5277   /* Tigase's cluster port */
+#define VC_DEFAULT_LISTEN_HOST     "127.0.0.1"
+#define VC_DEFAULT_LISTEN_PORT     5348   /* where real components connect */
+#define VC_DEFAULT_QUEUE_BYTES     (8u * 1024 * 1024)
+#define VC_DEFAULT_QUEUE_AGE_MS    30000u
+#define VC_DEFAULT_MAX_STANZA      (512u * 1024) /* Prosody's default too */
+#define VC_DEFAULT_OUTPUT_CAP      (4u * 1024 * 1024)
+#define VC_DEFAULT_ROUTES          1000000u
+#define VC_DEFAULT_KEEPALIVE_MS    60000u
+#define VC_DEFAULT_PEER_TIMEOUT_MS 15000u
+#define VC_DEFAULT_BACKOFF_MIN_MS  250u
+#define VC_DEFAULT_BACKOFF_MAX_MS  30000u
+
+/* Tigase's VirtualComponent defaults (tigase.cluster.VirtualComponent). */
+#define VC_TIGASE_DISCO_NAME     "Multi User Chat"
+#define VC_TIGASE_DISCO_CATEGORY "conference"
+#define VC_TIGASE_DISCO_TYPE     "text"
+#define VC_TIGASE_DISCO_FEATURES "http://jabber.org/protocol/muc"
+#define VC_TIGASE_VIRTUAL_CLASS  "tigase.cluster.VirtualComponent"
+
+#define VC_NS_DISCO_INFO "http://jabber.org/protocol/disco#info"
+
+/* ---------------------------------------------------------------- util.c */
+
+/* Arena allocation for everything the IR holds.  These never return NULL:
+ * out of memory is fatal (exit 1 with a message). */
+void *xmalloc(size_t n);            /* zeroed */
+/* Grows an array that was created by xrealloc(NULL, 0, n) (or IR_PUSH):
+ * capacity is kept in powers of two, so sizes must only grow and `old`
+ * must be the true previous size.  Never pass it memory from xmalloc. */
+void *xrealloc(void *p, size_t old, size_t n);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+char *xprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void arena_release(void);           /* frees every arena block */
+
+/* A growable byte buffer (heap, not arena: it is for output). */
+struct buf {
+	char *data;
+	size_t len, cap;
+};
+void buf_add(struct buf *b, const void *p, size_t n);
+void buf_puts(struct buf *b, const char *s);
+void buf_printf(struct buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void buf_free(struct buf *b);
+
+/* Reads a whole file into the arena, NUL-terminated.  Returns NULL after
+ * reporting the reason as a diagnostic (missing, unreadable, a directory,
+ * larger than VC_MAX_SPEC_BYTES). *len receives the byte count. */
+char *read_spec_file(const char *path, size_t *len);
+
+/* Fatal helpers in the err(3) style: "vcompc: message" and exit(code). */
+void die(int code, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3), noreturn));
+
+/* ---------------------------------------------------------------- diag.c */
+
+/* A position in a spec file.  line and col are 1-based; col counts bytes.
+ * file is interned (arena) and shared by all positions of one file.
+ * line == 0 means "the whole file" (printed as "file: error: ..."). */
+struct pos {
+	const char *file;
+	int line, col;
+};
+
+enum diag_level { DIAG_NOTE, DIAG_WARNING, DIAG_ERROR };
+
+/* Prints "file:line:col: level: message" on stderr.  check, when not NULL,
+ * is the name of the named check or warning option that produced it and is
+ * appended as " [name]" so tests and users can tell checks apart. */
+void diag(enum diag_level lvl, const struct pos *p, const char *check,
+	  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void vdiag(enum diag_level lvl, const struct pos *p, const char *check,
+	   const char *fmt, va_list ap);
+#define error_at(p, ...)   diag(DIAG_ERROR, (p), NULL, __VA_ARGS__)
+#define warning_at(p, ...) diag(DIAG_WARNING, (p), NULL, __VA_ARGS__)
+#define note_at(p, ...)    diag(DIAG_NOTE, (p), NULL, __VA_ARGS__)
+
+int diag_error_count(void);
+int diag_warning_count(void);
+/* -Werror: warnings count as errors for the exit status. */
+extern bool diag_werror;
+/* -Wunused: list ignored Tigase keys. */
+extern bool diag_wunused;
+/* -w: suppress warnings. */
+extern bool diag_nowarn;
+
+/* ------------------------------------------------------------------ IR */
+
+/* Every scalar the spec gives carries where it came from, so checks can
+ * point at it.  s == NULL means "not given". */
+struct ir_str {
+	char *s;
+	struct pos pos;
+};
+
+enum secret_kind {
+	SECRET_NONE = 0,  /* not given */
+	SECRET_FILE,      /* ref = path of a file holding the secret */
+	SECRET_ENV,       /* ref = name of an environment variable */
+	SECRET_INLINE,    /* ref = the secret itself (Tigase --cluster-nodes
+	                   * password).  Never emitted: vcompc writes it to the
+	                   * node's 0600 secrets file instead. */
+};
+
+struct ir_secret {
+	enum secret_kind kind;
+	struct ir_str ref;
+	struct pos pos;   /* of the key that named the source */
+};
+
+struct ir_endpoint {
+	struct ir_str host;   /* IPv4, IPv6 (no brackets) or a DNS name */
+	int port;             /* 0 = not given */
+	struct pos pos;       /* of the value, for diagnostics */
+};
+
+struct ir_node {
+	struct ir_str name;            /* as used in homes / redirect-to */
+	struct ir_endpoint server;     /* local XMPP server, XEP-0114 port */
+	struct ir_endpoint peer;       /* peer link: listen and dial address */
+	struct ir_endpoint listen;     /* home listener for real components */
+	struct ir_endpoint stats;      /* optional loopback stats listener */
+};
+
+struct ir_identity {
+	struct ir_str category, type, name, lang;
+	struct pos pos;
+};
+
+enum disco_mode { DISCO_LOCAL = 0, DISCO_FORWARD };
+
+struct ir_component {
+	struct ir_str name;        /* Tigase component name, e.g. "muc" */
+	struct ir_str domain;      /* e.g. "muc.example.test" */
+	struct ir_str *homes;      /* ordered node names (failover order) */
+	size_t nhomes;
+	struct ir_identity *ids;
+	size_t nids;
+	struct ir_str *features;
+	size_t nfeatures;
+	struct ir_str disco_node;  /* optional */
+	enum disco_mode disco;
+	struct pos disco_pos;
+	struct ir_secret secret;   /* XEP-0114 secret, for the upstream and for
+	                            * the real component on its home */
+	struct pos pos;            /* where the component was declared */
+};
+
+struct ir_limits {
+	uint64_t queue_bytes;
+	uint32_t queue_age_ms;
+	uint32_t max_stanza;
+	uint32_t output_cap;
+	uint32_t routes;
+	uint32_t keepalive_ms;
+	uint32_t peer_timeout_ms;
+	uint32_t backoff_min_ms, backoff_max_ms;
+};
+
+struct ir_spec {
+	const char *path;              /* as given on the command line */
+	enum { FMT_PROPERTIES, FMT_YAML } format;
+	uint8_t digest[32];            /* SHA-256 of the spec file's bytes */
+	struct ir_node *nodes;
+	size_t nnodes;
+	struct ir_component *components;
+	size_t ncomponents;
+	struct ir_secret cluster_secret;
+	struct ir_limits limits;
+	struct pos limits_pos[9];      /* positions of the limit keys, in the
+	                                * order of struct ir_limits' fields;
+	                                * line 0 when defaulted */
+};
+
+/* Appends a zeroed element to an arena array and returns it. */
+#define IR_PUSH(arr, n) \
+	((arr) = xrealloc((arr), sizeof *(arr) * (n), sizeof *(arr) * ((n) + 1)), \
+	 &(arr)[(n)++])
+
+/* Sets every field of spec->limits to its default. */
+void ir_limits_default(struct ir_limits *l);
+
+/* ------------------------------------------------------------ values.c */
+
+/* Value parsers shared by both front ends.  Each reports its own error at
+ * v->pos, naming `key` (the spec key the value belongs to), and returns
+ * false on error. */
+bool parse_endpoint(const char *key, const struct ir_str *v,
+		    struct ir_endpoint *out);
+bool parse_size(const char *key, const struct ir_str *v, uint64_t max,
+		uint64_t *out);
+bool parse_duration_ms(const char *key, const struct ir_str *v,
+		       uint32_t *out);
+bool parse_uint(const char *key, const struct ir_str *v, uint64_t max,
+		uint64_t *out);
+
+/* The limits both formats share, by key name ("queue-bytes", ...).
+ * limit_set parses v into the field the key names and records its
+ * position; it returns false with *known = false for an unknown key (the
+ * caller reports it, with did_you_mean over limit_names), and false with
+ * *known = true after reporting a bad value. */
+extern const char *const limit_names[];
+extern const size_t nlimit_names;
+bool limit_set(struct ir_spec *spec, const char *key, const struct ir_str *v,
+	       bool *known);
+
+/* The closest candidate to word by edit distance, or NULL if none is
+ * close enough to be a plausible typo. */
+const char *did_you_mean(const char *word, const char *const *cands, size_t n);
+
+/* Applies the defaults both formats share to every node (server, peer,
+ * listen; see docs/spec-reference.md).  Call after the front end. */
+void ir_apply_node_defaults(struct ir_spec *spec);
+
+/* ------------------------------------------------- fe_properties.c (grammar/) */
+
+/* One logical key = value pair as java.util.Properties.load reads it. */
+struct prop {
+	char *key, *value;         /* unescaped, UTF-8 */
+	struct pos key_pos, value_pos;
+};
+
+/* Lexes and parses a Java properties file.  Reports every error it finds;
+ * returns the pairs in file order (duplicates kept) in *out.  Returns false
+ * if there were errors. */
+bool properties_read(const char *path, const char *text, size_t len,
+		     struct prop **out, size_t *n);
+/* Builds the IR from the pairs with Tigase's semantics. */
+bool properties_to_ir(const struct prop *props, size_t n, struct ir_spec *spec);
+/* --emit=keys: one JSON object per logical key, in file order. */
+void properties_emit_keys(FILE *out, const struct prop *props, size_t n);
+
+/* ---------------------------------------------------------- fe_yaml.c */
+
+bool yaml_to_ir(const char *path, const char *text, size_t len,
+		struct ir_spec *spec);
+
+/* ------------------------------------------------------------ jid.c */
+
+/* RFC 7622 checks.  On failure they return false and set *why to a static
+ * English phrase ("domainpart is longer than 1023 octets", ...) and *off to
+ * the byte offset of the offending character. */
+bool jid_check_domain(const char *s, const char **why, size_t *off);
+bool jid_check_jid(const char *s, const char **why, size_t *off);
+/* True if s is valid UTF-8 without NUL or C0 controls other than tab. */
+bool utf8_valid(const char *s, size_t len, size_t *bad_off);
+
+/* ------------------------------------------------------------ check.c */
+
+/* Runs every named check over the IR.  Returns false if any check
+ * reported an error. */
+bool check_spec(struct ir_spec *spec);
+/* Prints the table of named checks (--help-checks). */
+void check_list(FILE *out);
+
+/* ------------------------------------------------------------ caps.c */
+
+struct caps_form_field {
+	const char *var;
+	const char **values;
+	size_t nvalues;
+};
+struct caps_form {
+	const char *form_type;
+	const struct caps_form_field *fields;
+	size_t nfields;
+};
+/* XEP-0115 §5.1 verification string: base64(SHA-1(S)), written to
+ * out (29 bytes incl. NUL).  Sorts copies; inputs are not changed. */
+void caps_ver(const struct ir_identity *ids, size_t nids,
+	      const char *const *features, size_t nfeatures,
+	      const struct caps_form *forms, size_t nforms, char out[29]);
+
+/* ------------------------------------------------------------ disco.c */
+
+/* Renders the disco#info <query/> for a component with libxml2's tree API
+ * (escaping right by construction).  with_node: put node='disco_node' on
+ * the query.  Returns a heap string the caller frees. */
+char *disco_render_query(const struct ir_component *c, bool with_node);
+/* The features the response advertises, sorted, duplicates removed,
+ * disco#info added (XEP-0030 §3.1).  Arena memory. */
+const char **disco_features(const struct ir_component *c, size_t *n);
+
+/* ------------------------------------------------------------ emit_c.c, emit_json.c */
+
+struct emit_opts {
+	const char *spec_name;   /* the spec's path as given, for the banner */
+};
+/* Writes the generated table for node index `node`. */
+void emit_c(FILE *out, const struct ir_spec *spec, size_t node,
+	    const struct emit_opts *o);
+void emit_json(FILE *out, const struct ir_spec *spec, size_t node);
+
+/* ------------------------------------------------------------ secrets.c */
+
+/* Writes DIR/NODE.secrets (mode 0600) holding the inline secrets a node
+ * needs, if any.  Returns false after reporting an error. */
+bool secrets_write_bundle(const struct ir_spec *spec, size_t node,
+			  const char *path);
+
+#endif /* VCOMPC_H */
