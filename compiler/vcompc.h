@@ -262,6 +262,9 @@ void ir_apply_node_defaults(struct ir_spec *spec);
 struct prop {
 	char *key, *value;         /* unescaped, UTF-8 */
 	struct pos key_pos, value_pos;
+	/* The value is its own bytes on one line of the file (no escape, no
+	 * continuation), so value_pos.col + offset locates any byte of it. */
+	bool verbatim;
 };
 
 /* Lexes and parses a Java properties file.  Reports every error it finds;
@@ -294,7 +297,7 @@ bool utf8_valid(const char *s, size_t len, size_t *bad_off);
 /* Runs every named check over the IR.  Returns false if any check
  * reported an error. */
 bool check_spec(struct ir_spec *spec);
-/* Prints the table of named checks (--help-checks). */
+/* Prints the table of named checks (--list-checks). */
 void check_list(FILE *out);
 
 /* ------------------------------------------------------------ caps.c */
@@ -341,5 +344,19 @@ void emit_json(FILE *out, const struct ir_spec *spec, size_t node);
  * needs, if any.  Returns false after reporting an error. */
 bool secrets_write_bundle(const struct ir_spec *spec, size_t node,
 			  const char *path);
+/* The bundle key of an inline secret: "cluster" for the cluster secret
+ * (c == NULL), "component/DOMAIN" for component c's.  Arena memory. */
+const char *secrets_bundle_key(const struct ir_component *c);
+/* True if node `node` needs a secrets bundle (some secret it uses is
+ * SECRET_INLINE). */
+bool secrets_needed(const struct ir_spec *spec, size_t node);
+
+/* ------------------------------------------------------------ link.c */
+
+/* Builds the static node binary `out`: writes the table C into a private
+ * temporary directory and runs $CC on it with libvcrt.a (see docs/cli.md
+ * for the library search).  Returns false after reporting an error. */
+bool link_node(const struct ir_spec *spec, size_t node,
+	       const struct emit_opts *o, const char *out);
 
 #endif /* VCOMPC_H */

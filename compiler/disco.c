@@ -1,0 +1,151 @@
+/*
+ * disco.c — the disco#info <query/> a component's runtime answers with,
+ * pre-rendered at compile time.
+ *
+ * The element is built with libxml2's tree API and serialised by libxml2,
+ * so attribute values are escaped by the library that also parses XML
+ * (< & " and the white-space characters become references); nothing here
+ * escapes by hand.  The output is one line, without an XML declaration,
+ * with attributes in a fixed order and children sorted, so the same
+ * component always gives the same bytes (the generated C is diffed in CI).
+ *
+ * Identities are sorted as XEP-0115 sorts them (category, type, xml:lang,
+ * then name) and features byte-wise, so the response lists them in the
+ * order its caps hash was computed in.  XEP-0030 sets no order on the wire;
+ * a stable one is ours.
+ *
+ * Memory: disco_features() returns arena memory.  disco_render_query()
+ * returns a malloc'ed string the caller frees; the libxml2 document and
+ * buffer it uses are freed before it returns.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <libxml/tree.h>
+
+#include "vcompc.h"
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+const char **
+disco_features(const struct ir_component *c, size_t *n)
+{
+	const char **f;
+	size_t k = 0;
+
+	f = xmalloc((c->nfeatures + 1) * sizeof *f);
+	/* XEP-0030 §3.1: every entity supports disco#info. */
+	f[k++] = VC_NS_DISCO_INFO;
+	for (size_t i = 0; i < c->nfeatures; i++)
+		if (c->features[i].s != NULL)
+			f[k++] = c->features[i].s;
+	qsort(f, k, sizeof *f, cmp_str);
+	/* Drop repeats, disco#info given by the spec among them. */
+	size_t out = 0;
+	for (size_t i = 0; i < k; i++)
+		if (out == 0 || strcmp(f[out - 1], f[i]) != 0)
+			f[out++] = f[i];
+	*n = out;
+	return f;
+}
+
+static const char *
+str_or_empty(const struct ir_str *s)
+{
+	return s->s != NULL ? s->s : "";
+}
+
+static int
+cmp_identity(const void *a, const void *b)
+{
+	const struct ir_identity *x = *(const struct ir_identity *const *)a;
+	const struct ir_identity *y = *(const struct ir_identity *const *)b;
+	int r;
+
+	if ((r = strcmp(str_or_empty(&x->category),
+			str_or_empty(&y->category))) != 0)
+		return r;
+	if ((r = strcmp(str_or_empty(&x->type), str_or_empty(&y->type))) != 0)
+		return r;
+	if ((r = strcmp(str_or_empty(&x->lang), str_or_empty(&y->lang))) != 0)
+		return r;
+	return strcmp(str_or_empty(&x->name), str_or_empty(&y->name));
+}
+
+static void *
+check_alloc(void *p)
+{
+	if (p == NULL)
+		die(1, "out of memory (libxml2)");
+	return p;
+}
+
+static void
+set_attr(xmlNodePtr n, const char *name, const char *value)
+{
+	check_alloc(xmlNewProp(n, (const xmlChar *)name,
+			       (const xmlChar *)value));
+}
+
+char *
+disco_render_query(const struct ir_component *c, bool with_node)
+{
+	const struct ir_identity **ids;
+	const char **features;
+	size_t nfeatures;
+	xmlDocPtr doc;
+	xmlNodePtr query, child;
+	xmlBufferPtr xb;
+	char *out;
+
+	/*
+	 * A document, not a lone node: xml:lang resolves to the XML namespace
+	 * the document holds (no stray xmlns:xml declaration), and with the
+	 * document's encoding set to UTF-8 libxml2 writes non-ASCII
+	 * characters as they are instead of as &#x...; references.
+	 */
+	doc = check_alloc(xmlNewDoc((const xmlChar *)"1.0"));
+	doc->encoding = check_alloc(xmlStrdup((const xmlChar *)"UTF-8"));
+	query = check_alloc(xmlNewDocNode(doc, NULL, (const xmlChar *)"query",
+					  NULL));
+	xmlDocSetRootElement(doc, query);
+	xmlSetNs(query, check_alloc(xmlNewNs(query,
+	    (const xmlChar *)VC_NS_DISCO_INFO, NULL)));
+	if (with_node && c->disco_node.s != NULL && c->disco_node.s[0] != '\0')
+		set_attr(query, "node", c->disco_node.s);
+
+	ids = xmalloc((c->nids ? c->nids : 1) * sizeof *ids);
+	for (size_t i = 0; i < c->nids; i++)
+		ids[i] = &c->ids[i];
+	qsort(ids, c->nids, sizeof *ids, cmp_identity);
+	for (size_t i = 0; i < c->nids; i++) {
+		child = check_alloc(xmlNewChild(query, NULL,
+		    (const xmlChar *)"identity", NULL));
+		set_attr(child, "category", str_or_empty(&ids[i]->category));
+		set_attr(child, "type", str_or_empty(&ids[i]->type));
+		if (ids[i]->name.s != NULL)
+			set_attr(child, "name", ids[i]->name.s);
+		if (ids[i]->lang.s != NULL && ids[i]->lang.s[0] != '\0')
+			xmlNodeSetLang(child, (const xmlChar *)ids[i]->lang.s);
+	}
+
+	features = disco_features(c, &nfeatures);
+	for (size_t i = 0; i < nfeatures; i++) {
+		child = check_alloc(xmlNewChild(query, NULL,
+		    (const xmlChar *)"feature", NULL));
+		set_attr(child, "var", features[i]);
+	}
+
+	xb = check_alloc(xmlBufferCreate());
+	if (xmlNodeDump(xb, doc, query, 0, 0) < 0)
+		die(1, "cannot serialise the disco#info response of '%s'",
+		    str_or_empty(&c->domain));
+	out = check_alloc(strdup((const char *)xmlBufferContent(xb)));
+	xmlBufferFree(xb);
+	xmlFreeDoc(doc);
+	return out;
+}
