@@ -41,6 +41,9 @@ GRAMMAR_Y  = $(wildcard grammar/*.y)
 GEN_C      = $(GRAMMAR_L:grammar/%.l=$(B)/gen/%.lex.c) \
              $(GRAMMAR_Y:grammar/%.y=$(B)/gen/%.tab.c)
 GEN_H      = $(GRAMMAR_Y:grammar/%.y=$(B)/gen/%.tab.h)
+# Keep the generated sources: as intermediates make would delete them,
+# and the parser object needs its header after the fact.
+.SECONDARY: $(GEN_C) $(GEN_H)
 COMP_SRC   = $(filter-out compiler/main.c,$(wildcard compiler/*.c))
 COMP_OBJ   = $(COMP_SRC:%.c=$(B)/%.o) $(GEN_C:%.c=%.o)
 COMP_LIBS  = $(XML2_LIBS) -lyaml -lnettle
@@ -95,6 +98,9 @@ $(B)/gen/%.o: $(B)/gen/%.c compiler/vcompc.h
 $(B)/compiler/%.o: compiler/%.c compiler/vcompc.h runtime/vcomp_table.h $(GEN_H)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(XML2_CFLAGS) -c -o $@ $<
+
+# vcompc finds the installed runtime library here (see compiler/link.c).
+$(B)/compiler/link.o: ALL_CFLAGS += -DVCOMP_LIBDIR='"$(LIBDIR)"'
 
 $(B)/runtime/%.o: runtime/%.c $(wildcard runtime/*.h)
 	@mkdir -p $(@D)

@@ -186,6 +186,59 @@ buf_free(struct buf *b)
 	b->len = b->cap = 0;
 }
 
+static size_t
+str_hash(const char *s, size_t len)
+{
+	uint64_t h = 1469598103934665603ull;   /* FNV-1a */
+
+	for (size_t i = 0; i < len; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 1099511628211ull;
+	}
+	return (size_t)h;
+}
+
+bool
+strmap_get(const struct strmap *m, const char *key, size_t len, size_t *val)
+{
+	if (m->cap == 0)
+		return false;
+	for (size_t i = str_hash(key, len) & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
+		if (m->keys[i] == NULL)
+			return false;
+		if (m->lens[i] == len && memcmp(m->keys[i], key, len) == 0) {
+			*val = m->vals[i];
+			return true;
+		}
+	}
+}
+
+void
+strmap_put(struct strmap *m, const char *key, size_t len, size_t val)
+{
+	if ((m->n + 1) * 2 > m->cap) {
+		struct strmap g = { 0 };
+		g.cap = m->cap ? m->cap * 2 : 64;
+		g.keys = xmalloc(g.cap * sizeof *g.keys);
+		g.lens = xmalloc(g.cap * sizeof *g.lens);
+		g.vals = xmalloc(g.cap * sizeof *g.vals);
+		for (size_t i = 0; i < m->cap; i++)
+			if (m->keys[i] != NULL)
+				strmap_put(&g, m->keys[i], m->lens[i], m->vals[i]);
+		*m = g;
+	}
+	size_t i = str_hash(key, len) & (m->cap - 1);
+	for (; m->keys[i] != NULL; i = (i + 1) & (m->cap - 1))
+		if (m->lens[i] == len && memcmp(m->keys[i], key, len) == 0) {
+			m->vals[i] = val;
+			return;
+		}
+	m->keys[i] = key;
+	m->lens[i] = len;
+	m->vals[i] = val;
+	m->n++;
+}
+
 char *
 read_spec_file(const char *path, size_t *len)
 {

@@ -87,6 +87,20 @@ void buf_printf(struct buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void buf_free(struct buf *b);
 
+/* A string -> index map (open addressing, arena memory) for the front
+ * ends' name lookups, which must stay linear in the spec's size. Keys are
+ * not copied: they must outlive the map (arena strings do). */
+struct strmap {
+	const char **keys;
+	size_t *lens, *vals;
+	size_t cap, n;
+};
+/* Returns true and sets *val if key[0..len) is in the map. */
+bool strmap_get(const struct strmap *m, const char *key, size_t len,
+		size_t *val);
+/* Inserts or replaces. */
+void strmap_put(struct strmap *m, const char *key, size_t len, size_t val);
+
 /* Reads a whole file into the arena, NUL-terminated.  Returns NULL after
  * reporting the reason as a diagnostic (missing, unreadable, a directory,
  * larger than VC_MAX_SPEC_BYTES). *len receives the byte count. */

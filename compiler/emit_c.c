@@ -1,0 +1,579 @@
+/*
+ * emit_c.c — the C back end: the routing table of one node, in the
+ * layout of runtime/vcomp_table.h (the contract with the runtime).
+ *
+ * The output is deterministic — the same spec gives the same bytes — so
+ * that builds can be cached and diffed:
+ *   - components are sorted by domain (memcmp, then length), nodes keep
+ *     their spec order (node indexes are part of the peer protocol);
+ *   - the banner names only the spec as given on the command line (main.c
+ *     passes a relative name), vcompc's version and the spec's SHA-256;
+ *     no dates, host names or absolute paths;
+ *   - every string comes from the IR through c_string(), whose escapes
+ *     cannot merge with the characters after them.
+ * Secrets are never written: a vc_secret names the file, the environment
+ * variable or the key in NODE.secrets the runtime reads at start.
+ *
+ * Memory: the disco#info responses of every component are rendered once
+ * per run (libxml2, heap), copied into the arena and cached for the other
+ * nodes of an --all run (see disco_of); everything else is printed
+ * straight to `out`.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "vcompc.h"
+#include "vcomp_table.h"
+
+/* Longest run of a string literal on one line of generated C. */
+#define LITERAL_WIDTH 72
+
+/* ------------------------------------------------------------ strings */
+
+/*
+ * Appends s[0..len) to b as the inside of a C string literal.  Printable
+ * ASCII stays as it is; backslash, quote and the usual controls get their
+ * short escapes; every other byte (controls, DEL, bytes >= 0x80) becomes a
+ * three-digit octal escape, which — unlike \x — ends after three digits
+ * and so cannot swallow a following digit.  A '?' after a '?' is escaped
+ * so that no trigraph can form under -std=c17.
+ */
+static void
+c_escape(struct buf *b, const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		switch (ch) {
+		case '\\':
+			buf_puts(b, "\\\\");
+			break;
+		case '"':
+			buf_puts(b, "\\\"");
+			break;
+		case '\n':
+			buf_puts(b, "\\n");
+			break;
+		case '\t':
+			buf_puts(b, "\\t");
+			break;
+		case '\r':
+			buf_puts(b, "\\r");
+			break;
+		case '?':
+			buf_puts(b, i > 0 && s[i - 1] == '?' ? "\\?" : "?");
+			break;
+		default:
+			if (ch >= 0x20 && ch < 0x7f)
+				buf_add(b, &s[i], 1);
+			else
+				buf_printf(b, "\\%03o", ch);
+		}
+	}
+}
+
+/* A whole literal "..." or NULL, as a heap string the caller frees. */
+static char *
+c_string(const char *s)
+{
+	struct buf b = { 0 };
+
+	if (s == NULL)
+		return strdup("NULL");
+	buf_puts(&b, "\"");
+	c_escape(&b, s, strlen(s));
+	buf_puts(&b, "\"");
+	return b.data;
+}
+
+/* Renders a long string as adjacent literals, LITERAL_WIDTH bytes of
+ * source per line, each line indented by one tab.  The split never falls
+ * inside an escape sequence.  Returns an arena string: the disco cache
+ * keeps it, so the escaping is done once per component, not once per node. */
+static const char *
+long_literal(const char *s)
+{
+	size_t len = strlen(s), i = 0;
+	struct buf out = { 0 };
+
+	if (len == 0)
+		return "\n\t\"\"";
+	while (i < len) {
+		buf_puts(&out, "\n\t\"");
+		size_t start = out.len;
+		while (i < len && out.len - start < LITERAL_WIDTH) {
+			/* Escape one byte at a time; a '?' needs its
+			 * predecessor to decide, so look back. */
+			if (s[i] == '?' && i > 0 && s[i - 1] == '?')
+				buf_puts(&out, "\\?");
+			else
+				c_escape(&out, &s[i], 1);
+			/* Prefer to end a line after a tag. */
+			if (s[i++] == '>' && out.len - start >= LITERAL_WIDTH / 2 &&
+			    i < len && s[i] == '<')
+				break;
+		}
+		buf_puts(&out, "\"");
+	}
+	const char *r = xstrndup(out.data, out.len);
+	buf_free(&out);
+	return r;
+}
+
+/*
+ * Comment text: generated comments show domains and node names, which
+ * come from the spec.  "*" followed by "/" would end the comment, "/"
+ * followed by "*" trips -Wcomment, and "??/" is a trigraph; anything not
+ * printable ASCII is shown as '.'.  Returns an arena string.
+ */
+static const char *
+comment_safe(const char *s)
+{
+	size_t len = strlen(s);
+	char *o = xmalloc(len * 2 + 1), *p = o;
+
+	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		char prev = p > o ? p[-1] : '\0';
+		if (ch < 0x20 || ch >= 0x7f)
+			ch = '.';
+		if ((prev == '*' && ch == '/') || (prev == '/' && ch == '*') ||
+		    (prev == '?' && ch == '?'))
+			*p++ = ' ';
+		*p++ = (char)ch;
+	}
+	*p = '\0';
+	return o;
+}
+
+/* ------------------------------------------------------------ order */
+
+static const struct ir_spec *sort_spec;
+
+static int
+cmp_domain(const void *a, const void *b)
+{
+	const struct ir_component *ca = &sort_spec->components[*(const size_t *)a];
+	const struct ir_component *cb = &sort_spec->components[*(const size_t *)b];
+	size_t la = strlen(ca->domain.s), lb = strlen(cb->domain.s);
+	int r = memcmp(ca->domain.s, cb->domain.s, la < lb ? la : lb);
+
+	if (r != 0)
+		return r;
+	return la < lb ? -1 : la > lb;
+}
+
+/* Component indexes in table order (by domain).  Arena. */
+static size_t *
+sorted_components(const struct ir_spec *spec)
+{
+	size_t *ix = xmalloc(sizeof *ix * (spec->ncomponents + 1));
+
+	for (size_t i = 0; i < spec->ncomponents; i++)
+		ix[i] = i;
+	sort_spec = spec;
+	qsort(ix, spec->ncomponents, sizeof *ix, cmp_domain);
+	sort_spec = NULL;
+	return ix;
+}
+
+static long
+node_index(const struct ir_spec *spec, const char *name)
+{
+	for (size_t i = 0; i < spec->nnodes; i++)
+		if (strcmp(spec->nodes[i].name.s, name) == 0)
+			return (long)i;
+	return -1;
+}
+
+static bool
+is_home(const struct ir_spec *spec, const struct ir_component *c, size_t node)
+{
+	for (size_t h = 0; h < c->nhomes; h++)
+		if (strcmp(c->homes[h].s, spec->nodes[node].name.s) == 0)
+			return true;
+	return false;
+}
+
+/* ------------------------------------------------------------ disco cache */
+
+/*
+ * The rendered responses of one component.  The cache belongs to one IR
+ * (spec, its component array and count); the inputs of each entry are
+ * recorded and compared on every use, so an IR built anew — a unit test
+ * that builds several specs at the same address — never gets another
+ * one's responses.  Like the rest of vcompc it assumes the IR is not
+ * edited in place once built.
+ */
+struct disco_out {
+	const struct ir_identity *ids;    /* the inputs it was rendered from */
+	const struct ir_str *features;
+	const char *disco_node;
+	size_t nids, nfeatures;
+	const char *query, *query_node;   /* arena; query_node may be NULL */
+	const char *query_lit, *query_node_lit;  /* the same as C literals */
+	char ver[29];
+};
+
+static const struct ir_spec *cache_spec;
+static const struct ir_component *cache_components;
+static size_t cache_n;
+static struct disco_out *cache;
+
+/* The disco node the table announces: an empty disco-node is the same
+ * as none (Tigase's default value is the empty string). */
+static const char *
+disco_node_of(const struct ir_component *c)
+{
+	return c->disco_node.s != NULL && c->disco_node.s[0] != '\0'
+	    ? c->disco_node.s : NULL;
+}
+
+static const struct disco_out *
+disco_of(const struct ir_spec *spec, size_t ci)
+{
+	const struct ir_component *c = &spec->components[ci];
+
+	if (cache_spec != spec || cache_components != spec->components ||
+	    cache_n != spec->ncomponents) {
+		cache = xmalloc(sizeof *cache * (spec->ncomponents + 1));
+		cache_spec = spec;
+		cache_components = spec->components;
+		cache_n = spec->ncomponents;
+	}
+	struct disco_out *d = &cache[ci];
+	if (d->query == NULL || d->ids != c->ids || d->nids != c->nids ||
+	    d->features != c->features || d->nfeatures != c->nfeatures ||
+	    d->disco_node != c->disco_node.s) {
+		char *q = disco_render_query(c, false);
+		size_t nf;
+		const char **f;
+
+		d->query = xstrdup(q);
+		d->query_lit = long_literal(d->query);
+		free(q);
+		if (disco_node_of(c) != NULL) {
+			q = disco_render_query(c, true);
+			d->query_node = xstrdup(q);
+			d->query_node_lit = long_literal(d->query_node);
+			free(q);
+		} else {
+			d->query_node = NULL;
+		}
+		f = disco_features(c, &nf);
+		caps_ver(c->ids, c->nids, f, nf, NULL, 0, d->ver);
+		d->ids = c->ids;
+		d->nids = c->nids;
+		d->features = c->features;
+		d->nfeatures = c->nfeatures;
+		d->disco_node = c->disco_node.s;
+	}
+	return d;
+}
+
+/* ------------------------------------------------------------ pieces */
+
+static const char *
+secret_kind_name(enum secret_kind k)
+{
+	switch (k) {
+	case SECRET_FILE:
+		return "VC_SECRET_FILE";
+	case SECRET_ENV:
+		return "VC_SECRET_ENV";
+	case SECRET_INLINE:
+		return "VC_SECRET_BUNDLE";
+	default:
+		return "0";
+	}
+}
+
+/* "{ KIND, "ref" }": for an inline secret only the bundle key. */
+static void
+put_secret(FILE *out, const struct ir_secret *s, const struct ir_component *c)
+{
+	char *ref;
+
+	if (s->kind == SECRET_INLINE)
+		ref = c_string(secrets_bundle_key(c));
+	else if (s->kind == SECRET_FILE || s->kind == SECRET_ENV)
+		ref = c_string(s->ref.s);
+	else
+		ref = c_string(NULL);
+	fprintf(out, "{ %s, %s }", secret_kind_name(s->kind), ref);
+	free(ref);
+}
+
+static void
+put_endpoint(FILE *out, const char *host, int port)
+{
+	char *h = c_string(host);
+
+	fprintf(out, "{ %s, %d }", h, host != NULL ? port : 0);
+	free(h);
+}
+
+/* A human reading of a size or a duration, for row comments. */
+static const char *
+human_size(uint64_t n)
+{
+	if (n != 0 && n % (1024 * 1024 * 1024) == 0)
+		return xprintf("%llu GiB", (unsigned long long)(n >> 30));
+	if (n != 0 && n % (1024 * 1024) == 0)
+		return xprintf("%llu MiB", (unsigned long long)(n >> 20));
+	if (n != 0 && n % 1024 == 0)
+		return xprintf("%llu KiB", (unsigned long long)(n >> 10));
+	return xprintf("%llu bytes", (unsigned long long)n);
+}
+
+static const char *
+human_ms(uint32_t ms)
+{
+	if (ms != 0 && ms % 60000 == 0)
+		return xprintf("%u min", ms / 60000);
+	if (ms != 0 && ms % 1000 == 0)
+		return xprintf("%u s", ms / 1000);
+	return xprintf("%u ms", ms);
+}
+
+static void
+put_banner(FILE *out, const struct ir_spec *spec, size_t node,
+	   const struct emit_opts *o)
+{
+	fprintf(out,
+"/*\n"
+" * vcomp routing table for node %s (index %zu of %zu nodes).\n"
+" *\n"
+" * Generated by vcompc %s from %s\n"
+" * (sha256 ",
+		comment_safe(spec->nodes[node].name.s), node, spec->nnodes,
+		VCOMPC_VERSION, comment_safe(o->spec_name));
+	for (size_t i = 0; i < sizeof spec->digest; i++)
+		fprintf(out, "%02x", spec->digest[i]);
+	fputs(").\n"
+" * Do not edit: change the spec and run vcompc again.\n"
+" *\n"
+" * No secret is in this file; each vc_secret names where the runtime\n"
+" * reads it at start.  Layout: runtime/vcomp_table.h.\n"
+" */\n"
+"#include \"vcomp_table.h\"\n"
+"\n", out);
+	fprintf(out,
+"#if VCOMP_TABLE_VERSION != 1\n"
+"#error \"table layout 1 (vcompc %s) does not match this runtime's vcomp_table.h\"\n"
+"#endif\n"
+"\n", VCOMPC_VERSION);
+}
+
+static void
+put_nodes(FILE *out, const struct ir_spec *spec, size_t node)
+{
+	size_t wname = 0, wpeer = 0;
+	char **name = xmalloc(sizeof *name * spec->nnodes);
+	char **peer = xmalloc(sizeof *peer * spec->nnodes);
+
+	for (size_t i = 0; i < spec->nnodes; i++) {
+		const struct ir_node *n = &spec->nodes[i];
+		char *h = c_string(n->peer.host.s);
+		name[i] = c_string(n->name.s);
+		peer[i] = xprintf("{ %s, %d }", h, n->peer.port);
+		free(h);
+		if (strlen(name[i]) > wname)
+			wname = strlen(name[i]);
+		if (strlen(peer[i]) > wpeer)
+			wpeer = strlen(peer[i]);
+	}
+	fprintf(out,
+"/* The cluster's nodes in spec order (their indexes are used on the peer\n"
+" * links): name, peer-link address. */\n"
+"static const struct vc_node nodes[%zu] = {\n", spec->nnodes);
+	for (size_t i = 0; i < spec->nnodes; i++) {
+		fprintf(out, "\t{ %s,%*s %s },%*s /* %zu%s */\n",
+			name[i], (int)(wname - strlen(name[i])), "",
+			peer[i], (int)(wpeer - strlen(peer[i])), "",
+			i, i == node ? ": this node" : "");
+		free(name[i]);
+	}
+	fputs("};\n\n", out);
+}
+
+static void
+put_homes(FILE *out, const struct ir_spec *spec, const size_t *order,
+	  size_t *first, size_t *total)
+{
+	size_t n = 0;
+
+	for (size_t k = 0; k < spec->ncomponents; k++) {
+		first[k] = n;
+		n += spec->components[order[k]].nhomes;
+	}
+	*total = n;
+	if (n == 0)
+		return;
+	fprintf(out,
+"/* Home node indexes of every component, in failover order; each\n"
+" * component below points at its own slice. */\n"
+"static const uint16_t homes[%zu] = {\n", n);
+	for (size_t k = 0; k < spec->ncomponents; k++) {
+		const struct ir_component *c = &spec->components[order[k]];
+		struct buf row = { 0 };
+		for (size_t h = 0; h < c->nhomes; h++)
+			buf_printf(&row, "%ld, ", node_index(spec, c->homes[h].s));
+		fprintf(out, "\t%-12s /* %zu: %s */\n", row.data ? row.data : "",
+			k, comment_safe(c->domain.s));
+		buf_free(&row);
+	}
+	fputs("};\n\n", out);
+}
+
+static void
+put_queries(FILE *out, const struct ir_spec *spec, const size_t *order)
+{
+	fputs(
+"/* disco#info responses (XEP-0030), rendered and escaped at compile time:\n"
+" * the runtime splices them between <iq ...> and </iq>. */\n", out);
+	for (size_t k = 0; k < spec->ncomponents; k++) {
+		const struct disco_out *d = disco_of(spec, order[k]);
+		fprintf(out, "\n/* %zu: %s */\nstatic const char query_%zu[] =",
+			k, comment_safe(spec->components[order[k]].domain.s), k);
+		fputs(d->query_lit, out);
+		fputs(";\n", out);
+		if (d->query_node != NULL) {
+			fprintf(out, "static const char query_node_%zu[] =", k);
+			fputs(d->query_node_lit, out);
+			fputs(";\n", out);
+		}
+	}
+	fputs("\n", out);
+}
+
+static void
+put_components(FILE *out, const struct ir_spec *spec, size_t node,
+	       const size_t *order, const size_t *first)
+{
+	fprintf(out,
+"/* The components, sorted by domain (memcmp).  Per row: name, domain and\n"
+" * its length, role on this node, disco mode, homes, XEP-0114 secret\n"
+" * source, disco node, the two responses with their lengths, caps ver. */\n"
+"static const struct vc_component components[%zu] = {\n",
+		spec->ncomponents);
+	for (size_t k = 0; k < spec->ncomponents; k++) {
+		const struct ir_component *c = &spec->components[order[k]];
+		const struct disco_out *d = disco_of(spec, order[k]);
+		bool home = is_home(spec, c, node);
+		char *name = c_string(c->name.s);
+		char *domain = c_string(c->domain.s);
+		char *dnode = c_string(disco_node_of(c));
+		char *ver = c_string(d->ver);
+
+		fprintf(out, "\t/* %zu: %s, %s here */\n", k,
+			comment_safe(c->domain.s), home ? "home" : "virtual");
+		fprintf(out, "\t{ %s, %s, %zu,\n", name, domain,
+			strlen(c->domain.s));
+		fprintf(out, "\t  %-17s%-18s",
+			home ? "VC_ROLE_HOME," : "VC_ROLE_VIRTUAL,",
+			c->disco == DISCO_FORWARD ? "VC_DISCO_FORWARD,"
+						  : "VC_DISCO_LOCAL,");
+		if (c->nhomes > 0)
+			fprintf(out, "&homes[%zu], %zu, ", first[k], c->nhomes);
+		else
+			fputs("NULL, 0, ", out);
+		put_secret(out, &c->secret, c);
+		fprintf(out, ",\n\t  %s,\n", dnode);
+		fprintf(out, "\t  query_%zu, sizeof query_%zu - 1,\n", k, k);
+		if (d->query_node != NULL)
+			fprintf(out, "\t  query_node_%zu, sizeof query_node_%zu - 1,\n",
+				k, k);
+		else
+			fputs("\t  NULL, 0,\n", out);
+		fprintf(out, "\t  %s },\n", ver);
+		free(name);
+		free(domain);
+		free(dnode);
+		free(ver);
+	}
+	fputs("};\n\n", out);
+}
+
+static void
+put_table(FILE *out, const struct ir_spec *spec, size_t node,
+	  const struct emit_opts *o)
+{
+	const struct ir_node *n = &spec->nodes[node];
+	const struct ir_limits *l = &spec->limits;
+	char *vers = c_string(VCOMPC_VERSION);
+	char *sname = c_string(o->spec_name);
+	bool homes_any = false;
+
+	for (size_t i = 0; i < spec->ncomponents && !homes_any; i++)
+		homes_any = is_home(spec, &spec->components[i], node);
+
+	fputs("const struct vc_table vcomp_table = {\n", out);
+	fputs("\t.version         = VCOMP_TABLE_VERSION,\n", out);
+	fprintf(out, "\t.vcompc_version  = %s,\n", vers);
+	fprintf(out, "\t.spec_name       = %s,\n", sname);
+	fputs("\t.spec_digest     = \"", out);
+	for (size_t i = 0; i < sizeof spec->digest; i++)
+		fprintf(out, "%02x", spec->digest[i]);
+	fputs("\",\n", out);
+	fprintf(out, "\t.self            = %zu,   /* %s */\n", node,
+		comment_safe(n->name.s));
+	fputs("\t.nodes           = nodes,\n", out);
+	fprintf(out, "\t.nnodes          = %zu,\n", spec->nnodes);
+	fprintf(out, "\t.components      = %s,\n",
+		spec->ncomponents > 0 ? "components" : "NULL");
+	fprintf(out, "\t.ncomponents     = %zu,\n", spec->ncomponents);
+	fputs("\t.server          = ", out);
+	put_endpoint(out, n->server.host.s, n->server.port);
+	fputs(",   /* the local XMPP server's component port */\n", out);
+	fputs("\t.listen          = ", out);
+	put_endpoint(out, homes_any ? n->listen.host.s : NULL, n->listen.port);
+	fputs(homes_any ? ",   /* real components homed here connect here */\n"
+			: ",   /* this node homes no component */\n", out);
+	fputs("\t.stats           = ", out);
+	put_endpoint(out, n->stats.host.s, n->stats.port);
+	fputs(n->stats.host.s != NULL ? ",\n" : ",   /* disabled */\n", out);
+	fputs("\t.cluster_secret  = ", out);
+	put_secret(out, &spec->cluster_secret, NULL);
+	fputs(",\n", out);
+	fputs("\t.limits = {\n", out);
+	fprintf(out, "\t\t.queue_bytes     = %-11s /* %s */\n",
+		xprintf("%llu,", (unsigned long long)l->queue_bytes),
+		human_size(l->queue_bytes));
+	fprintf(out, "\t\t.queue_age_ms    = %-11s /* %s */\n",
+		xprintf("%u,", l->queue_age_ms), human_ms(l->queue_age_ms));
+	fprintf(out, "\t\t.max_stanza      = %-11s /* %s */\n",
+		xprintf("%u,", l->max_stanza), human_size(l->max_stanza));
+	fprintf(out, "\t\t.output_cap      = %-11s /* %s */\n",
+		xprintf("%u,", l->output_cap), human_size(l->output_cap));
+	fprintf(out, "\t\t.routes          = %-11s /* return-route entries */\n",
+		xprintf("%u,", l->routes));
+	fprintf(out, "\t\t.keepalive_ms    = %-11s /* %s */\n",
+		xprintf("%u,", l->keepalive_ms), human_ms(l->keepalive_ms));
+	fprintf(out, "\t\t.peer_timeout_ms = %-11s /* %s */\n",
+		xprintf("%u,", l->peer_timeout_ms), human_ms(l->peer_timeout_ms));
+	fprintf(out, "\t\t.backoff_min_ms  = %-11s /* %s */\n",
+		xprintf("%u,", l->backoff_min_ms), human_ms(l->backoff_min_ms));
+	fprintf(out, "\t\t.backoff_max_ms  = %-11s /* %s */\n",
+		xprintf("%u,", l->backoff_max_ms), human_ms(l->backoff_max_ms));
+	fputs("\t},\n};\n", out);
+	free(vers);
+	free(sname);
+}
+
+void
+emit_c(FILE *out, const struct ir_spec *spec, size_t node,
+       const struct emit_opts *o)
+{
+	size_t *order = sorted_components(spec);
+	size_t *first = xmalloc(sizeof *first * (spec->ncomponents + 1));
+	size_t nhomes;
+
+	put_banner(out, spec, node, o);
+	put_nodes(out, spec, node);
+	put_homes(out, spec, order, first, &nhomes);
+	if (spec->ncomponents > 0) {
+		put_queries(out, spec, order);
+		put_components(out, spec, node, order, first);
+	}
+	put_table(out, spec, node, o);
+}

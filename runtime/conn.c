@@ -1,0 +1,544 @@
+/*
+ * conn.c — TCP connections: non-blocking connect and accept, output
+ * buffers, backpressure, and the two before-sleep hooks (write, reap).
+ *
+ * Writing: conn_send() only appends to the connection's output and puts it
+ * on the pending list.  Before the loop sleeps, flush_pending() writes each
+ * pending buffer directly; only when the kernel did not take everything
+ * does the connection ask for EPOLLOUT (Redis's handleClientsWithPendingWrites).
+ *
+ * Backpressure: conn_relay(dst, src, ...) is how bytes read from one
+ * connection go to another.  When dst's unsent output reaches its cap, src
+ * is added to dst's waiters and stops being read (EPOLLIN off).  When dst
+ * drains below half its cap, or dies, every waiter is released.  A source
+ * may overshoot the cap by what it already read: at most one READ_CHUNK of
+ * stanzas plus one max_stanza per source, so memory stays bounded.
+ *
+ * Lifetime: conn_close() closes the socket at once, tells the owner
+ * (ops->closed) and puts the connection on the reap list; the memory (and
+ * the parser, which may be the caller's caller) is freed by reap(), before
+ * the next epoll_wait.
+ */
+#define _GNU_SOURCE         /* accept4 */
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "vcrt.h"
+
+struct conn *conn_all;
+static struct conn *pending;   /* connections with output to write */
+static struct conn *reaplist;  /* closed connections to free */
+
+static void conn_event(void *arg, uint32_t events);
+
+static void
+update_events(struct conn *c)
+{
+	uint32_t ev = 0;
+
+	if (c->flags & C_DEAD)
+		return;
+	if (c->flags & C_CONNECTING)
+		ev = EPOLLOUT;
+	else {
+		if (c->blocked == 0 && !(c->flags & C_DRAIN))
+			ev |= EPOLLIN;
+		/* EPOLLOUT only while a write left something behind and the
+		 * connection is not on the pending list (which writes it). */
+		if (conn_pending(c) > 0 && !(c->flags & C_PENDING))
+			ev |= EPOLLOUT;
+	}
+	io_want(&c->io, ev);
+}
+
+size_t
+conn_pending(const struct conn *c)
+{
+	return c->out.len - c->ooff;
+}
+
+bool
+conn_full(const struct conn *c)
+{
+	return conn_pending(c) >= c->cap;
+}
+
+struct conn *
+conn_new(int fd, enum conn_kind kind, const struct conn_ops *ops, void *owner,
+    bool connecting, size_t cap)
+{
+	struct conn *c = calloc(1, sizeof *c);
+	int one = 1;
+
+	if (c == NULL)
+		vfatal("out of memory (connection)");
+	c->kind = kind;
+	c->ops = ops;
+	c->owner = owner;
+	c->cap = cap ? cap : 1;
+	c->io.fd = -1;
+	if (connecting)
+		c->flags |= C_CONNECTING;
+	/* Stanzas are small and latency matters more than segment count. */
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	if (io_add(&c->io, fd, connecting ? EPOLLOUT : EPOLLIN, conn_event,
+	    c) < 0) {
+		close(fd);
+		free(c);
+		return NULL;
+	}
+	c->next = conn_all;
+	if (conn_all != NULL)
+		conn_all->prev = c;
+	conn_all = c;
+	return c;
+}
+
+struct conn *
+conn_connect(const struct sockaddr *sa, socklen_t salen, enum conn_kind kind,
+    const struct conn_ops *ops, void *owner, size_t cap)
+{
+	int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return NULL;
+	if (connect(fd, sa, salen) < 0 && errno != EINPROGRESS) {
+		int e = errno;
+
+		close(fd);
+		errno = e;
+		return NULL;
+	}
+	/* Even a connect() that finished at once (loopback can) is reported
+	 * from the loop, when EPOLLOUT fires, so callers see one order. */
+	return conn_new(fd, kind, ops, owner, true, cap);
+}
+
+void
+conn_send(struct conn *c, const void *p, size_t n)
+{
+	if (c->flags & C_DEAD || n == 0)
+		return;
+	vbuf_add(&c->out, p, n);
+	if (!(c->flags & C_PENDING) && !(c->flags & C_CONNECTING)) {
+		c->flags |= C_PENDING;
+		c->pnext = pending;
+		pending = c;
+	}
+}
+
+static void
+add_waiter(struct conn *dst, struct conn *src)
+{
+	for (size_t i = 0; i < dst->nwaiters; i++)
+		if (dst->waiters[i] == src)
+			return;
+	if (dst->nwaiters == dst->capwaiters) {
+		size_t cap = dst->capwaiters ? dst->capwaiters * 2 : 4;
+		struct conn **w = realloc(dst->waiters, cap * sizeof *w);
+
+		if (w == NULL)
+			vfatal("out of memory (waiters)");
+		dst->waiters = w;
+		dst->capwaiters = cap;
+	}
+	dst->waiters[dst->nwaiters++] = src;
+	src->blocked++;
+	vlog(VL_DEBUG, "%s: output full (%zu bytes), pausing %s", dst->name,
+	    conn_pending(dst), src->name);
+	update_events(src);
+}
+
+static void
+release_waiters(struct conn *dst)
+{
+	for (size_t i = 0; i < dst->nwaiters; i++) {
+		struct conn *src = dst->waiters[i];
+
+		src->blocked--;
+		if (src->blocked == 0)
+			vlog(VL_DEBUG, "%s: resuming", src->name);
+		update_events(src);
+	}
+	dst->nwaiters = 0;
+}
+
+void
+conn_relay(struct conn *dst, struct conn *src, const void *p, size_t n)
+{
+	conn_send(dst, p, n);
+	if (src != NULL && !(src->flags & C_DEAD) && conn_full(dst))
+		add_waiter(dst, src);
+}
+
+/* Writes as much of c's output as the kernel takes.  Returns -1 when the
+ * connection died. */
+static int
+write_out(struct conn *c)
+{
+	while (conn_pending(c) > 0) {
+		ssize_t w = write(c->io.fd, c->out.p + c->ooff,
+		    conn_pending(c));
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				break;
+			conn_close(c, strerror(errno));
+			return -1;
+		}
+		c->ooff += (size_t)w;
+	}
+	if (conn_pending(c) == 0) {
+		vbuf_clear(&c->out);
+		c->ooff = 0;
+		/* A big burst should not pin its memory forever. */
+		if (c->out.cap > 65536) {
+			vbuf_free(&c->out);
+		}
+	} else if (c->ooff > 65536 && c->ooff > c->out.len / 2) {
+		vbuf_drop(&c->out, c->ooff);
+		c->ooff = 0;
+	}
+	if (c->nwaiters > 0 && conn_pending(c) < c->cap / 2)
+		release_waiters(c);
+	if (conn_pending(c) < c->cap / 2 && c->ops->drained != NULL &&
+	    !(c->flags & C_DEAD))
+		c->ops->drained(c);
+	if (conn_pending(c) == 0 && (c->flags & C_DRAIN)) {
+		conn_close(c, NULL);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+flush_pending(void)
+{
+	/* drained() may queue more output on this or other connections,
+	 * which puts them back on the list; loop until it is empty. */
+	while (pending != NULL) {
+		struct conn *c = pending;
+
+		pending = c->pnext;
+		c->pnext = NULL;
+		c->flags &= ~C_PENDING;
+		if (c->flags & C_DEAD)
+			continue;
+		if (write_out(c) == 0)
+			update_events(c);
+	}
+}
+
+void
+conn_flush_all(void)
+{
+	flush_pending();
+}
+
+static void
+handle_connected(struct conn *c)
+{
+	int err = 0;
+	socklen_t len = sizeof err;
+
+	if (getsockopt(c->io.fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+		err = errno;
+	if (err != 0) {
+		conn_close(c, strerror(err));
+		return;
+	}
+	c->flags &= ~C_CONNECTING;
+	update_events(c);
+	if (c->ops->connected != NULL)
+		c->ops->connected(c);
+	/* Output queued while connecting is written by the next flush. */
+	if (conn_pending(c) > 0 && !(c->flags & (C_PENDING | C_DEAD))) {
+		c->flags |= C_PENDING;
+		c->pnext = pending;
+		pending = c;
+	}
+}
+
+static void
+handle_read(struct conn *c)
+{
+	char buf[READ_CHUNK];
+	ssize_t n = read(c->io.fd, buf, sizeof buf);
+
+	if (n < 0) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+			return;
+		conn_close(c, strerror(errno));
+		return;
+	}
+	if (n == 0) {
+		conn_close(c, "connection closed by peer");
+		return;
+	}
+	c->ops->input(c, buf, (size_t)n);
+}
+
+static void
+conn_event(void *arg, uint32_t events)
+{
+	struct conn *c = arg;
+
+	if (c->flags & C_CONNECTING) {
+		handle_connected(c);
+		return;
+	}
+	if ((events & EPOLLOUT) && !(c->flags & C_DEAD)) {
+		if (write_out(c) < 0)
+			return;
+		update_events(c);
+	}
+	if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) &&
+	    !(c->flags & (C_DEAD | C_DRAIN)) && c->blocked == 0)
+		handle_read(c);
+	else if ((events & (EPOLLHUP | EPOLLERR)) && !(c->flags & C_DEAD))
+		conn_close(c, "connection lost");
+}
+
+void
+conn_close(struct conn *c, const char *why)
+{
+	int fd;
+
+	if (c->flags & C_DEAD)
+		return;
+	c->flags |= C_DEAD;
+	c->flags &= ~C_READY;
+	if (c->xs != NULL)
+		xs_stop(c->xs);   /* no more callbacks from the current feed */
+	timer_stop(&c->timer);
+	timer_stop(&c->drain_timer);
+	fd = c->io.fd;
+	io_del(&c->io);
+	close(fd);
+	release_waiters(c);
+	/* Forget c wherever it waits for a destination to drain. */
+	for (struct conn *d = conn_all; d != NULL; d = d->next)
+		for (size_t i = 0; i < d->nwaiters; i++)
+			if (d->waiters[i] == c) {
+				d->waiters[i] = d->waiters[--d->nwaiters];
+				break;
+			}
+	c->blocked = 0;
+	if (c->ops->closed != NULL)
+		c->ops->closed(c, why);
+	/* Unlink from conn_all now, so nothing iterating it finds c. */
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		conn_all = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	c->next = c->prev = NULL;
+	if (!(c->flags & C_PENDING)) {
+		c->pnext = reaplist;
+		reaplist = c;
+	} else {
+		/* Still on the pending list: flush_pending skips it, and
+		 * the reaper must not free it under that list.  Take it off
+		 * first. */
+		struct conn **pp = &pending;
+
+		while (*pp != NULL && *pp != c)
+			pp = &(*pp)->pnext;
+		if (*pp == c)
+			*pp = c->pnext;
+		c->flags &= ~C_PENDING;
+		c->pnext = reaplist;
+		reaplist = c;
+	}
+}
+
+static void
+drain_timeout(struct timer *t)
+{
+	struct conn *c = t->arg;
+
+	conn_close(c, "peer did not read the end of the stream in time");
+}
+
+void
+conn_finish(struct conn *c)
+{
+	if (c->flags & C_DEAD)
+		return;
+	c->flags |= C_DRAIN;
+	c->flags &= ~C_READY;
+	if (!timer_armed(&c->drain_timer)) {
+		c->drain_timer.fn = drain_timeout;
+		c->drain_timer.arg = c;
+		timer_arm(&c->drain_timer, DRAIN_TIMEOUT_MS);
+	}
+	if (c->xs != NULL)
+		xs_stop(c->xs);
+	if (conn_pending(c) == 0 && !(c->flags & C_CONNECTING)) {
+		conn_close(c, NULL);
+		return;
+	}
+	update_events(c);
+}
+
+static void
+reap(void)
+{
+	while (reaplist != NULL) {
+		struct conn *c = reaplist;
+
+		reaplist = c->pnext;
+		xs_free(c->xs);
+		vbuf_free(&c->out);
+		free(c->waiters);
+		free(c);
+	}
+}
+
+void
+conn_close_all(void)
+{
+	while (conn_all != NULL)
+		conn_close(conn_all, NULL);
+	reap();
+}
+
+void
+conn_init(void)
+{
+	loop_add_hook(flush_pending);
+	loop_add_hook(reap);
+}
+
+/* ---------------------------------------------------------- listeners */
+
+int
+resolve(const char *host, uint16_t port, struct sockaddr_storage *ss,
+    socklen_t *len)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res;
+	char sport[8];
+	int e;
+
+	/* Numeric addresses (the usual case) never touch NSS, which a
+	 * static glibc binary can only load from the host's own libc. */
+	memset(ss, 0, sizeof *ss);
+	if (inet_pton(AF_INET, host, &((struct sockaddr_in *)ss)->sin_addr)
+	    == 1) {
+		((struct sockaddr_in *)ss)->sin_family = AF_INET;
+		((struct sockaddr_in *)ss)->sin_port = htons(port);
+		*len = sizeof(struct sockaddr_in);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, host,
+	    &((struct sockaddr_in6 *)ss)->sin6_addr) == 1) {
+		((struct sockaddr_in6 *)ss)->sin6_family = AF_INET6;
+		((struct sockaddr_in6 *)ss)->sin6_port = htons(port);
+		*len = sizeof(struct sockaddr_in6);
+		return 0;
+	}
+	snprintf(sport, sizeof sport, "%u", port);
+	e = getaddrinfo(host, sport, &hints, &res);
+	if (e != 0) {
+		vlog(VL_ERR, "cannot resolve %s: %s", host, gai_strerror(e));
+		return -1;
+	}
+	memcpy(ss, res->ai_addr, res->ai_addrlen);
+	*len = res->ai_addrlen;
+	freeaddrinfo(res);
+	return 0;
+}
+
+static void
+listener_event(void *arg, uint32_t events)
+{
+	struct listener *l = arg;
+
+	/* Accept a bounded number per event so one busy listener cannot
+	 * starve the others. */
+	for (int i = 0; i < 16; i++) {
+		struct sockaddr_storage ss;
+		socklen_t len = sizeof ss;
+		char host[NI_MAXHOST], serv[NI_MAXSERV], peer[NI_MAXHOST + NI_MAXSERV + 2];
+		int fd = accept4(l->io.fd, (struct sockaddr *)&ss, &len,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK &&
+			    errno != EINTR && errno != ECONNABORTED)
+				vlog(VL_WARN, "%s: accept: %s", l->name,
+				    strerror(errno));
+			return;
+		}
+		if (getnameinfo((struct sockaddr *)&ss, len, host, sizeof host,
+		    serv, sizeof serv, NI_NUMERICHOST | NI_NUMERICSERV) != 0)
+			snprintf(peer, sizeof peer, "?");
+		else
+			snprintf(peer, sizeof peer, "%s:%s", host, serv);
+		l->accept(fd, peer);
+	}
+}
+
+struct listener *
+listener_open(const char *host, uint16_t port, const char *what,
+    void (*accept_fn)(int fd, const char *peer))
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	struct listener *l;
+	int fd, one = 1;
+
+	if (resolve(host, port, &ss, &len) < 0)
+		return NULL;
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0);
+	if (fd < 0) {
+		vlog(VL_ERR, "%s: socket: %s", what, strerror(errno));
+		return NULL;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	if (bind(fd, (struct sockaddr *)&ss, len) < 0 ||
+	    listen(fd, 64) < 0) {
+		vlog(VL_ERR, "%s: cannot listen on %s:%u: %s", what, host,
+		    port, strerror(errno));
+		close(fd);
+		return NULL;
+	}
+	if ((l = calloc(1, sizeof *l)) == NULL)
+		vfatal("out of memory (listener)");
+	snprintf(l->name, sizeof l->name, "%s", what);
+	l->accept = accept_fn;
+	if (io_add(&l->io, fd, EPOLLIN, listener_event, l) < 0) {
+		close(fd);
+		free(l);
+		return NULL;
+	}
+	vlog(VL_INFO, "%s: listening on %s:%u", what, host, port);
+	return l;
+}
+
+void
+listener_close(struct listener *l)
+{
+	int fd;
+
+	if (l == NULL)
+		return;
+	fd = l->io.fd;
+	io_del(&l->io);
+	close(fd);
+	free(l);
+}

@@ -1,0 +1,91 @@
+/*
+ * main.c — main() of a node binary: options, then node_run().
+ *
+ * Only main() is exported, so that linking libvcrt.a into a program that
+ * has its own main (the unit tests) never pulls this file in.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vcrt.h"
+
+static void
+usage(FILE *f, const char *prog)
+{
+	fprintf(f,
+	    "usage: %s [-v | -q] [--secrets FILE] [--check]\n"
+	    "       %s --version | --help\n"
+	    "\n"
+	    "The vcomp runtime of node %s, with its routing table built in.\n"
+	    "\n"
+	    "  --check         load the secrets, resolve the addresses, exit 0 or 1\n"
+	    "  --secrets FILE  secrets bundle (default: %s.secrets beside the binary)\n"
+	    "  -v, --verbose   log debug messages\n"
+	    "  -q, --quiet     log errors only\n"
+	    "  --version       print versions, the spec and its digest, the node\n"
+	    "  --help          print this help\n"
+	    "\n"
+	    "Signals: SIGTERM/SIGINT graceful shutdown, SIGUSR1 log the counters.\n"
+	    "See docs/runtime.md.\n",
+	    prog, prog, vcomp_table.nodes[vcomp_table.self].name,
+	    vcomp_table.nodes[vcomp_table.self].name);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "check", no_argument, NULL, 'c' },
+		{ "secrets", required_argument, NULL, 's' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static char prog[300];
+	const char *node = vcomp_table.nodes[vcomp_table.self].name;
+	struct node_opts o = { 0 };
+	int ch;
+
+	snprintf(prog, sizeof prog, "vcomp-%s", node);
+	vlog_prog = prog;
+	while ((ch = getopt_long(argc, argv, "vqh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			o.check = true;
+			break;
+		case 's':
+			o.secrets = optarg;
+			break;
+		case 'v':
+			vlog_level = VL_DEBUG;
+			break;
+		case 'q':
+			vlog_level = VL_ERR;
+			break;
+		case 'V':
+			printf("%s (vcomp runtime %s)\n", prog, VCOMP_VERSION);
+			printf("vcompc %s\n", vcomp_table.vcompc_version);
+			printf("spec %s sha256:%s\n", vcomp_table.spec_name,
+			    vcomp_table.spec_digest);
+			printf("node %s\n", node);
+			return 0;
+		case 'h':
+			usage(stdout, prog);
+			return 0;
+		default:
+			usage(stderr, prog);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "%s: unexpected argument '%s'\n", prog,
+		    argv[optind]);
+		usage(stderr, prog);
+		return 2;
+	}
+	return node_run(&o);
+}

@@ -1,0 +1,254 @@
+/*
+ * node.c — the life of a node: start-up checks, signals, the run, and the
+ * graceful shutdown.
+ *
+ * Start-up loads every secret the table names and resolves every address
+ * before opening any socket, and reports all problems before refusing to
+ * start (exit 1), so one run shows everything that is wrong.  --check stops
+ * there.
+ *
+ * Signals arrive through a signalfd, so handlers are ordinary loop
+ * callbacks and nothing runs in signal context:
+ *   SIGTERM, SIGINT  graceful shutdown; a second one stops at once;
+ *   SIGUSR1          log the counters;
+ *   SIGPIPE          ignored (a write to a dead peer is an EPIPE error).
+ *
+ * Shutdown: stop accepting; bounce whatever is still queued (cancel /
+ * service-unavailable, "shutting down"); close every stream with
+ * </stream:stream>; wait until every output buffer is written and every
+ * connection closed, or SHUTDOWN_GRACE_MS; log the counters; exit 0.
+ *
+ * Ownership: comps[] and the secrets in it are allocated here and freed
+ * when node_run returns.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "vcrt.h"
+
+static struct io sig_io;
+static struct timer grace;
+
+static void
+grace_over(struct timer *t)
+{
+	size_t left = 0;
+	int n = 0;
+
+	for (struct conn *c = conn_all; c != NULL; c = c->next) {
+		left += conn_pending(c);
+		n++;
+	}
+	vlog(VL_WARN, "shutdown: grace period over; closing %d connection(s) "
+	    "with %zu byte(s) unsent", n, left);
+	loop_stop();
+}
+
+static void
+begin_shutdown(void)
+{
+	if (shutting_down) {
+		vlog(VL_WARN, "second signal: stopping now");
+		loop_stop();
+		return;
+	}
+	vlog(VL_INFO, "shutting down (grace period %d ms)", SHUTDOWN_GRACE_MS);
+	shutting_down = true;
+	home_close_listener();
+	stats_close();
+	route_bounce_all();
+	for (size_t i = 0; i < ncomps; i++) {
+		upstream_stop(&comps[i]);
+		home_stop(&comps[i]);
+	}
+	/* Connections that carry no stream worth closing politely
+	 * (unauthenticated components) go at once. */
+	for (struct conn *c = conn_all, *next; c != NULL; c = next) {
+		next = c->next;
+		if (c->kind == CK_HOME && (c->flags & C_UNAUTH))
+			conn_close(c, NULL);
+	}
+	grace.fn = grace_over;
+	timer_arm(&grace, SHUTDOWN_GRACE_MS);
+}
+
+/* Before sleeping: once shutting down and every connection is gone, the
+ * loop ends. */
+static void
+shutdown_done(void)
+{
+	if (shutting_down && conn_all == NULL)
+		loop_stop();
+}
+
+static void
+signal_event(void *arg, uint32_t events)
+{
+	struct signalfd_siginfo si;
+
+	while (read(sig_io.fd, &si, sizeof si) == sizeof si) {
+		switch (si.ssi_signo) {
+		case SIGTERM:
+		case SIGINT:
+			vlog(VL_INFO, "received %s", strsignal((int)si.ssi_signo));
+			begin_shutdown();
+			break;
+		case SIGUSR1:
+			stats_log();
+			break;
+		}
+	}
+}
+
+static int
+setup_signals(void)
+{
+	sigset_t set;
+	int fd;
+
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGUSR1);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0) {
+		vlog(VL_ERR, "sigprocmask: %s", strerror(errno));
+		return -1;
+	}
+	fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (fd < 0) {
+		vlog(VL_ERR, "signalfd: %s", strerror(errno));
+		return -1;
+	}
+	return io_add(&sig_io, fd, EPOLLIN, signal_event, NULL);
+}
+
+/* Resolves one endpoint, for the start-up check.  0 or -1. */
+static int
+check_endpoint(const struct vc_endpoint *e, const char *what)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+
+	if (e->host == NULL)
+		return 0;
+	if (resolve(e->host, e->port, &ss, &len) < 0) {
+		vlog(VL_ERR, "%s address %s:%u does not resolve", what,
+		    e->host, e->port);
+		return -1;
+	}
+	return 0;
+}
+
+/* Loads secrets and resolves addresses.  Returns the number of problems,
+ * each logged. */
+static int
+prepare(const struct node_opts *o)
+{
+	const char *node = table->nodes[table->self].name;
+	char *bundle, *cluster;
+	bool any_home = false;
+	int bad = 0;
+
+	bundle = o->secrets != NULL ? strdup(o->secrets) :
+	    secret_default_bundle(node);
+	ncomps = table->ncomponents;
+	comps = calloc(ncomps ? ncomps : 1, sizeof *comps);
+	if (comps == NULL || (o->secrets != NULL && bundle == NULL))
+		vfatal("out of memory");
+	for (size_t i = 0; i < ncomps; i++) {
+		char what[1200];
+
+		comps[i].vc = &table->components[i];
+		snprintf(what, sizeof what, "secret of %s",
+		    comps[i].vc->domain);
+		comps[i].secret = secret_load(&comps[i].vc->secret, bundle,
+		    what);
+		if (comps[i].secret == NULL)
+			bad++;
+		if (comps[i].vc->role == VC_ROLE_HOME)
+			any_home = true;
+	}
+	/* The cluster secret keys the peer links; a one-node cluster has
+	 * none, so it is only required when there are peers. */
+	if (table->nnodes > 1) {
+		cluster = secret_load(&table->cluster_secret, bundle,
+		    "cluster secret");
+		if (cluster == NULL)
+			bad++;
+		else {
+			explicit_bzero(cluster, strlen(cluster));
+			free(cluster);
+		}
+	}
+	free(bundle);
+	bad += check_endpoint(&table->server, "server") < 0;
+	if (any_home)
+		bad += check_endpoint(&table->listen, "listen") < 0;
+	bad += check_endpoint(&table->stats, "stats") < 0;
+	return bad;
+}
+
+static void
+release(void)
+{
+	for (size_t i = 0; i < ncomps; i++) {
+		if (comps[i].secret != NULL) {
+			explicit_bzero(comps[i].secret,
+			    strlen(comps[i].secret));
+			free(comps[i].secret);
+		}
+		queue_clear(&comps[i].to_home);
+		queue_clear(&comps[i].to_up);
+	}
+	free(comps);
+	comps = NULL;
+	ncomps = 0;
+}
+
+int
+node_run(const struct node_opts *o)
+{
+	const char *node;
+	int bad;
+
+	if (table->version != VCOMP_TABLE_VERSION)
+		vfatal("routing table version %u, runtime expects %u",
+		    table->version, VCOMP_TABLE_VERSION);
+	node = table->nodes[table->self].name;
+	bad = prepare(o);
+	if (bad > 0) {
+		vlog(VL_ERR, "%d problem(s); refusing to start", bad);
+		release();
+		return 1;
+	}
+	if (o->check) {
+		vlog(VL_INFO, "node %s: %zu component(s), secrets and "
+		    "addresses OK", node, ncomps);
+		release();
+		return 0;
+	}
+	loop_init();
+	conn_init();
+	loop_add_hook(shutdown_done);
+	if (setup_signals() < 0 || home_listen() < 0 || stats_listen() < 0) {
+		release();
+		return 1;
+	}
+	vlog(VL_INFO, "node %s: %zu component(s), server %s:%u", node, ncomps,
+	    table->server.host, table->server.port);
+	for (size_t i = 0; i < ncomps; i++)
+		upstream_start(&comps[i]);
+	loop_run();
+	conn_close_all();
+	stats_log();
+	vlog(VL_INFO, "stopped");
+	release();
+	return 0;
+}

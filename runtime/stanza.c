@@ -1,0 +1,212 @@
+/*
+ * stanza.c — the stanzas the runtime writes itself (stanza.h).
+ *
+ * Attribute values are always written between single quotes, and every
+ * value that came from the network goes through xml_escape, which escapes
+ * both quote characters, so no input can end an attribute early.
+ */
+#include <string.h>
+
+#include "stanza.h"
+
+size_t
+xml_escape(struct vbuf *out, const char *s, size_t n)
+{
+	size_t start = out->len, run = 0;
+	const char *rep;
+
+	for (size_t i = 0; i < n; i++) {
+		switch (s[i]) {
+		case '&':
+			rep = "&amp;";
+			break;
+		case '<':
+			rep = "&lt;";
+			break;
+		case '>':
+			rep = "&gt;";
+			break;
+		case '"':
+			rep = "&quot;";
+			break;
+		case '\'':
+			rep = "&apos;";
+			break;
+		default:
+			continue;
+		}
+		/* Copy the plain run before this byte in one piece. */
+		vbuf_add(out, s + run, i - run);
+		vbuf_addstr(out, rep);
+		run = i + 1;
+	}
+	vbuf_add(out, s + run, n - run);
+	return out->len - start;
+}
+
+/* Append " name='escaped value'" when value is not NULL. */
+static void
+attr(struct vbuf *out, const char *name, const char *value)
+{
+	if (value == NULL)
+		return;
+	vbuf_addch(out, ' ');
+	vbuf_addstr(out, name);
+	vbuf_addstr(out, "='");
+	xml_escape(out, value, strlen(value));
+	vbuf_addch(out, '\'');
+}
+
+static int
+str_eq(const char *a, const char *b)
+{
+	return a != NULL && b != NULL && strcmp(a, b) == 0;
+}
+
+bool
+stanza_is_disco_info_get(const struct xs_stanza *st)
+{
+	return str_eq(st->name, "iq") && str_eq(st->type, "get") &&
+	    str_eq(st->child_name, "query") &&
+	    str_eq(st->child_ns, NS_DISCO_INFO);
+}
+
+/* The start of a reply to st: <NAME type='TYPE' id=.. to=FROM from=TO>. */
+static void
+reply_head(struct vbuf *out, const char *name, const char *type,
+    const struct xs_stanza *st)
+{
+	vbuf_addch(out, '<');
+	vbuf_addstr(out, name);
+	attr(out, "type", type);
+	attr(out, "id", st->id);
+	attr(out, "to", st->from);
+	attr(out, "from", st->to);
+	vbuf_addch(out, '>');
+}
+
+int
+disco_reply(struct vbuf *out, const struct vc_component *c,
+    const struct xs_stanza *st)
+{
+	if (st->child_node == NULL) {
+		reply_head(out, "iq", "result", st);
+		vbuf_add(out, c->query, c->query_len);
+		vbuf_addstr(out, "</iq>");
+		return DISCO_RESULT;
+	}
+	if (c->disco_node != NULL && c->query_node != NULL &&
+	    strcmp(st->child_node, c->disco_node) == 0) {
+		reply_head(out, "iq", "result", st);
+		vbuf_add(out, c->query_node, c->query_node_len);
+		vbuf_addstr(out, "</iq>");
+		return DISCO_RESULT;
+	}
+	/* XEP-0030 §7: an unknown node is item-not-found, and the error
+	 * echoes the query with its node. */
+	reply_head(out, "iq", "error", st);
+	vbuf_addstr(out, "<query xmlns='" NS_DISCO_INFO "'");
+	attr(out, "node", st->child_node);
+	vbuf_addstr(out, "/><error type='cancel'><item-not-found xmlns='"
+	    NS_STANZA_ERRORS "'/></error></iq>");
+	return DISCO_NOT_FOUND;
+}
+
+bool
+stanza_bounce(struct vbuf *out, const struct xs_stanza *st,
+    const char *err_type, const char *condition, const char *text,
+    const char *by)
+{
+	if (!str_eq(st->name, "message") && !str_eq(st->name, "presence") &&
+	    !str_eq(st->name, "iq"))
+		return false;
+	/* RFC 6120 §8.3.1 rule 8: never answer an error with an error, and
+	 * §8.2.3: never answer an iq response. */
+	if (str_eq(st->type, "error"))
+		return false;
+	if (str_eq(st->name, "iq") && str_eq(st->type, "result"))
+		return false;
+	reply_head(out, st->name, "error", st);
+	vbuf_addstr(out, "<error");
+	attr(out, "type", err_type);
+	attr(out, "by", by);
+	vbuf_addstr(out, "><");
+	vbuf_addstr(out, condition);
+	vbuf_addstr(out, " xmlns='" NS_STANZA_ERRORS "'/>");
+	if (text != NULL) {
+		vbuf_addstr(out, "<text xmlns='" NS_STANZA_ERRORS
+		    "' xml:lang='en'>");
+		xml_escape(out, text, strlen(text));
+		vbuf_addstr(out, "</text>");
+	}
+	vbuf_addstr(out, "</error></");
+	vbuf_addstr(out, st->name);
+	vbuf_addch(out, '>');
+	return true;
+}
+
+void
+stream_error(struct vbuf *out, const char *condition, const char *text)
+{
+	vbuf_addstr(out, "<stream:error><");
+	vbuf_addstr(out, condition);
+	vbuf_addstr(out, " xmlns='" XS_NS_STREAM_ERRORS "'/>");
+	if (text != NULL) {
+		vbuf_addstr(out, "<text xmlns='" XS_NS_STREAM_ERRORS
+		    "' xml:lang='en'>");
+		xml_escape(out, text, strlen(text));
+		vbuf_addstr(out, "</text>");
+	}
+	vbuf_addstr(out, "</stream:error></stream:stream>");
+}
+
+static char
+ascii_lower(char c)
+{
+	return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+}
+
+bool
+jid_domain_is(const char *jid, const char *domain, size_t dlen)
+{
+	const char *start, *end, *at;
+
+	if (jid == NULL)
+		return false;
+	/* The resource starts at the first '/'; only an '@' before it ends
+	 * a localpart (a resource may contain '@'). */
+	if ((end = strchr(jid, '/')) == NULL)
+		end = jid + strlen(jid);
+	start = jid;
+	for (at = jid; at < end; at++)
+		if (*at == '@') {
+			start = at + 1;
+			break;
+		}
+	if ((size_t)(end - start) != dlen)
+		return false;
+	for (size_t i = 0; i < dlen; i++)
+		if (ascii_lower(start[i]) != ascii_lower(domain[i]))
+			return false;
+	return true;
+}
+
+#define STREAM_OPEN "<?xml version='1.0'?><stream:stream xmlns='" \
+	NS_COMPONENT_ACCEPT "' xmlns:stream='" XS_NS_STREAMS "'"
+
+void
+stream_header_client(struct vbuf *out, const char *to)
+{
+	vbuf_addstr(out, STREAM_OPEN);
+	attr(out, "to", to);
+	vbuf_addch(out, '>');
+}
+
+void
+stream_header_server(struct vbuf *out, const char *from, const char *id)
+{
+	vbuf_addstr(out, STREAM_OPEN);
+	attr(out, "from", from);
+	attr(out, "id", id);
+	vbuf_addch(out, '>');
+}

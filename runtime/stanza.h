@@ -1,0 +1,94 @@
+/*
+ * stanza.h — building the few stanzas the runtime writes itself, and the
+ * small inspections it makes of stanzas it routes.  Pure functions on byte
+ * strings: no sockets, no global state.
+ *
+ * Every builder appends to a struct vbuf (buf.h) that the caller owns; the
+ * appended text is complete, escaped XML ready to be written to a stream
+ * whose default namespace is the stanza namespace (jabber:component:accept)
+ * and whose "stream" prefix is bound to http://etherx.jabber.org/streams.
+ */
+#ifndef VCOMP_STANZA_H
+#define VCOMP_STANZA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "buf.h"
+#include "vcomp_table.h"
+#include "xmlstream.h"
+
+#define NS_COMPONENT_ACCEPT	"jabber:component:accept"
+#define NS_DISCO_INFO		"http://jabber.org/protocol/disco#info"
+#define NS_STANZA_ERRORS	"urn:ietf:params:xml:ns:xmpp-stanzas"
+
+/*
+ * Append s[0..n) escaped for use in an attribute value or character data:
+ * & < > " ' become &amp; &lt; &gt; &quot; &apos;.  Returns the number of
+ * bytes appended.
+ */
+size_t xml_escape(struct vbuf *out, const char *s, size_t n);
+
+/* Is st an <iq type='get'> whose first child is a disco#info <query/>? */
+bool stanza_is_disco_info_get(const struct xs_stanza *st);
+
+enum disco_outcome {
+	DISCO_RESULT = 0,	/* a result carrying the compiled <query/> */
+	DISCO_NOT_FOUND = 1,	/* an item-not-found error for an unknown node */
+};
+
+/*
+ * Append the answer to a disco#info get (stanza_is_disco_info_get(st)) sent
+ * to component c: <iq type='result' id=ID to=FROM from=TO> followed by
+ * c->query, or by c->query_node when the query's node equals c->disco_node,
+ * and </iq>.  A node that c does not have gets a cancel/item-not-found
+ * error echoing <query xmlns='...disco#info' node='...'/> (XEP-0030 §7).
+ * id, to and from are escaped; an absent one is left out.  Returns the enum
+ * disco_outcome of what was built.
+ */
+int disco_reply(struct vbuf *out, const struct vc_component *c,
+    const struct xs_stanza *st);
+
+/*
+ * Append an RFC 6120 §8.3 error reply to st: the same element name and id,
+ * from and to swapped, type='error', and
+ * <error type=ERR_TYPE [by=BY]><CONDITION xmlns='...xmpp-stanzas'/>
+ * [<text xmlns='...xmpp-stanzas' xml:lang='en'>TEXT</text>]</error>.
+ * err_type is "cancel", "wait", "modify", "auth" or "continue"; text and by
+ * may be NULL.  The original payload is not echoed.
+ * Returns false and appends nothing when st must not be answered: it is not
+ * a message, presence or iq, its type is error (RFC 6120 §8.3.1 rule 8), or
+ * it is an iq result (§8.2.3).
+ */
+bool stanza_bounce(struct vbuf *out, const struct xs_stanza *st,
+    const char *err_type, const char *condition, const char *text,
+    const char *by);
+
+/*
+ * Append a stream error and the end of the stream:
+ * <stream:error><CONDITION xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>
+ * [<text xmlns=... xml:lang='en'>TEXT</text>]</stream:error></stream:stream>.
+ * text may be NULL.  condition is normally xs_condition() or one of
+ * not-authorized, host-unknown, conflict, invalid-from, ...
+ */
+void stream_error(struct vbuf *out, const char *condition, const char *text);
+
+/*
+ * Is the domainpart of jid (RFC 7622: after the first '@' that precedes the
+ * first '/', before that '/') exactly domain[0..dlen)?  ASCII letters compare
+ * case-insensitively, as DNS names do.  "d", "u@d", "u@d/r" and "d/r" are
+ * inside domain d; "x.d" (a subdomain) and "d.x" are not.  jid NULL is
+ * false.  Used to check the from of stanzas written by a real component.
+ */
+bool jid_domain_is(const char *jid, const char *domain, size_t dlen);
+
+/*
+ * XEP-0114 stream headers (with an XML declaration in front).  The client
+ * side (what a component sends) carries to=TO; the server side (what the
+ * runtime sends to a real component) carries from=FROM and the stream id.
+ * Both declare xmlns='jabber:component:accept' and the stream prefix.
+ */
+void stream_header_client(struct vbuf *out, const char *to);
+void stream_header_server(struct vbuf *out, const char *from, const char *id);
+
+#endif /* VCOMP_STANZA_H */

@@ -1,0 +1,386 @@
+/*
+ * vcrt.h — the runtime's internal header: the event loop, connections,
+ * queues, routing, statistics, secrets and logging of one node.
+ *
+ * The pure pieces have their own headers (buf.h, xmlstream.h, stanza.h,
+ * auth.h); this one is for everything that touches sockets, timers or the
+ * node's global state.  Exports are grouped by the file that defines them.
+ *
+ * Memory: the runtime is one process with one thread.  Per-component state
+ * (struct comp) is allocated once at start and lives until exit.
+ * Connections are allocated when opened and freed only by the reaper
+ * (conn.c), after the event batch that closed them, never inside their own
+ * callbacks.  Queue entries are owned by their queue until popped; the
+ * popper frees them with free().
+ */
+#ifndef VCRT_H
+#define VCRT_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "auth.h"
+#include "buf.h"
+#include "stanza.h"
+#include "vcomp_table.h"
+#include "xmlstream.h"
+
+#define VCOMP_VERSION "0.1.0"
+
+/* How long SIGTERM/SIGINT waits for output to drain before exiting. */
+#define SHUTDOWN_GRACE_MS	3000
+/* How long a real component has to authenticate after connecting. */
+#define HOME_AUTH_TIMEOUT_MS	10000
+/* Delay before a failed handshake is answered (slows guessing). */
+#define HOME_AUTH_FAIL_DELAY_MS	1000
+/* Most unauthenticated connections on the home listener at once; beyond
+ * that new ones are closed at once (memory stays bounded). */
+#define HOME_MAX_PENDING	64
+/* Most stats connections at once. */
+#define STATS_MAX_CONNS		8
+/* How long the upstream may take from connect() to <handshake/>. */
+#define UPSTREAM_OPEN_TIMEOUT_MS 10000
+/* How long a closing connection may take to read its last output. */
+#define DRAIN_TIMEOUT_MS	5000
+/* Bytes read from a socket per readable event. */
+#define READ_CHUNK		16384
+
+/* ---------------------------------------------------------------- log.c */
+
+enum { VL_ERR = 0, VL_WARN, VL_INFO, VL_DEBUG };
+
+extern int vlog_level;          /* messages above it are not printed */
+extern const char *vlog_prog;   /* "vcomp-NODE", prefix of every line */
+
+void vlog(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void vlogv(int level, const char *fmt, va_list ap);
+/* Logs at error level and exits 1.  Only for start-up and impossible
+ * states: a running node never exits because of what a peer sent. */
+void vfatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+/* --------------------------------------------------------------- loop.c */
+
+typedef void io_fn(void *arg, uint32_t events);
+typedef void loop_hook(void);
+
+/* A file descriptor watched by the loop.  Embedded in its owner. */
+struct io {
+	int fd;            /* -1 when not registered */
+	uint32_t events;   /* EPOLLIN / EPOLLOUT currently asked for */
+	io_fn *fn;
+	void *arg;
+};
+
+/* A one-shot timer.  Embedded in its owner; zero-initialised = not armed. */
+struct timer {
+	uint64_t when;     /* loop_now() value at which it fires */
+	size_t slot;       /* heap index + 1; 0 when not armed */
+	void (*fn)(struct timer *);
+	void *arg;
+};
+
+void loop_init(void);
+/* Runs until loop_stop(); the before-sleep hooks run once more at the end. */
+void loop_run(void);
+void loop_stop(void);
+/* fn runs before every epoll_wait (writing output, reaping). */
+void loop_add_hook(loop_hook *fn);
+/* Milliseconds on the monotonic clock, cached once per loop pass. */
+uint64_t loop_now(void);
+uint64_t clock_ms(void);
+
+int io_add(struct io *io, int fd, uint32_t events, io_fn *fn, void *arg);
+void io_want(struct io *io, uint32_t events);
+void io_del(struct io *io);
+
+/* Arming an armed timer moves it. */
+void timer_arm(struct timer *t, uint64_t delay_ms);
+void timer_at(struct timer *t, uint64_t when);
+void timer_stop(struct timer *t);
+static inline bool timer_armed(const struct timer *t) { return t->slot != 0; }
+
+/* --------------------------------------------------------------- conn.c */
+
+/*
+ * A connection is one TCP socket with an output buffer and, usually, a
+ * stream parser.  Its kind decides what its bytes mean: the upstream to
+ * the node's server, a real component on the home listener, a stats
+ * reader — and, in the next issue, a peer link.  All kinds share the
+ * buffering, backpressure and lifetime rules below.
+ */
+enum conn_kind { CK_UPSTREAM, CK_HOME, CK_STATS, CK_PEER };
+
+struct conn;
+struct conn_ops {
+	/* Bytes were read.  May send, relay, close. */
+	void (*input)(struct conn *c, const char *p, size_t n);
+	/* An outgoing connect() finished successfully. */
+	void (*connected)(struct conn *c);
+	/* Output fell below the low-water mark: a good time to move queued
+	 * stanzas into it.  May be NULL. */
+	void (*drained)(struct conn *c);
+	/* The connection is closed (socket gone, memory still valid until
+	 * the reaper runs).  The owner detaches from it here.  why is a
+	 * human reason for logs; NULL for an orderly close. */
+	void (*closed)(struct conn *c, const char *why);
+};
+
+enum {
+	C_CONNECTING = 1 << 0,  /* non-blocking connect() in progress */
+	C_DEAD = 1 << 1,        /* closed; waiting for the reaper */
+	C_DRAIN = 1 << 2,       /* no more reading; close once output is out */
+	C_PENDING = 1 << 3,     /* on the list of connections with output */
+	C_READY = 1 << 4,       /* stream authenticated: stanzas may flow */
+	C_UNAUTH = 1 << 5,      /* home.c: counted as not yet authenticated */
+};
+
+struct conn {
+	struct io io;
+	enum conn_kind kind;
+	const struct conn_ops *ops;
+	unsigned flags;
+	int state;                  /* kind-specific (upstream.c, home.c) */
+	void *owner;                /* kind-specific: struct comp * or NULL */
+	char name[128];             /* for logs: "upstream muc.example.test" */
+	struct xs_parser *xs;       /* NULL for kinds without a stream */
+	struct vbuf out;            /* output; out.p[ooff..len) not yet sent */
+	size_t ooff;
+	size_t cap;                 /* output cap (limits.output_cap) */
+	/* Backpressure.  blocked counts the destinations this connection
+	 * waits on; while it is non-zero nothing is read from it.  waiters
+	 * are the sources waiting for this connection to drain. */
+	int blocked;
+	struct conn **waiters;
+	size_t nwaiters, capwaiters;
+	struct timer timer;         /* kind-specific timeout or delay */
+	struct timer drain_timer;   /* conn_finish: give up after a while */
+	char sid[STREAM_ID_LEN + 1]; /* home: the stream id we issued */
+	struct conn *next, *prev;   /* every live connection */
+	struct conn *pnext;         /* pending output or reap list */
+};
+
+/* The list of every connection not yet reaped (for shutdown, stats). */
+extern struct conn *conn_all;
+
+/* Must run once after loop_init(): installs the write and reap hooks. */
+void conn_init(void);
+/* Wraps an open non-blocking socket.  connecting: connect() in progress. */
+struct conn *conn_new(int fd, enum conn_kind kind, const struct conn_ops *ops,
+    void *owner, bool connecting, size_t cap);
+/* Starts a non-blocking TCP connection; NULL (and errno) on failure. */
+struct conn *conn_connect(const struct sockaddr *sa, socklen_t salen,
+    enum conn_kind kind, const struct conn_ops *ops, void *owner, size_t cap);
+/* Queues bytes for c; the before-sleep hook writes them. */
+void conn_send(struct conn *c, const void *p, size_t n);
+/* Queues bytes for dst that were read from src: when dst is over its cap,
+ * src stops being read until dst drains below half of it. */
+void conn_relay(struct conn *dst, struct conn *src, const void *p, size_t n);
+/* Bytes waiting in c's output. */
+size_t conn_pending(const struct conn *c);
+/* Is c at or over its output cap? */
+bool conn_full(const struct conn *c);
+/* Closes at once: output not yet written is lost. */
+void conn_close(struct conn *c, const char *why);
+/* Stops reading and closes once the output is written (or after
+ * DRAIN_TIMEOUT_MS).  The connection stops being C_READY at once, so
+ * nothing new is routed to it. */
+void conn_finish(struct conn *c);
+/* Writes every pending output now (shutdown); the normal path is the
+ * before-sleep hook. */
+void conn_flush_all(void);
+/* Closes every connection at once and frees them (end of the run). */
+void conn_close_all(void);
+
+/* A listening socket. */
+struct listener {
+	struct io io;
+	char name[64];
+	void (*accept)(int fd, const char *peer);
+};
+/* Listens on host:port (numeric or DNS name).  NULL after logging why. */
+struct listener *listener_open(const char *host, uint16_t port,
+    const char *what, void (*accept)(int fd, const char *peer));
+void listener_close(struct listener *l);
+
+/* Resolves host:port for a stream socket; 0 or -1 after logging why. */
+int resolve(const char *host, uint16_t port, struct sockaddr_storage *ss,
+    socklen_t *len);
+
+/* -------------------------------------------------------------- queue.c */
+
+/*
+ * A bounded FIFO of raw stanzas waiting for a destination.  Each entry
+ * keeps, besides the raw bytes, the few attributes a bounce needs, so that
+ * an expired stanza can be answered without parsing it again.
+ */
+struct qent {
+	struct qent *next;
+	uint64_t t;                 /* enqueue time (loop_now()) */
+	size_t len;                 /* raw bytes */
+	/* Offsets into data of NUL-terminated copies; 0 = absent
+	 * (offset 0 is raw itself, never a field). */
+	uint32_t name, from, to, id, type;
+	char data[];                /* raw bytes, NUL, then the fields */
+};
+
+struct queue {
+	struct qent *head, *tail;
+	size_t bytes;               /* sum of len of the entries */
+	size_t count;
+	struct timer timer;         /* owner's expiry timer */
+};
+
+/* Appends a copy of st.  false when it would take the queue over
+ * max_bytes (the stanza is not queued). */
+bool queue_push(struct queue *q, const struct xs_stanza *st, uint64_t now,
+    uint64_t max_bytes);
+/* Pushes an entry back at the front (a destination was full). */
+void queue_unpop(struct queue *q, struct qent *e);
+/* Removes and returns the oldest entry, or NULL.  Caller frees it. */
+struct qent *queue_pop(struct queue *q);
+/* Removes and returns the oldest entry if it has waited age_ms or more at
+ * now, else NULL.  Caller frees it. */
+struct qent *queue_pop_expired(struct queue *q, uint64_t now, uint32_t age_ms);
+/* Frees every entry. */
+void queue_clear(struct queue *q);
+/* Fills st with e's raw bytes and attributes (child fields NULL), for
+ * stanza_bounce(). */
+void qent_stanza(const struct qent *e, struct xs_stanza *st);
+
+/* Why a stanza is bounced. */
+enum bounce_reason {
+	BOUNCE_TIMEOUT,     /* waited queue_age_ms: wait/remote-server-timeout */
+	BOUNCE_OVERFLOW,    /* queue full: cancel/service-unavailable */
+	BOUNCE_SHUTDOWN,    /* node stopping: cancel/service-unavailable */
+};
+/* Appends the error reply for st bounced for reason by component domain;
+ * false (nothing appended) for stanzas that must not be answered: errors
+ * and iq results.  Text: "DOMAIN: component not connected" (or "...:
+ * queue full", "...: shutting down"). */
+bool bounce_build(struct vbuf *out, const struct xs_stanza *st,
+    const char *domain, enum bounce_reason reason);
+
+/* -------------------------------------------------------------- stats.c */
+
+/* One list feeds the struct, the names and the printer. */
+#define STATS_COUNTERS(X)                                                \
+	X(in)          /* stanzas received for it, from either side */    \
+	X(out)         /* stanzas written for it, to either side */       \
+	X(local)       /* disco#info answered by the runtime */           \
+	X(forwarded)   /* stanzas handed to the real component */         \
+	X(upstreamed)  /* stanzas of the real component sent upstream */  \
+	X(queued)      /* stanzas that had to wait in a queue */          \
+	X(bounced)     /* error replies the runtime generated */          \
+	X(dropped)     /* errors/results that could not be delivered */   \
+	X(rejected)    /* stanzas of the real component with a bad from */ \
+	X(bytes_in)                                                       \
+	X(bytes_out)                                                      \
+	X(reconnects)  /* upstream streams re-established after a loss */
+
+struct cstats {
+#define X(n) uint64_t n;
+	STATS_COUNTERS(X)
+#undef X
+};
+
+/* Appends "component.DOMAIN.COUNTER VALUE\n" lines for every component. */
+void stats_render(struct vbuf *out);
+/* Logs every counter at info level (SIGUSR1 and exit). */
+void stats_log(void);
+/* Opens the loopback stats listener when the table names one. */
+int stats_listen(void);
+void stats_close(void);
+
+/* ------------------------------------------------------------ secrets.c */
+
+/*
+ * Reads the secret s names.  bundle is the secrets bundle path (may be
+ * NULL when there is none).  Returns a malloc'd NUL-terminated secret, or
+ * NULL after logging why (missing, empty, unreadable).  what names the
+ * secret in messages ("secret of muc.example.test").
+ */
+char *secret_load(const struct vc_secret *s, const char *bundle,
+    const char *what);
+/* The default bundle path: NODE.secrets beside the running binary
+ * (/proc/self/exe).  Malloc'd, or NULL. */
+char *secret_default_bundle(const char *node);
+
+/* -------------------------------------------------------------- route.c */
+
+enum up_state {
+	UP_DOWN,         /* waiting for the backoff timer */
+	UP_CONNECTING,   /* connect() in progress */
+	UP_OPENING,      /* header sent, waiting for the server's header */
+	UP_HANDSHAKE,    /* handshake sent, waiting for <handshake/> */
+	UP_READY,        /* stanzas flow */
+};
+
+/* The runtime state of one component of the table. */
+struct comp {
+	const struct vc_component *vc;
+	char *secret;               /* XEP-0114 secret, loaded at start */
+	struct conn *up;            /* upstream connection, NULL while down */
+	struct timer up_retry;      /* backoff before the next connect */
+	struct timer up_keepalive;  /* whitespace keepalive */
+	uint32_t up_failures;       /* consecutive failures (backoff) */
+	bool up_was_ready;          /* for the reconnects counter */
+	struct conn *home;          /* the authenticated real component */
+	/* Stanzas waiting: for the real component (or, on a virtual node,
+	 * for the home node), and for the upstream. */
+	struct queue to_home, to_up;
+	struct cstats st;
+};
+
+extern struct comp *comps;
+extern size_t ncomps;
+extern const struct vc_table *table;
+extern bool shutting_down;
+
+/* Finds the component serving domain (ASCII case-insensitive). */
+struct comp *comp_find(const char *domain);
+/* A stanza read on c's upstream. */
+void route_from_upstream(struct comp *c, struct conn *src,
+    const struct xs_stanza *st);
+/* A stanza read from c's authenticated real component. */
+void route_from_home(struct comp *c, struct conn *src,
+    const struct xs_stanza *st);
+/* The upstream or the real component became ready, or drained: move
+ * queued stanzas to it. */
+void route_flush_home(struct comp *c);
+void route_flush_up(struct comp *c);
+/* Bounces everything still queued (shutdown). */
+void route_bounce_all(void);
+
+/* ----------------------------------------------------------- upstream.c */
+
+/* Starts the upstream of c (connects at once). */
+void upstream_start(struct comp *c);
+/* Stops reconnecting and closes the stream with </stream:stream>. */
+void upstream_stop(struct comp *c);
+/* The backoff delay before attempt number failures (1-based), jittered. */
+uint64_t backoff_delay(uint32_t failures, uint32_t min_ms, uint32_t max_ms);
+
+/* --------------------------------------------------------------- home.c */
+
+/* Opens the home listener if any component is homed here. */
+int home_listen(void);
+void home_close_listener(void);
+/* Closes c's real component stream with </stream:stream>. */
+void home_stop(struct comp *c);
+
+/* --------------------------------------------------------------- node.c */
+
+struct node_opts {
+	const char *secrets;        /* --secrets FILE, or NULL */
+	bool check;                 /* --check: load, resolve, exit */
+};
+
+/* Loads secrets, resolves addresses; with opts->check returns 0 or 1
+ * there.  Otherwise runs the node until SIGTERM/SIGINT and returns the
+ * exit status. */
+int node_run(const struct node_opts *opts);
+
+#endif /* VCRT_H */

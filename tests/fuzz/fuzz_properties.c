@@ -1,0 +1,70 @@
+/*
+ * fuzz_properties.c — libFuzzer target for the Tigase init.properties
+ * front end: the flex scanner, the bison grammar and the Tigase semantics
+ * on arbitrary bytes.  Diagnostics are expected and go to /dev/null; what
+ * the fuzzer looks for is a crash, a sanitizer report or a hang.
+ * Diagnostics go to /dev/null (see LLVMFuzzerInitialize).
+ *
+ * The IR lives in the arena, which is released after every input.
+ */
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sanitizer/common_interface_defs.h>
+
+#include "vcompc.h"
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static FILE *devnull;
+
+/*
+ * vcompc reports to stderr, and most fuzz inputs are full of mistakes.
+ * stderr points at /dev/null while the front end runs and is given back
+ * afterwards, so libFuzzer's own messages still show; sanitizer reports
+ * (which happen inside the front end) go to the real stderr directly.
+ */
+static int real_stderr = -1, null_fd = -1;
+
+int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	real_stderr = dup(STDERR_FILENO);
+	null_fd = open("/dev/null", O_WRONLY);
+	devnull = fdopen(dup(null_fd), "w");
+	if (real_stderr < 0 || null_fd < 0 || devnull == NULL)
+		abort();
+	__sanitizer_set_report_fd((void *)(intptr_t)real_stderr);
+	return 0;
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct prop *props;
+	size_t n;
+	struct ir_spec spec;
+	char *text;
+
+	if (size > VC_MAX_SPEC_BYTES)
+		return 0;
+	/* properties_read gets what read_spec_file gives: an arena copy
+	 * with a NUL after the last byte. */
+	fflush(stderr);
+	dup2(null_fd, STDERR_FILENO);
+	text = xstrndup((const char *)data, size);
+	memset(&spec, 0, sizeof spec);
+	spec.path = "fuzz.properties";
+	/* The pairs of a file with errors are still well formed, so the
+	 * semantics run on them too, for coverage. */
+	(void)properties_read("fuzz.properties", text, size, &props, &n);
+	properties_emit_keys(devnull, props, n);
+	(void)properties_to_ir(props, n, &spec);
+	arena_release();
+	fflush(stderr);
+	dup2(real_stderr, STDERR_FILENO);
+	return 0;
+}

@@ -1,0 +1,183 @@
+# lib.sh — shell helpers for the integration tests (source it from bash).
+#
+# Everything runs on 127.0.0.1 with ports picked at run time.  Every process
+# a test starts is registered with it_track and killed by pid, never by
+# name, from the EXIT trap that it_init installs; Prosody instances are
+# registered with it_track_prosody and stopped with prosody-down.sh.
+#
+# Variables set by it_init: IT_DIR (this folder), IT_WORK (a fresh temporary
+# directory, removed at exit unless IT_KEEP=1 or a check failed).
+# Counters: IT_PASS, IT_FAIL, updated by it_pass / it_fail.
+
+IT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+IT_PY=/usr/bin/python3          # Debian's: the one that sees python3-slixmpp
+IT_PIDS=()
+IT_PROSODY_DIRS=()
+IT_PASS=0
+IT_FAIL=0
+IT_PORTS_TAKEN=" "
+
+it_log() { echo "[$(date +%H:%M:%S.%3N)] $*" >&2; }
+
+it_pass() {
+	IT_PASS=$((IT_PASS + 1))
+	echo "PASS: $*"
+}
+
+# it_fail NAME [EVIDENCE-FILE...]: count a failure and show the tail of
+# each evidence file, so a failing CI log says why without a rerun.
+it_fail() {
+	local name=$1 f
+	shift
+	IT_FAIL=$((IT_FAIL + 1))
+	echo "FAIL: $name"
+	for f in "$@"; do
+		[ -f "$f" ] || continue
+		echo "  --- last lines of $f"
+		tail -n 15 "$f" | sed 's/^/  | /'
+	done
+}
+
+# it_check NAME COMMAND...: PASS if COMMAND succeeds, else FAIL.
+it_check() {
+	local name=$1
+	shift
+	if "$@"; then it_pass "$name"; else it_fail "$name"; fi
+}
+
+# it_free_port: print a TCP port on 127.0.0.1 that nobody listens on now
+# and that this run has not handed out before.  The kernel picks it
+# (bind to port 0), so parallel test runs do not collide.
+it_free_port() {
+	local p i
+	for i in 1 2 3 4 5 6 7 8 9 10; do
+		p=$("$IT_PY" -c 'import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])') || return 1
+		case $IT_PORTS_TAKEN in *" $p "*) continue ;; esac
+		IT_PORTS_TAKEN="$IT_PORTS_TAKEN$p "
+		echo "$p"
+		return 0
+	done
+	return 1
+}
+
+# it_port_open PORT: does something accept on 127.0.0.1:PORT?
+it_port_open() {
+	(exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null
+}
+
+# it_wait_port PORT [SECONDS [PID]]: wait until 127.0.0.1:PORT accepts;
+# give up early when PID (the process that should listen) has died.
+it_wait_port() {
+	local port=$1 n=$(( ${2:-5} * 50 )) pid=${3:-} i=0
+	while ! it_port_open "$port"; do
+		i=$((i + 1))
+		[ $i -gt $n ] && return 1
+		if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then
+			return 1
+		fi
+		sleep 0.02
+	done
+}
+
+# it_wait_log FILE REGEX [SECONDS]: wait until a line of FILE matches the
+# extended regular expression.
+it_wait_log() {
+	local f=$1 re=$2 n=$(( ${3:-5} * 20 )) i=0
+	until grep -Eq -- "$re" "$f" 2>/dev/null; do
+		i=$((i + 1))
+		[ $i -gt $n ] && return 1
+		sleep 0.05
+	done
+}
+
+# it_wait_count FILE REGEX N [SECONDS]: wait until at least N lines match.
+it_wait_count() {
+	local f=$1 re=$2 want=$3 n=$(( ${4:-5} * 20 )) i=0 c
+	while :; do
+		c=$(grep -Ec -- "$re" "$f" 2>/dev/null)
+		[ "${c:-0}" -ge "$want" ] && return 0
+		i=$((i + 1))
+		[ $i -gt $n ] && return 1
+		sleep 0.05
+	done
+}
+
+# it_wait_exit PID SECONDS: wait for a child of this shell to exit; set
+# IT_RC to its exit status.  Returns 1 (IT_RC empty) if it is still
+# running after SECONDS.
+it_wait_exit() {
+	local pid=$1 n=$(( $2 * 20 )) i=0
+	IT_RC=
+	while kill -0 "$pid" 2>/dev/null; do
+		i=$((i + 1))
+		[ $i -gt $n ] && return 1
+		sleep 0.05
+	done
+	wait "$pid" 2>/dev/null
+	IT_RC=$?
+	it_untrack "$pid"
+	return 0
+}
+
+it_track() { IT_PIDS+=("$1"); }
+
+it_untrack() {
+	local i
+	for i in "${!IT_PIDS[@]}"; do
+		[ "${IT_PIDS[$i]}" = "$1" ] && unset 'IT_PIDS[i]'
+	done
+}
+
+it_track_prosody() { IT_PROSODY_DIRS+=("$1"); }
+
+# it_kill PID: SIGTERM, wait up to 3 s, then SIGKILL; reap it if it is our
+# child.  Safe to call for a pid that already exited.
+it_kill() {
+	local pid=$1 i=0
+	if kill "$pid" 2>/dev/null; then
+		while kill -0 "$pid" 2>/dev/null; do
+			i=$((i + 1))
+			if [ $i -gt 60 ]; then
+				kill -9 "$pid" 2>/dev/null
+				break
+			fi
+			sleep 0.05
+		done
+	fi
+	wait "$pid" 2>/dev/null
+	it_untrack "$pid"
+	return 0
+}
+
+it_cleanup() {
+	local pid d
+	for pid in "${IT_PIDS[@]}"; do
+		it_kill "$pid"
+	done
+	for d in "${IT_PROSODY_DIRS[@]}"; do
+		bash "$IT_DIR/prosody-down.sh" "$d"
+	done
+	if [ -n "${IT_WORK:-}" ] && [ -d "$IT_WORK" ]; then
+		if [ "${IT_KEEP:-0}" = 1 ] || [ "$IT_FAIL" -gt 0 ]; then
+			echo "integration: logs kept in $IT_WORK" >&2
+		else
+			rm -rf "$IT_WORK"
+		fi
+	fi
+}
+
+# it_init NAME: make the work directory and install the cleanup trap.
+it_init() {
+	IT_WORK=$(mktemp -d "${TMPDIR:-/tmp}/vcomp-$1.XXXXXX")
+	trap it_cleanup EXIT
+	trap 'exit 130' INT TERM
+}
+
+# it_summary: the final line make check looks for; exit status 1 on failure.
+it_summary() {
+	echo "$IT_PASS passed, $IT_FAIL failed"
+	[ "$IT_FAIL" -eq 0 ]
+}
