@@ -35,8 +35,8 @@ heap_array(size_t n, size_t size)
 	return p;
 }
 
-static int
-cmp_identity(const void *a, const void *b)
+int
+caps_identity_cmp(const void *a, const void *b)
 {
 	const struct ir_identity *x = *(const struct ir_identity *const *)a;
 	const struct ir_identity *y = *(const struct ir_identity *const *)b;
@@ -129,7 +129,7 @@ caps_ver(const struct ir_identity *ids, size_t nids,
 	sid = heap_array(nids, sizeof *sid);
 	for (size_t i = 0; i < nids; i++)
 		sid[i] = &ids[i];
-	qsort(sid, nids, sizeof *sid, cmp_identity);
+	qsort(sid, nids, sizeof *sid, caps_identity_cmp);
 	for (size_t i = 0; i < nids; i++) {
 		buf_printf(&s, "%s/%s/%s/", str_or_empty(&sid[i]->category),
 			   str_or_empty(&sid[i]->type),

@@ -59,23 +59,6 @@ str_or_empty(const struct ir_str *s)
 	return s->s != NULL ? s->s : "";
 }
 
-static int
-cmp_identity(const void *a, const void *b)
-{
-	const struct ir_identity *x = *(const struct ir_identity *const *)a;
-	const struct ir_identity *y = *(const struct ir_identity *const *)b;
-	int r;
-
-	if ((r = strcmp(str_or_empty(&x->category),
-			str_or_empty(&y->category))) != 0)
-		return r;
-	if ((r = strcmp(str_or_empty(&x->type), str_or_empty(&y->type))) != 0)
-		return r;
-	if ((r = strcmp(str_or_empty(&x->lang), str_or_empty(&y->lang))) != 0)
-		return r;
-	return strcmp(str_or_empty(&x->name), str_or_empty(&y->name));
-}
-
 static void *
 check_alloc(void *p)
 {
@@ -121,7 +104,7 @@ disco_render_query(const struct ir_component *c, bool with_node)
 	ids = xmalloc((c->nids ? c->nids : 1) * sizeof *ids);
 	for (size_t i = 0; i < c->nids; i++)
 		ids[i] = &c->ids[i];
-	qsort(ids, c->nids, sizeof *ids, cmp_identity);
+	qsort(ids, c->nids, sizeof *ids, caps_identity_cmp);
 	for (size_t i = 0; i < c->nids; i++) {
 		child = check_alloc(xmlNewChild(query, NULL,
 		    (const xmlChar *)"identity", NULL));

@@ -326,6 +326,10 @@ struct caps_form {
 	const struct caps_form_field *fields;
 	size_t nfields;
 };
+/* qsort comparator over an array of const struct ir_identity *: the
+ * XEP-0115 order (category, type, xml:lang; then name, so that the order
+ * never depends on the input's).  disco.c renders in the same order. */
+int caps_identity_cmp(const void *a, const void *b);
 /* XEP-0115 §5.1 verification string: base64(SHA-1(S)), written to
  * out (29 bytes incl. NUL).  Sorts copies; inputs are not changed. */
 void caps_ver(const struct ir_identity *ids, size_t nids,
