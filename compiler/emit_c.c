@@ -194,30 +194,7 @@ is_home(const struct ir_spec *spec, const struct ir_component *c, size_t node)
 	return false;
 }
 
-/* ------------------------------------------------------------ disco cache */
-
-/*
- * The rendered responses of one component.  The cache belongs to one IR
- * (spec, its component array and count); the inputs of each entry are
- * recorded and compared on every use, so an IR built anew — a unit test
- * that builds several specs at the same address — never gets another
- * one's responses.  Like the rest of vcompc it assumes the IR is not
- * edited in place once built.
- */
-struct disco_out {
-	const struct ir_identity *ids;    /* the inputs it was rendered from */
-	const struct ir_str *features;
-	const char *disco_node;
-	size_t nids, nfeatures;
-	const char *query, *query_node;   /* arena; query_node may be NULL */
-	const char *query_lit, *query_node_lit;  /* the same as C literals */
-	char ver[29];
-};
-
-static const struct ir_spec *cache_spec;
-static const struct ir_component *cache_components;
-static size_t cache_n;
-static struct disco_out *cache;
+/* ------------------------------------------------------------ disco */
 
 /* The disco node the table announces: an empty disco-node is the same
  * as none (Tigase's default value is the empty string). */
@@ -226,48 +203,6 @@ disco_node_of(const struct ir_component *c)
 {
 	return c->disco_node.s != NULL && c->disco_node.s[0] != '\0'
 	    ? c->disco_node.s : NULL;
-}
-
-static const struct disco_out *
-disco_of(const struct ir_spec *spec, size_t ci)
-{
-	const struct ir_component *c = &spec->components[ci];
-
-	if (cache_spec != spec || cache_components != spec->components ||
-	    cache_n != spec->ncomponents) {
-		cache = xmalloc(sizeof *cache * (spec->ncomponents + 1));
-		cache_spec = spec;
-		cache_components = spec->components;
-		cache_n = spec->ncomponents;
-	}
-	struct disco_out *d = &cache[ci];
-	if (d->query == NULL || d->ids != c->ids || d->nids != c->nids ||
-	    d->features != c->features || d->nfeatures != c->nfeatures ||
-	    d->disco_node != c->disco_node.s) {
-		char *q = disco_render_query(c, false);
-		size_t nf;
-		const char **f;
-
-		d->query = xstrdup(q);
-		d->query_lit = long_literal(d->query);
-		free(q);
-		if (disco_node_of(c) != NULL) {
-			q = disco_render_query(c, true);
-			d->query_node = xstrdup(q);
-			d->query_node_lit = long_literal(d->query_node);
-			free(q);
-		} else {
-			d->query_node = NULL;
-		}
-		f = disco_features(c, &nf);
-		caps_ver(c->ids, c->nids, f, nf, NULL, 0, d->ver);
-		d->ids = c->ids;
-		d->nids = c->nids;
-		d->features = c->features;
-		d->nfeatures = c->nfeatures;
-		d->disco_node = c->disco_node.s;
-	}
-	return d;
 }
 
 /* ------------------------------------------------------------ pieces */
@@ -396,9 +331,34 @@ put_nodes(FILE *out, const struct ir_spec *spec, size_t node)
 	fputs("};\n\n", out);
 }
 
+/* ------------------------------------------------------------ shared */
+
+/*
+ * Most of a node's table does not depend on the node: the component order,
+ * the homes[] slices, the disco#info literals, and every component row but
+ * its role.  They are rendered once per spec and copied into each node's
+ * output, so `--all` costs one render plus one copy per node.  vcompc emits
+ * from one IR per run; the cache is keyed on it and lives in the arena.
+ */
+struct shared {
+	const struct ir_spec *spec;
+	char *middle;           /* homes[] and the query_N[] literals */
+	/* Component row k is row_a[k] "home"|"virtual" row_b[k] ROLE row_c[k]. */
+	char **row_a, **row_b, **row_c;
+};
+
+static char *
+take(FILE *f, char **p, size_t *len)
+{
+	fclose(f);
+	char *s = xstrndup(*p, *len);
+	free(*p);
+	return s;
+}
+
 static void
-put_homes(FILE *out, const struct ir_spec *spec, const size_t *order,
-	  size_t *first, size_t *total)
+render_homes(FILE *out, const struct ir_spec *spec, const size_t *order,
+	     size_t *first)
 {
 	size_t n = 0;
 
@@ -406,7 +366,6 @@ put_homes(FILE *out, const struct ir_spec *spec, const size_t *order,
 		first[k] = n;
 		n += spec->components[order[k]].nhomes;
 	}
-	*total = n;
 	if (n == 0)
 		return;
 	fprintf(out,
@@ -425,31 +384,106 @@ put_homes(FILE *out, const struct ir_spec *spec, const size_t *order,
 	fputs("};\n\n", out);
 }
 
+/* Renders component k's literals into out (the middle part) and its row,
+ * split around the role, into sh. */
 static void
-put_queries(FILE *out, const struct ir_spec *spec, const size_t *order)
+render_component(FILE *out, struct shared *sh, size_t k,
+		 const struct ir_component *c, size_t first)
 {
-	fputs(
+	char *q = disco_render_query(c, false);
+	char *qn = disco_node_of(c) != NULL ? disco_render_query(c, true) : NULL;
+	size_t nf;
+	const char **f = disco_features(c, &nf);
+	char ver[29];
+	char *p;
+	size_t len;
+	FILE *row;
+
+	caps_ver(c->ids, c->nids, f, nf, NULL, 0, ver);
+	fprintf(out, "\n/* %zu: %s */\nstatic const char query_%zu[] =", k,
+		comment_safe(c->domain.s), k);
+	fputs(long_literal(q), out);
+	fputs(";\n", out);
+	if (qn != NULL) {
+		fprintf(out, "static const char query_node_%zu[] =", k);
+		fputs(long_literal(qn), out);
+		fputs(";\n", out);
+	}
+
+	char *name = c_string(c->name.s);
+	char *domain = c_string(c->domain.s);
+	char *dnode = c_string(disco_node_of(c));
+	char *cver = c_string(ver);
+
+	sh->row_a[k] = xprintf("\t/* %zu: %s, ", k, comment_safe(c->domain.s));
+	sh->row_b[k] = xprintf(" here */\n\t{ %s, %s, %zu,\n\t  ", name, domain,
+			       strlen(c->domain.s));
+	if ((row = open_memstream(&p, &len)) == NULL)
+		die(1, "out of memory");
+	fprintf(row, "%-18s", c->disco == DISCO_FORWARD ? "VC_DISCO_FORWARD,"
+							: "VC_DISCO_LOCAL,");
+	if (c->nhomes > 0)
+		fprintf(row, "&homes[%zu], %zu, ", first, c->nhomes);
+	else
+		fputs("NULL, 0, ", row);
+	put_secret(row, &c->secret, c);
+	fprintf(row, ",\n\t  %s,\n", dnode);
+	fprintf(row, "\t  query_%zu, sizeof query_%zu - 1,\n", k, k);
+	if (qn != NULL)
+		fprintf(row, "\t  query_node_%zu, sizeof query_node_%zu - 1,\n",
+			k, k);
+	else
+		fputs("\t  NULL, 0,\n", row);
+	fprintf(row, "\t  %s },\n", cver);
+	sh->row_c[k] = take(row, &p, &len);
+	free(q);
+	free(qn);
+	free(name);
+	free(domain);
+	free(dnode);
+	free(cver);
+}
+
+static const struct shared *
+shared_for(const struct ir_spec *spec)
+{
+	static struct shared sh;
+	size_t n = spec->ncomponents;
+	char *p;
+	size_t len;
+	FILE *out;
+
+	if (sh.spec == spec)
+		return &sh;
+	sh.spec = spec;
+	sh.row_a = xmalloc(sizeof *sh.row_a * (n + 1));
+	sh.row_b = xmalloc(sizeof *sh.row_b * (n + 1));
+	sh.row_c = xmalloc(sizeof *sh.row_c * (n + 1));
+
+	size_t *order = sorted_components(spec);
+	size_t *first = xmalloc(sizeof *first * (n + 1));
+	if ((out = open_memstream(&p, &len)) == NULL)
+		die(1, "out of memory");
+	render_homes(out, spec, order, first);
+	if (n > 0)
+		fputs(
 "/* disco#info responses (XEP-0030), rendered and escaped at compile time:\n"
 " * the runtime splices them between <iq ...> and </iq>. */\n", out);
-	for (size_t k = 0; k < spec->ncomponents; k++) {
-		const struct disco_out *d = disco_of(spec, order[k]);
-		fprintf(out, "\n/* %zu: %s */\nstatic const char query_%zu[] =",
-			k, comment_safe(spec->components[order[k]].domain.s), k);
-		fputs(d->query_lit, out);
-		fputs(";\n", out);
-		if (d->query_node != NULL) {
-			fprintf(out, "static const char query_node_%zu[] =", k);
-			fputs(d->query_node_lit, out);
-			fputs(";\n", out);
-		}
-	}
-	fputs("\n", out);
+	for (size_t k = 0; k < n; k++)
+		render_component(out, &sh, k, &spec->components[order[k]],
+				 first[k]);
+	if (n > 0)
+		fputs("\n", out);
+	sh.middle = take(out, &p, &len);
+	return &sh;
 }
 
 static void
 put_components(FILE *out, const struct ir_spec *spec, size_t node,
-	       const size_t *order, const size_t *first)
+	       const struct shared *sh)
 {
+	size_t *order = sorted_components(spec);
+
 	fprintf(out,
 "/* The components, sorted by domain (memcmp).  Per row: name, domain and\n"
 " * its length, role on this node, disco mode, homes, XEP-0114 secret\n"
@@ -457,39 +491,12 @@ put_components(FILE *out, const struct ir_spec *spec, size_t node,
 "static const struct vc_component components[%zu] = {\n",
 		spec->ncomponents);
 	for (size_t k = 0; k < spec->ncomponents; k++) {
-		const struct ir_component *c = &spec->components[order[k]];
-		const struct disco_out *d = disco_of(spec, order[k]);
-		bool home = is_home(spec, c, node);
-		char *name = c_string(c->name.s);
-		char *domain = c_string(c->domain.s);
-		char *dnode = c_string(disco_node_of(c));
-		char *ver = c_string(d->ver);
-
-		fprintf(out, "\t/* %zu: %s, %s here */\n", k,
-			comment_safe(c->domain.s), home ? "home" : "virtual");
-		fprintf(out, "\t{ %s, %s, %zu,\n", name, domain,
-			strlen(c->domain.s));
-		fprintf(out, "\t  %-17s%-18s",
-			home ? "VC_ROLE_HOME," : "VC_ROLE_VIRTUAL,",
-			c->disco == DISCO_FORWARD ? "VC_DISCO_FORWARD,"
-						  : "VC_DISCO_LOCAL,");
-		if (c->nhomes > 0)
-			fprintf(out, "&homes[%zu], %zu, ", first[k], c->nhomes);
-		else
-			fputs("NULL, 0, ", out);
-		put_secret(out, &c->secret, c);
-		fprintf(out, ",\n\t  %s,\n", dnode);
-		fprintf(out, "\t  query_%zu, sizeof query_%zu - 1,\n", k, k);
-		if (d->query_node != NULL)
-			fprintf(out, "\t  query_node_%zu, sizeof query_node_%zu - 1,\n",
-				k, k);
-		else
-			fputs("\t  NULL, 0,\n", out);
-		fprintf(out, "\t  %s },\n", ver);
-		free(name);
-		free(domain);
-		free(dnode);
-		free(ver);
+		bool home = is_home(spec, &spec->components[order[k]], node);
+		fputs(sh->row_a[k], out);
+		fputs(home ? "home" : "virtual", out);
+		fputs(sh->row_b[k], out);
+		fprintf(out, "%-17s", home ? "VC_ROLE_HOME," : "VC_ROLE_VIRTUAL,");
+		fputs(sh->row_c[k], out);
 	}
 	fputs("};\n\n", out);
 }
@@ -564,16 +571,12 @@ void
 emit_c(FILE *out, const struct ir_spec *spec, size_t node,
        const struct emit_opts *o)
 {
-	size_t *order = sorted_components(spec);
-	size_t *first = xmalloc(sizeof *first * (spec->ncomponents + 1));
-	size_t nhomes;
+	const struct shared *sh = shared_for(spec);
 
 	put_banner(out, spec, node, o);
 	put_nodes(out, spec, node);
-	put_homes(out, spec, order, first, &nhomes);
-	if (spec->ncomponents > 0) {
-		put_queries(out, spec, order);
-		put_components(out, spec, node, order, first);
-	}
+	fputs(sh->middle, out);
+	if (spec->ncomponents > 0)
+		put_components(out, spec, node, sh);
 	put_table(out, spec, node, o);
 }
