@@ -1,0 +1,319 @@
+/*
+ * routes.c — the bounded LRU return-route table (routes.h).
+ *
+ * Layout: a chained hash table of individually allocated entries, each
+ * carrying its JID inline (one malloc per entry), threaded on an
+ * intrusive doubly-linked list in recency order (head = most recent).
+ * The bucket array doubles whenever the entries outnumber the buckets, up
+ * to the first power of two not below max, so it never costs more than
+ * about one pointer per entry and never rehashes once the table is full.
+ *
+ * The JIDs are chosen by remote users, so the bucket index comes from
+ * SipHash-2-4 under a key drawn from getrandom(2) per table: nobody can
+ * aim many JIDs at one chain.
+ */
+#include <errno.h>
+#include <malloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "routes.h"
+
+struct rent {
+	struct rent *hnext;         /* next in the same bucket */
+	struct rent *prev, *next;   /* recency list: prev is more recent */
+	uint32_t hash;
+	uint16_t node;
+	uint16_t len;               /* JIDs longer than 65535 bytes are not
+	                             * learned (a JID is at most 3071) */
+	char jid[];
+};
+
+struct routes {
+	struct rent **buckets;
+	size_t nbuckets;            /* a power of two */
+	size_t maxbuckets;
+	size_t count, max;
+	struct rent *head, *tail;   /* most and least recently used */
+	size_t entry_bytes;         /* malloc_usable_size of every entry */
+	uint64_t k0, k1;            /* SipHash key */
+};
+
+#define INITIAL_BUCKETS	16
+
+static void *
+xmalloc(size_t n)
+{
+	void *p = malloc(n);
+
+	if (p == NULL) {
+		fprintf(stderr, "out of memory (%zu bytes)\n", n);
+		abort();
+	}
+	return p;
+}
+
+static void *
+xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n, size);
+
+	if (p == NULL) {
+		fprintf(stderr, "out of memory (%zu x %zu bytes)\n", n, size);
+		abort();
+	}
+	return p;
+}
+
+/* ------------------------------------------------------------ SipHash */
+
+#define ROTL(x, b)	(uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
+#define SIPROUND do {                                                   \
+	v0 += v1; v1 = ROTL(v1, 13); v1 ^= v0; v0 = ROTL(v0, 32);       \
+	v2 += v3; v3 = ROTL(v3, 16); v3 ^= v2;                          \
+	v0 += v3; v3 = ROTL(v3, 21); v3 ^= v0;                          \
+	v2 += v1; v1 = ROTL(v1, 17); v1 ^= v2; v2 = ROTL(v2, 32);       \
+} while (0)
+
+/* SipHash-2-4 (Aumasson and Bernstein, 2012) of p[0..n) under k0, k1. */
+static uint64_t
+siphash(uint64_t k0, uint64_t k1, const void *p, size_t n)
+{
+	const uint8_t *in = p;
+	uint64_t v0 = k0 ^ 0x736f6d6570736575ULL;
+	uint64_t v1 = k1 ^ 0x646f72616e646f6dULL;
+	uint64_t v2 = k0 ^ 0x6c7967656e657261ULL;
+	uint64_t v3 = k1 ^ 0x7465646279746573ULL;
+	uint64_t m, b = (uint64_t)n << 56;
+	size_t i;
+
+	for (i = 0; i + 8 <= n; i += 8) {
+		m = 0;
+		for (int j = 7; j >= 0; j--)
+			m = m << 8 | in[i + j];
+		v3 ^= m;
+		SIPROUND;
+		SIPROUND;
+		v0 ^= m;
+	}
+	for (size_t j = 0; i + j < n; j++)
+		b |= (uint64_t)in[i + j] << (8 * j);
+	v3 ^= b;
+	SIPROUND;
+	SIPROUND;
+	v0 ^= b;
+	v2 ^= 0xff;
+	SIPROUND;
+	SIPROUND;
+	SIPROUND;
+	SIPROUND;
+	return v0 ^ v1 ^ v2 ^ v3;
+}
+
+/* ---------------------------------------------------------- the table */
+
+struct routes *
+routes_new(uint32_t max)
+{
+	struct routes *r = xcalloc(1, sizeof *r);
+	uint64_t key[2];
+	size_t got = 0;
+
+	r->max = max > 0 ? max : 1;
+	r->maxbuckets = INITIAL_BUCKETS;
+	while (r->maxbuckets < r->max)
+		r->maxbuckets *= 2;
+	r->nbuckets = INITIAL_BUCKETS;
+	r->buckets = xcalloc(r->nbuckets, sizeof *r->buckets);
+	while (got < sizeof key) {
+		ssize_t n = getrandom((char *)key + got, sizeof key - got, 0);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			fprintf(stderr, "getrandom: %s\n", strerror(errno));
+			abort();
+		}
+		got += (size_t)n;
+	}
+	r->k0 = key[0];
+	r->k1 = key[1];
+	return r;
+}
+
+void
+routes_free(struct routes *r)
+{
+	struct rent *e, *next;
+
+	if (r == NULL)
+		return;
+	for (e = r->head; e != NULL; e = next) {
+		next = e->next;
+		free(e);
+	}
+	free(r->buckets);
+	free(r);
+}
+
+static void
+lru_unlink(struct routes *r, struct rent *e)
+{
+	if (e->prev != NULL)
+		e->prev->next = e->next;
+	else
+		r->head = e->next;
+	if (e->next != NULL)
+		e->next->prev = e->prev;
+	else
+		r->tail = e->prev;
+	e->prev = e->next = NULL;
+}
+
+static void
+lru_push_front(struct routes *r, struct rent *e)
+{
+	e->prev = NULL;
+	e->next = r->head;
+	if (r->head != NULL)
+		r->head->prev = e;
+	else
+		r->tail = e;
+	r->head = e;
+}
+
+/* Removes e from its bucket's chain. */
+static void
+hash_unlink(struct routes *r, struct rent *e)
+{
+	struct rent **pp = &r->buckets[e->hash & (r->nbuckets - 1)];
+
+	while (*pp != e)
+		pp = &(*pp)->hnext;
+	*pp = e->hnext;
+}
+
+/* Unlinks and frees e. */
+static void
+remove_entry(struct routes *r, struct rent *e)
+{
+	hash_unlink(r, e);
+	lru_unlink(r, e);
+	r->entry_bytes -= malloc_usable_size(e);
+	r->count--;
+	free(e);
+}
+
+static struct rent *
+find(const struct routes *r, const char *jid, size_t len, uint32_t h)
+{
+	struct rent *e;
+
+	for (e = r->buckets[h & (r->nbuckets - 1)]; e != NULL; e = e->hnext)
+		if (e->hash == h && e->len == len &&
+		    memcmp(e->jid, jid, len) == 0)
+			return e;
+	return NULL;
+}
+
+/* Doubles the bucket array, moving every entry to its new chain. */
+static void
+grow(struct routes *r)
+{
+	size_t n = r->nbuckets * 2;
+	struct rent **nb = xcalloc(n, sizeof *nb);
+
+	for (size_t i = 0; i < r->nbuckets; i++) {
+		struct rent *e, *next;
+
+		for (e = r->buckets[i]; e != NULL; e = next) {
+			next = e->hnext;
+			e->hnext = nb[e->hash & (n - 1)];
+			nb[e->hash & (n - 1)] = e;
+		}
+	}
+	free(r->buckets);
+	r->buckets = nb;
+	r->nbuckets = n;
+}
+
+void
+routes_learn(struct routes *r, const char *jid, size_t len, uint16_t node)
+{
+	uint32_t h;
+	struct rent *e, **b;
+
+	if (len > UINT16_MAX)
+		return;
+	h = (uint32_t)siphash(r->k0, r->k1, jid, len);
+	if ((e = find(r, jid, len, h)) != NULL) {
+		e->node = node;
+		lru_unlink(r, e);
+		lru_push_front(r, e);
+		return;
+	}
+	if (r->count >= r->max)
+		remove_entry(r, r->tail);
+	if (r->count >= r->nbuckets && r->nbuckets < r->maxbuckets)
+		grow(r);
+	e = xmalloc(sizeof *e + len);
+	e->hash = h;
+	e->node = node;
+	e->len = (uint16_t)len;
+	memcpy(e->jid, jid, len);
+	b = &r->buckets[h & (r->nbuckets - 1)];
+	e->hnext = *b;
+	*b = e;
+	lru_push_front(r, e);
+	r->entry_bytes += malloc_usable_size(e);
+	r->count++;
+}
+
+bool
+routes_lookup(struct routes *r, const char *jid, size_t len, uint16_t *node)
+{
+	struct rent *e;
+
+	if (len > UINT16_MAX)
+		return false;
+	e = find(r, jid, len, (uint32_t)siphash(r->k0, r->k1, jid, len));
+	if (e == NULL)
+		return false;
+	if (e != r->head) {
+		lru_unlink(r, e);
+		lru_push_front(r, e);
+	}
+	*node = e->node;
+	return true;
+}
+
+void
+routes_forget_node(struct routes *r, uint16_t node)
+{
+	struct rent *e, *next;
+
+	for (e = r->head; e != NULL; e = next) {
+		next = e->next;
+		if (e->node == node)
+			remove_entry(r, e);
+	}
+}
+
+size_t
+routes_count(const struct routes *r)
+{
+	return r->count;
+}
+
+size_t
+routes_memory(const struct routes *r)
+{
+	/* malloc_usable_size() counts what the allocator really reserved
+	 * for an entry (rounding included); each chunk also carries one
+	 * size word of its own in glibc, added here so that the figure
+	 * matches the heap's growth. */
+	return sizeof *r + r->nbuckets * sizeof *r->buckets +
+	    r->entry_bytes + r->count * sizeof(size_t);
+}
