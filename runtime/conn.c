@@ -18,6 +18,11 @@
  * (ops->closed) and puts the connection on the reap list; the memory (and
  * the parser, which may be the caller's caller) is freed by reap(), before
  * the next epoll_wait.
+ *
+ * Delivery accounting: nqueued and nwritten count every byte ever queued
+ * and written, so a caller that notes nqueued right after queueing a
+ * stanza knows it has reached the kernel once nwritten gets there (peer
+ * links acknowledge frames that way).
  */
 #define _GNU_SOURCE         /* accept4 */
 #include <errno.h>
@@ -130,6 +135,7 @@ conn_send(struct conn *c, const void *p, size_t n)
 	if (c->flags & C_DEAD || n == 0)
 		return;
 	vbuf_add(&c->out, p, n);
+	c->nqueued += n;
 	if (!(c->flags & C_PENDING) && !(c->flags & C_CONNECTING)) {
 		c->flags |= C_PENDING;
 		c->pnext = pending;
@@ -199,6 +205,7 @@ write_out(struct conn *c)
 			return -1;
 		}
 		c->ooff += (size_t)w;
+		c->nwritten += (size_t)w;
 	}
 	if (conn_pending(c) == 0) {
 		vbuf_clear(&c->out);

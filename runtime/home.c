@@ -25,6 +25,8 @@
  *
  * Once authenticated, stanzas from the upstream are written to it
  * (route.c) and its stanzas go through route_from_home (the from check).
+ * Its arrival and departure are announced to the other nodes (STATUS,
+ * peer.c), which send to the first home whose real component is up.
  *
  * Ownership: connections belong to conn.c; struct comp points at the
  * authenticated one (c->home) until its closed callback.
@@ -169,7 +171,9 @@ authenticate(struct conn *conn, const struct xs_stanza *st)
 	c->home = conn;
 	conn_send(conn, "<handshake/>", 12);
 	vlog(VL_INFO, "%s: authenticated", conn->name);
-	route_flush_home(c);
+	/* Other nodes learn it first, then what waited here goes in. */
+	peer_status_changed();
+	route_homes_changed();
 }
 
 static void
@@ -252,11 +256,15 @@ home_closed(struct conn *conn, const char *why)
 		npending--;
 		return;
 	}
-	if (c->home == conn)
-		c->home = NULL;
 	vlog(shutting_down || why == NULL ? VL_INFO : VL_WARN,
 	    "%s: disconnected%s%s",
 	    conn->name, why ? ": " : "", why ? why : "");
+	peer_conn_lost(conn);
+	if (c->home == conn) {
+		c->home = NULL;
+		peer_status_changed();
+		route_homes_changed();
+	}
 }
 
 static void

@@ -13,7 +13,8 @@
  *   SIGUSR1          log the counters;
  *   SIGPIPE          ignored (a write to a dead peer is an EPIPE error).
  *
- * Shutdown: stop accepting; bounce whatever is still queued (cancel /
+ * Shutdown: stop accepting; say BYE on the peer links; bounce whatever is
+ * still queued (cancel /
  * service-unavailable, "shutting down"); close every stream with
  * </stream:stream>; wait until every output buffer is written and every
  * connection closed, or SHUTDOWN_GRACE_MS; log the counters; exit 0.
@@ -62,6 +63,9 @@ begin_shutdown(void)
 	shutting_down = true;
 	home_close_listener();
 	stats_close();
+	/* Peer links say BYE and close once written; frames they still
+	 * hold unacknowledged are bounced when they close. */
+	peer_stop();
 	route_bounce_all();
 	for (size_t i = 0; i < ncomps; i++) {
 		upstream_stop(&comps[i]);
@@ -182,10 +186,7 @@ prepare(const struct node_opts *o)
 		    "cluster secret");
 		if (cluster == NULL)
 			bad++;
-		else {
-			explicit_bzero(cluster, strlen(cluster));
-			free(cluster);
-		}
+		cluster_secret = cluster;
 	}
 	free(bundle);
 	bad += check_endpoint(&table->server, "server") < 0;
@@ -206,6 +207,12 @@ release(void)
 		}
 		queue_clear(&comps[i].to_home);
 		queue_clear(&comps[i].to_up);
+	}
+	peer_free_all();
+	if (cluster_secret != NULL) {
+		explicit_bzero(cluster_secret, strlen(cluster_secret));
+		free(cluster_secret);
+		cluster_secret = NULL;
 	}
 	free(comps);
 	comps = NULL;
@@ -237,7 +244,8 @@ node_run(const struct node_opts *o)
 	loop_init();
 	conn_init();
 	loop_add_hook(shutdown_done);
-	if (setup_signals() < 0 || home_listen() < 0 || stats_listen() < 0) {
+	if (setup_signals() < 0 || home_listen() < 0 || stats_listen() < 0 ||
+	    peer_start() < 0) {
 		release();
 		return 1;
 	}

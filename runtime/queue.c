@@ -40,15 +40,12 @@ field_len(const char *s)
 	return s == NULL ? 0 : strlen(s) + 1;
 }
 
-bool
-queue_push(struct queue *q, const struct xs_stanza *st, uint64_t now,
-    uint64_t max_bytes)
+struct qent *
+qent_new(const struct xs_stanza *st, uint64_t now)
 {
 	struct qent *e;
 	size_t size, off;
 
-	if (q->bytes + st->raw_len > max_bytes)
-		return false;
 	size = st->raw_len + 1 + field_len(st->name) + field_len(st->from) +
 	    field_len(st->to) + field_len(st->id) + field_len(st->type);
 	if ((e = malloc(sizeof *e + size)) == NULL)
@@ -64,6 +61,18 @@ queue_push(struct queue *q, const struct xs_stanza *st, uint64_t now,
 	e->to = put_field(e->data, &off, st->to);
 	e->id = put_field(e->data, &off, st->id);
 	e->type = put_field(e->data, &off, st->type);
+	return e;
+}
+
+bool
+queue_push(struct queue *q, const struct xs_stanza *st, uint64_t now,
+    uint64_t max_bytes)
+{
+	struct qent *e;
+
+	if (q->bytes + st->raw_len > max_bytes)
+		return false;
+	e = qent_new(st, now);
 	if (q->tail != NULL)
 		q->tail->next = e;
 	else

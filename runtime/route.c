@@ -4,10 +4,14 @@
  * From the upstream (the node's server, on behalf of a user):
  *   - a disco#info get to the bare component domain, with disco: local,
  *     is answered here from the compiled response (disco_reply);
- *   - everything else goes to the real component when this node is its
- *     home and it is connected; otherwise it waits in the component's
- *     to_home queue.  On a virtual node it waits there too until peer links
- *     exist (next issue) and is bounced when it expires.
+ *   - everything else goes to the first home, in the component's home
+ *     order, that can take it: this node when the real component is
+ *     connected here (written to it), or another node whose last STATUS
+ *     says it is connected there (a STANZA frame PF_TO_HOME over the peer
+ *     link, peer.c).  With none, it waits in the component's to_home queue
+ *     and is flushed to the first home that becomes available.
+ * From a peer (route_from_peer): PF_TO_HOME stanzas go to the local real
+ *   component, PF_TO_USER ones to the upstream, queued while away.
  * From the real component:
  *   - a stanza whose from is outside the component's domain is refused with
  *     a cancel/not-allowed stanza error back to the component and never
@@ -15,13 +19,15 @@
  *     invalid-from, cutting every user off);
  *   - a stanza without from gets from='DOMAIN' stamped into it, as Prosody
  *     does itself, so every server sees the same thing;
- *   - everything else goes to the upstream, or waits in to_up while the
- *     upstream reconnects.
+ *   - everything else goes back through the node its addressee's last
+ *     stanza came in on, when the return-route table knows it and that
+ *     link is up (PF_TO_USER); otherwise to the upstream, or it waits in
+ *     to_up while the upstream reconnects.
  * A queued stanza that expires or does not fit is answered with an error
  * going the other way (bounce_build); an error or iq result that cannot be
  * delivered is counted as dropped, never answered.  So every stanza ends in
- * exactly one counter: local, forwarded, upstreamed, bounced (its reply),
- * rejected, or dropped — queued only says it waited on the way.
+ * exactly one counter: local, forwarded, upstreamed, to_peer, bounced (its
+ * reply), rejected, or dropped — queued only says it waited on the way.
  *
  * Ownership: replies are built in local vbufs and copied into output
  * buffers; queue entries are freed here once delivered or bounced.
@@ -31,6 +37,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "peer_proto.h"
+#include "routes.h"
 #include "vcrt.h"
 
 struct comp *comps;
@@ -41,6 +49,8 @@ bool shutting_down;
 static void send_home(struct comp *c, struct conn *src,
     const struct xs_stanza *st);
 static void send_up(struct comp *c, struct conn *src,
+    const struct xs_stanza *st);
+static void to_user(struct comp *c, struct conn *src,
     const struct xs_stanza *st);
 
 struct comp *
@@ -126,7 +136,7 @@ bounce(struct comp *c, const struct xs_stanza *st, bool toward_up,
 	    "shutdown");
 	reply_stanza(&r, st, &b);
 	if (toward_up)
-		send_up(c, NULL, &r);
+		to_user(c, NULL, &r);
 	else
 		send_home(c, NULL, &r);
 	vbuf_free(&b);
@@ -171,14 +181,86 @@ up_ready(const struct comp *c)
 	return c->up != NULL && (c->up->flags & C_READY);
 }
 
-/* Toward the real component (this issue: only on its home node). */
+/* Sends e (taken) to another node's runtime, counting it for c. */
+static void
+emit_peer(struct comp *c, struct peer *p, struct conn *src, uint8_t flags,
+    struct qent *e)
+{
+	c->st.out++;
+	c->st.bytes_out += e->len;
+	c->st.to_peer++;
+	peer_send(p, src, c, flags, e);
+}
+
+/* Logs where stanzas for c's real component go when that changes.  A
+ * component with a single home that is this node says nothing (home.c
+ * logs its connections already). */
+static void
+note_dest(struct comp *c, uint32_t dest)
+{
+	const char *was, *now;
+
+	if (c->dest == dest)
+		return;
+	was = c->dest ? table->nodes[c->dest - 1].name : NULL;
+	now = dest ? table->nodes[dest - 1].name : NULL;
+	c->dest = dest;
+	if (c->vc->nhomes == 1 && c->vc->homes[0] == table->self)
+		return;
+	if (now != NULL)
+		vlog(VL_INFO, "%s: the real component is reached on node %s%s%s"
+		    "%s", c->vc->domain, now, was ? " (was " : "",
+		    was ? was : "", was ? ")" : "");
+	else
+		vlog(VL_WARN, "%s: no home of the real component is available "
+		    "(was %s); stanzas wait", c->vc->domain, was);
+}
+
+/*
+ * The first home, in c's home order, that can take stanzas now: this
+ * node when the real component is connected here (*pp = NULL), or a node
+ * whose link is up and whose last STATUS says the real component is
+ * connected there (*pp = its peer).  False when there is none.
+ */
+static bool
+choose_home(struct comp *c, struct peer **pp)
+{
+	for (uint16_t i = 0; i < c->vc->nhomes; i++) {
+		uint16_t n = c->vc->homes[i];
+		struct peer *p;
+
+		if (n == table->self) {
+			if (!home_ready(c))
+				continue;
+			*pp = NULL;
+			note_dest(c, (uint32_t)n + 1);
+			return true;
+		}
+		if ((p = peer_up(n)) != NULL &&
+		    peer_has_comp(p, (size_t)(c - comps))) {
+			*pp = p;
+			note_dest(c, (uint32_t)n + 1);
+			return true;
+		}
+	}
+	note_dest(c, 0);
+	return false;
+}
+
+/* Toward the real component, wherever its home is. */
 static void
 send_home(struct comp *c, struct conn *src, const struct xs_stanza *st)
 {
+	struct peer *p;
+
 	/* Behind a non-empty queue a stanza waits its turn: order is kept. */
-	if (home_ready(c) && c->to_home.head == NULL) {
-		emit(c, c->home, src, st->raw, st->raw_len);
-		c->st.forwarded++;
+	if (c->to_home.head == NULL && choose_home(c, &p)) {
+		if (p == NULL) {
+			emit(c, c->home, src, st->raw, st->raw_len);
+			c->st.forwarded++;
+		} else
+			emit_peer(c, p, src, PF_TO_HOME,
+			    qent_new(st, loop_now()));
 		return;
 	}
 	enqueue(c, &c->to_home, st, true);
@@ -193,6 +275,49 @@ send_up(struct comp *c, struct conn *src, const struct xs_stanza *st)
 		return;
 	}
 	enqueue(c, &c->to_up, st, false);
+}
+
+/* Toward a user: back through the node the user's stanzas came in on,
+ * when the return-route table knows it and that link is up; else out of
+ * this node's upstream. */
+static void
+to_user(struct comp *c, struct conn *src, const struct xs_stanza *st)
+{
+	uint16_t n;
+	struct peer *p;
+
+	if (routes != NULL && st->to != NULL &&
+	    routes_lookup(routes, st->to, strlen(st->to), &n) &&
+	    (p = peer_up(n)) != NULL) {
+		emit_peer(c, p, src, PF_TO_USER, qent_new(st, loop_now()));
+		return;
+	}
+	send_up(c, src, st);
+}
+
+struct conn *
+route_from_peer(struct comp *c, struct conn *src, const struct xs_stanza *st,
+    bool to_home)
+{
+	c->st.in++;
+	c->st.from_peer++;
+	c->st.bytes_in += st->raw_len;
+	if (to_home) {
+		if (home_ready(c) && c->to_home.head == NULL) {
+			emit(c, c->home, src, st->raw, st->raw_len);
+			c->st.forwarded++;
+			return c->home;
+		}
+		enqueue(c, &c->to_home, st, true);
+		return NULL;
+	}
+	if (up_ready(c) && c->to_up.head == NULL) {
+		emit(c, c->up, src, st->raw, st->raw_len);
+		c->st.upstreamed++;
+		return c->up;
+	}
+	enqueue(c, &c->to_up, st, false);
+	return NULL;
 }
 
 static bool
@@ -258,7 +383,7 @@ route_from_home(struct comp *c, struct conn *src, const struct xs_stanza *st)
 		stamped.raw = b.p;
 		stamped.raw_len = b.len;
 		stamped.from = c->vc->domain;
-		send_up(c, src, &stamped);
+		to_user(c, src, &stamped);
 		vbuf_free(&b);
 		return;
 	}
@@ -278,7 +403,7 @@ route_from_home(struct comp *c, struct conn *src, const struct xs_stanza *st)
 		vbuf_free(&b);
 		return;
 	}
-	send_up(c, src, st);
+	to_user(c, src, st);
 }
 
 /* Moves queued stanzas to dst while it has room.  Returns the number. */
@@ -300,8 +425,34 @@ flush_queue(struct comp *c, struct queue *q, struct conn *dst,
 void
 route_flush_home(struct comp *c)
 {
-	if (home_ready(c))
-		flush_queue(c, &c->to_home, c->home, &c->st.forwarded);
+	struct peer *p;
+
+	while (c->to_home.head != NULL && choose_home(c, &p)) {
+		if (p == NULL) {
+			flush_queue(c, &c->to_home, c->home,
+			    &c->st.forwarded);
+			return;
+		}
+		if (peer_full(p))
+			break;
+		emit_peer(c, p, NULL, PF_TO_HOME, queue_pop(&c->to_home));
+	}
+	if (c->to_home.head == NULL)
+		timer_stop(&c->to_home.timer);
+}
+
+void
+route_homes_changed(void)
+{
+	for (size_t i = 0; i < ncomps; i++) {
+		struct comp *c = &comps[i];
+		struct peer *p;
+
+		/* Chosen even with nothing queued, so a switch is logged
+		 * when it happens, not at the next stanza. */
+		choose_home(c, &p);
+		route_flush_home(c);
+	}
 }
 
 void
@@ -342,6 +493,28 @@ expire_up(struct timer *t)
 	struct comp *c = t->arg;
 
 	expire(c, &c->to_up, false);
+}
+
+void
+route_requeue(struct comp *c, struct qent *e, bool to_home)
+{
+	struct queue *q = to_home ? &c->to_home : &c->to_up;
+
+	if (shutting_down) {
+		struct xs_stanza st;
+
+		qent_stanza(e, &st);
+		bounce(c, &st, to_home, BOUNCE_SHUTDOWN);
+		free(e);
+		return;
+	}
+	/* Its enqueue time is kept, so queue-age counts from when this
+	 * node first took the stanza. */
+	queue_unpop(q, e);
+	c->st.queued++;
+	q->timer.fn = to_home ? expire_home : expire_up;
+	q->timer.arg = c;
+	timer_at(&q->timer, q->head->t + table->limits.queue_age_ms);
 }
 
 void

@@ -8,7 +8,10 @@
  *
  * Counters (STATS_COUNTERS in vcrt.h) are per component; besides them the
  * listener adds "component.DOMAIN.upstream_connected 0|1",
- * "component.DOMAIN.home_connected 0|1" and the queue depths.
+ * "component.DOMAIN.home_connected 0|1" and the queue depths.  Then one
+ * block per peer link, "peer.NODE.COUNTER VALUE" (PEER_COUNTERS, plus "up"
+ * and "unacked"), and on nodes that home a component the return-route
+ * table's "routes.entries" and "routes.bytes".
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -51,6 +54,7 @@ stats_render(struct vbuf *out)
 		line(out, d, "queue_up_stanzas", c->to_up.count);
 		line(out, d, "queue_up_bytes", c->to_up.bytes);
 	}
+	peer_stats_render(out);
 }
 
 void

@@ -253,6 +253,7 @@ up_closed(struct conn *conn, const char *why)
 	if (c->up == conn)
 		c->up = NULL;
 	timer_stop(&c->up_keepalive);
+	peer_conn_lost(conn);
 	if (conn->state == UP_READY)
 		vlog(shutting_down ? VL_INFO : VL_WARN,
 		    "upstream %s: disconnected%s%s", c->vc->domain,

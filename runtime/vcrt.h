@@ -108,7 +108,7 @@ static inline bool timer_armed(const struct timer *t) { return t->slot != 0; }
  * A connection is one TCP socket with an output buffer and, usually, a
  * stream parser.  Its kind decides what its bytes mean: the upstream to
  * the node's server, a real component on the home listener, a stats
- * reader — and, in the next issue, a peer link.  All kinds share the
+ * reader, a peer link to another node's runtime (peer.c).  All kinds share the
  * buffering, backpressure and lifetime rules below.
  */
 enum conn_kind { CK_UPSTREAM, CK_HOME, CK_STATS, CK_PEER };
@@ -157,6 +157,11 @@ struct conn {
 	size_t nwaiters, capwaiters;
 	struct timer timer;         /* kind-specific timeout or delay */
 	struct timer drain_timer;   /* conn_finish: give up after a while */
+	/* Running totals of bytes appended to out and written to the
+	 * socket: the bytes that end at offset N of everything ever queued
+	 * have left the runtime once nwritten >= N (peer.c acknowledges
+	 * frames that way). */
+	uint64_t nqueued, nwritten;
 	char sid[STREAM_ID_LEN + 1]; /* home: the stream id we issued */
 	struct conn *next, *prev;   /* every live connection */
 	struct conn *pnext;         /* pending output or reap list */
@@ -233,6 +238,9 @@ struct queue {
 	struct timer timer;         /* owner's expiry timer */
 };
 
+/* A new entry holding a copy of st (raw bytes and fields), stamped now;
+ * not in any queue.  The caller owns it (free()). */
+struct qent *qent_new(const struct xs_stanza *st, uint64_t now);
 /* Appends a copy of st.  false when it would take the queue over
  * max_bytes (the stanza is not queued). */
 bool queue_push(struct queue *q, const struct xs_stanza *st, uint64_t now,
@@ -271,6 +279,8 @@ bool bounce_build(struct vbuf *out, const struct xs_stanza *st,
 	X(out)         /* stanzas written for it, to either side */       \
 	X(local)       /* disco#info answered by the runtime */           \
 	X(forwarded)   /* stanzas handed to the real component */         \
+	X(to_peer)     /* stanzas sent to another node's runtime */      \
+	X(from_peer)   /* stanzas received from another node's runtime */ \
 	X(upstreamed)  /* stanzas of the real component sent upstream */  \
 	X(queued)      /* stanzas that had to wait in a queue */          \
 	X(bounced)     /* error replies the runtime generated */          \
@@ -286,7 +296,24 @@ struct cstats {
 #undef X
 };
 
-/* Appends "component.DOMAIN.COUNTER VALUE\n" lines for every component. */
+/* Per peer link (peer.c). */
+#define PEER_COUNTERS(X)                                                 \
+	X(in)          /* STANZA frames received */                       \
+	X(out)         /* STANZA frames sent */                           \
+	X(bytes_in)    /* bytes received once authenticated */           \
+	X(bytes_out)   /* bytes sent */                                   \
+	X(reconnects)  /* links authenticated again after a loss */       \
+	X(acked)       /* frames sent and acknowledged */                 \
+	X(resent)      /* unacknowledged frames queued again on loss */
+
+struct pstats {
+#define X(n) uint64_t n;
+	PEER_COUNTERS(X)
+#undef X
+};
+
+/* Appends "component.DOMAIN.COUNTER VALUE\n" lines for every component,
+ * then the peer links' and the route table's lines (peer_stats_render). */
 void stats_render(struct vbuf *out);
 /* Logs every counter at info level (SIGUSR1 and exit). */
 void stats_log(void);
@@ -328,6 +355,9 @@ struct comp {
 	uint32_t up_failures;       /* consecutive failures (backoff) */
 	bool up_was_ready;          /* for the reconnects counter */
 	struct conn *home;          /* the authenticated real component */
+	/* Where stanzas for the real component went last: node index + 1,
+	 * 0 = nowhere (for logging a switch of homes). */
+	uint32_t dest;
 	/* Stanzas waiting: for the real component (or, on a virtual node,
 	 * for the home node), and for the upstream. */
 	struct queue to_home, to_up;
@@ -353,6 +383,22 @@ void route_flush_home(struct comp *c);
 void route_flush_up(struct comp *c);
 /* Bounces everything still queued (shutdown). */
 void route_bounce_all(void);
+/*
+ * A stanza that arrived in a STANZA frame: to_home (PF_TO_HOME) goes to
+ * the local real component, else (PF_TO_USER) to the upstream; queued
+ * while that is away.  Local disco does not apply (the ingress runtime
+ * decided).  st has the raw bytes and the fields a bounce needs.  Returns
+ * the connection the bytes were written to, or NULL when the stanza was
+ * queued or bounced.
+ */
+struct conn *route_from_peer(struct comp *c, struct conn *src,
+    const struct xs_stanza *st, bool to_home);
+/* An unacknowledged frame's entry (taken) goes back to the FRONT of c's
+ * to_home (to_home) or to_up queue; bounced while shutting down. */
+void route_requeue(struct comp *c, struct qent *e, bool to_home);
+/* A peer link or a STATUS changed, or a local real component came or
+ * went: choose the homes again (logging switches) and flush. */
+void route_homes_changed(void);
 
 /* ----------------------------------------------------------- upstream.c */
 
@@ -370,6 +416,42 @@ int home_listen(void);
 void home_close_listener(void);
 /* Closes c's real component stream with </stream:stream>. */
 void home_stop(struct comp *c);
+
+/* --------------------------------------------------------------- peer.c */
+
+struct peer;
+struct routes;
+
+/* The cluster secret (malloc'd by node.c when the cluster has more than
+ * one node), and the return-route table (on nodes that home something). */
+extern char *cluster_secret;
+extern struct routes *routes;
+
+/* Creates the peers, opens the peer listener and dials; 0 or -1. */
+int peer_start(void);
+/* Shutdown: no more dialling or accepting; links get BYE and close once
+ * their output is written. */
+void peer_stop(void);
+/* Frees every peer (end of the run). */
+void peer_free_all(void);
+/* The peer of node if its link is authenticated, else NULL. */
+struct peer *peer_up(uint16_t node);
+/* Did p's last STATUS say the real component of comps[ci] is there? */
+bool peer_has_comp(const struct peer *p, size_t ci);
+/* Is p's link down or its output at the cap? */
+bool peer_full(const struct peer *p);
+const char *peer_name(const struct peer *p);
+/* Sends e (taken: kept until acknowledged) as a STANZA frame with flags
+ * for component c; src is paused when the link's output is full. */
+void peer_send(struct peer *p, struct conn *src, struct comp *c,
+    uint8_t flags, struct qent *e);
+/* A real component connected or disconnected here: tell every peer. */
+void peer_status_changed(void);
+/* conn (a real component or an upstream) closed: frames whose bytes it
+ * still held cannot be acknowledged, so their link is closed. */
+void peer_conn_lost(struct conn *conn);
+/* Appends "peer.NODE.COUNTER VALUE\n" lines and routes.entries/bytes. */
+void peer_stats_render(struct vbuf *out);
 
 /* --------------------------------------------------------------- node.c */
 

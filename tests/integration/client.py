@@ -9,6 +9,9 @@ expectation holds, 1 when it does not (2 for a login or connection failure).
               [--not-feature F]... [--error COND]
       prints "IDENTITY cat/type/name", "FEATURE var" for each, or
       "ERROR type=T condition=C text=X"; --error expects that condition.
+  disco-items --to JID --item JID
+      prints "ITEM jid" for each item of the disco#items answer; exit 0
+      when --item is among them.
   msg-roundtrip --to JID --body B [--prefix P] [--min-elapsed S]
       sends a message and waits for one from JID whose body is P+B
       ("ROUNDTRIP body=... elapsed=S"); an error message fails at once.
@@ -140,6 +143,26 @@ class Driver(slixmpp.ClientXMPP):
             ok = False
         return ok
 
+    async def do_disco_items(self):
+        a = self.args
+        try:
+            res = await self["xep_0030"].get_items(jid=a.to, timeout=a.timeout,
+                                                   local=False)
+        except IqError as e:
+            t, c, x = error_fields(e.iq)
+            print(f"ERROR type={t} condition={c} text={x}", flush=True)
+            return False
+        except IqTimeout:
+            print("IQ-TIMEOUT", flush=True)
+            return False
+        items = [str(j) for (j, _node, _name) in res["disco_items"]["items"]]
+        for j in items:
+            print("ITEM " + j, flush=True)
+        if a.item not in items:
+            print(f"MISSING-ITEM {a.item}", flush=True)
+            return False
+        return True
+
     async def do_msg_roundtrip(self):
         a = self.args
         t0 = time.monotonic()
@@ -259,6 +282,9 @@ def main():
     d.add_argument("--feature", action="append", default=[])
     d.add_argument("--not-feature", action="append", default=[])
     d.add_argument("--error")
+    di = sub.add_parser("disco-items")
+    di.add_argument("--to", required=True)
+    di.add_argument("--item", required=True)
     m = sub.add_parser("msg-roundtrip")
     m.add_argument("--to", required=True)
     m.add_argument("--body", required=True)

@@ -4,6 +4,7 @@
 Two modes:
 
   component.py run --port P --secret S --log FILE [--domain D] [--prefix P]
+                   [--no-echo]
       A slixmpp ComponentXMPP (XEP-0114, jabber:component:accept) that
       connects to P on 127.0.0.1 -- the vcomp runtime's home listener -- as
       D (muc.example.test).  It records every stanza it receives in FILE,
@@ -22,6 +23,9 @@ Two modes:
           result holding the same <text/> and <by>component.py</by>.
       Anything else (disco#info included: no xep_0030 here) gets slixmpp's
       default error, so a forwarded disco#info would be visible.
+      With --no-echo it only records messages and answers none of them
+      (the flood test counts what arrived and wants no reply traffic);
+      iqs are still answered.
       It exits when the stream ends (it does not reconnect: the tests
       restart it), on SIGTERM, or after --lifetime seconds.
 
@@ -115,7 +119,7 @@ def run(args):
             rec(f"BROADCAST to={','.join(sorted(self.seen))} text={text}")
 
         def on_message(self, msg):
-            if msg["type"] == "error":
+            if msg["type"] == "error" or args.no_echo:
                 return
             body = msg["body"]
             if body.startswith("!broadcast "):
@@ -240,6 +244,8 @@ def main():
     r.add_argument("--log", required=True)
     r.add_argument("--prefix", default="echo: ")
     r.add_argument("--lifetime", type=float, default=120)
+    r.add_argument("--no-echo", action="store_true",
+                   help="record messages, answer none (count-only mode)")
     h = sub.choices["raw-handshake"]
     h.add_argument("--expect", required=True)
     h.add_argument("--timeout", type=float, default=5)

@@ -1,0 +1,183 @@
+#!/usr/bin/python3
+"""flood.py -- sequence-numbered message flood and its tally.
+
+  flood.py send --port P --user U --to JID --count N --tag T
+                [--rate R] [--resource R] [--timeout S]
+      Logs in to Prosody on 127.0.0.1 (like client.py), sends N chat
+      messages to JID with id "T-SEQ" and body "T SEQ" (SEQ = 1..N), at
+      most R per second, and then keeps listening.  Prints, flushed:
+        "READY"                       once logged in,
+        "SENT n=K elapsed=S"          every 500 messages and at the end,
+        "SEND-DONE n=N elapsed=S",
+        "BOUNCE id=T-SEQ type=X condition=C"   for every error message,
+        "OTHER from=F type=X id=I"    for any other message,
+      and exits 0 on SIGTERM/SIGINT or after --timeout seconds (printing
+      "FLOOD-END sent=N bounced=B").  The test script decides when enough
+      has come back (see tally) and stops it.
+
+  flood.py tally --component-log F [--component-log F2...] --client-log G
+                 --tag T --count N
+      Counts, for SEQ = 1..N, how often the component received T-SEQ
+      (component.py's "RECV <message ... id="T-SEQ"" lines) and whether
+      the sender got it back as an error (flood.py send's BOUNCE lines).
+      Prints "delivered=D duplicates=X bounced=B both=Y missing=M", then
+      the first missing SEQs; exits 0 when nothing is missing.  A message
+      is "missing" when it neither reached the component nor came back:
+      the one thing the cluster must never do.
+"""
+import argparse
+import asyncio
+import logging
+import re
+import signal
+import sys
+import time
+
+
+def send(args):
+    import slixmpp
+    from slixmpp.xmlstream.handler import Callback
+    from slixmpp.xmlstream.matcher import MatchXPath
+
+    class Flood(slixmpp.ClientXMPP):
+        def __init__(self):
+            super().__init__(f"{args.user}@example.test/{args.resource}",
+                             args.user + "pw")
+            self.rc = 1
+            self.sent = 0
+            self.bounced = 0
+            self.add_event_handler("session_start", self.on_start)
+            self.add_event_handler("failed_auth", self.on_auth_failed)
+            self.add_event_handler("connection_failed", self.on_conn_failed)
+            # One raw handler for every message, error or not, so each is
+            # seen exactly once (slixmpp's events would fire twice for errors).
+            self.register_handler(Callback(
+                "flood-msg", MatchXPath(f"{{{self.default_ns}}}message"),
+                self.on_message))
+
+        def on_auth_failed(self, _):
+            print("AUTH-FAILED", flush=True)
+            self.rc = 2
+            self.loop.stop()
+
+        def on_conn_failed(self, err):
+            print(f"CONNECTION-FAILED {err}", flush=True)
+            self.rc = 2
+            self.loop.stop()
+
+        def on_message(self, msg):
+            if msg["type"] == "error":
+                self.bounced += 1
+                e = msg["error"]
+                print(f"BOUNCE id={msg['id']} type={e['type']} "
+                      f"condition={e['condition']}", flush=True)
+            else:
+                print(f"OTHER from={msg['from']} type={msg['type']} id={msg['id']}",
+                      flush=True)
+
+        async def on_start(self, _):
+            print("READY", flush=True)
+            t0 = time.monotonic()
+            # Send in small slices, each followed by a short sleep, so the
+            # rate stays under --rate and the event loop keeps reading
+            # (bounces arrive while we are still sending).
+            slice_s = 0.02
+            per_slice = max(1, int(args.rate * slice_s))
+            seq = 0
+            while seq < args.count:
+                for _ in range(min(per_slice, args.count - seq)):
+                    seq += 1
+                    m = self.make_message(mto=args.to, mbody=f"{args.tag} {seq}",
+                                          mtype="chat")
+                    m["id"] = f"{args.tag}-{seq}"
+                    m.send()
+                    self.sent = seq
+                    if seq % 500 == 0:
+                        print(f"SENT n={seq} elapsed={time.monotonic() - t0:.2f}",
+                              flush=True)
+                # Sleep to the slice's deadline, not a fixed time, so slow
+                # sends do not lower the rate further.
+                due = t0 + (seq / per_slice) * slice_s
+                await asyncio.sleep(max(0.0, due - time.monotonic()))
+            print(f"SEND-DONE n={seq} elapsed={time.monotonic() - t0:.2f}", flush=True)
+            self.rc = 0
+
+    xmpp = Flood()
+    xmpp["feature_mechanisms"].unencrypted_plain = True
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        xmpp.loop.add_signal_handler(sig, xmpp.loop.stop)
+    xmpp.loop.call_later(args.timeout, xmpp.loop.stop)
+    xmpp.connect(address=("127.0.0.1", args.port), use_ssl=False,
+                 force_starttls=False, disable_starttls=True)
+    xmpp.loop.run_forever()
+    print(f"FLOOD-END sent={xmpp.sent} bounced={xmpp.bounced}", flush=True)
+    return xmpp.rc
+
+
+def tally(args):
+    tag = re.escape(args.tag)
+    head = re.compile(r"RECV (<message\b[^>]*>)")
+    ident = re.compile(r'\bid="' + tag + r'-(\d+)"')
+    delivered = {}
+    for path in args.component_log:
+        try:
+            f = open(path, encoding="utf-8", errors="replace")
+        except FileNotFoundError:
+            continue    # that life of the component never started
+        with f:
+            for line in f:
+                h = head.search(line)
+                if not h or 'type="error"' in h.group(1):
+                    continue
+                m = ident.search(h.group(1))
+                if m:
+                    n = int(m.group(1))
+                    delivered[n] = delivered.get(n, 0) + 1
+    bounce = re.compile(r"^BOUNCE id=" + tag + r"-(\d+) ")
+    bounced = set()
+    with open(args.client_log, encoding="utf-8", errors="replace") as f:
+        for line in f:
+            m = bounce.search(line)
+            if m:
+                bounced.add(int(m.group(1)))
+    want = range(1, args.count + 1)
+    missing = [n for n in want if n not in delivered and n not in bounced]
+    dups = sum(c - 1 for c in delivered.values())
+    both = sum(1 for n in bounced if n in delivered)
+    stray = sum(1 for n in delivered if n < 1 or n > args.count)
+    print(f"delivered={len(delivered)} duplicates={dups} bounced={len(bounced)} "
+          f"both={both} missing={len(missing)} stray={stray}")
+    if missing:
+        print("first missing: " + " ".join(str(n) for n in missing[:20]))
+    return 0 if not missing and stray == 0 else 1
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    sub = p.add_subparsers(dest="mode", required=True)
+    s = sub.add_parser("send")
+    s.add_argument("--port", type=int, required=True)
+    s.add_argument("--user", default="alice")
+    s.add_argument("--resource", default="flood")
+    s.add_argument("--to", required=True)
+    s.add_argument("--count", type=int, required=True)
+    s.add_argument("--tag", required=True)
+    s.add_argument("--rate", type=float, default=2000)
+    s.add_argument("--timeout", type=float, default=60)
+    s.add_argument("-v", "--verbose", action="store_true")
+    t = sub.add_parser("tally")
+    t.add_argument("--component-log", required=True, action="append",
+                   help="component.py log; give it once per life of the component")
+    t.add_argument("--client-log", required=True)
+    t.add_argument("--tag", required=True)
+    t.add_argument("--count", type=int, required=True)
+    args = p.parse_args()
+    if args.mode == "tally":
+        return tally(args)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.CRITICAL,
+                        format="%(asctime)s %(levelname)s %(message)s")
+    return send(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
