@@ -3,6 +3,7 @@
 #   make            build vcompc and the runtime library
 #   make check      every test, then the whole suite again under ASan+UBSan
 #   make demo       the main job, live (see README.md)
+#   make examples   every example's C tables and binaries into $(B)/examples/
 #   make fuzz       run every fuzz target for FUZZ_SECONDS each
 #   make install    PREFIX=/usr/local DESTDIR=
 #
@@ -73,7 +74,7 @@ UNITR      = $(B)/tests/unit-runtime
 
 .PHONY: all deps check check-suite check-unit check-golden check-integration \
         check-san demo fuzz install uninstall clean examples bench \
-        bench-compiler
+        bench-compiler bench-quick
 .SUFFIXES:
 
 all: $(VCOMPC) $(LIBVCRT)
@@ -101,6 +102,12 @@ $(B)/compiler/%.o: compiler/%.c compiler/vcompc.h runtime/vcomp_table.h $(GEN_H)
 
 # vcompc finds the installed runtime library here (see compiler/link.c).
 $(B)/compiler/link.o: ALL_CFLAGS += -DVCOMP_LIBDIR='"$(LIBDIR)"'
+# ... and is rebuilt when that directory changes (`make install PREFIX=/usr`
+# after a plain `make`): the stamp is rewritten only when LIBDIR differs.
+$(B)/compiler/link.o: $(B)/libdir.stamp
+$(B)/libdir.stamp: FORCE
+	@mkdir -p $(@D)
+	@echo '$(LIBDIR)' | cmp -s - $@ || echo '$(LIBDIR)' >$@
 
 $(B)/runtime/%.o: runtime/%.c $(wildcard runtime/*.h)
 	@mkdir -p $(@D)
@@ -209,11 +216,40 @@ uninstall:
 
 # ------------------------------------------------------------ demo, bench
 
+# Every good example (examples/bad/ holds mistakes on purpose): each node's
+# C table and static binary into $(B)/examples/FOLDER/.
+EXAMPLE_SPECS = $(filter-out examples/bad/%,$(wildcard examples/*/*.yaml examples/*/*.properties))
+
+examples: all
+	@for s in $(EXAMPLE_SPECS); do \
+	    d=$(B)/examples/$$(basename $$(dirname $$s)); mkdir -p $$d; \
+	    echo "== $$s -> $$d"; \
+	    $(VCOMPC) --all -c -d $$d $$s || exit 1; \
+	    $(VCOMPC) --all -d $$d $$s 2>$(B)/examples/link.log || \
+	        { cat $(B)/examples/link.log; exit 1; }; \
+	    ls $$d | sed 's/^/   /'; \
+	done
+
 demo: deps all
 	bash tools/demo.sh
 
 bench-compiler: all
 	bash tests/bench/compiler.sh
+
+# The runtime benchmarks (tests/bench/run.sh, docs/performance.md): every
+# tests/bench/*.c but benchlib.c is one program linked with libvcrt.a.
+BENCH_SRC = $(filter-out tests/bench/benchlib.c,$(wildcard tests/bench/*.c))
+BENCH_BIN = $(BENCH_SRC:tests/bench/%.c=$(B)/bench/%)
+
+$(B)/bench/%: $(B)/tests/bench/%.o $(B)/tests/bench/benchlib.o $(LIBVCRT)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(RT_LIBS) -lm
+
+bench: all $(BENCH_BIN)
+	VCOMPC=$(abspath $(VCOMPC)) B=$(abspath $(B)) bash tests/bench/run.sh
+
+bench-quick: all $(BENCH_BIN)
+	VCOMPC=$(abspath $(VCOMPC)) B=$(abspath $(B)) QUICK=1 bash tests/bench/run.sh
 
 clean:
 	rm -rf build

@@ -16,7 +16,10 @@
  *   2. the build tree, when vcompc runs from it: libvcrt.a beside the
  *      vcompc binary (build/ or build/san/), vcomp_table.h in the source
  *      tree's runtime/ one or two levels up;
- *   3. the compiled-in VCOMP_LIBDIR (PREFIX/lib/vcomp, filled by
+ *   3. ../lib/vcomp from the directory of the vcompc binary: an installed
+ *      tree that was moved as a whole (a DESTDIR staging tree, a package
+ *      unpacked elsewhere) still finds its own library;
+ *   4. the compiled-in VCOMP_LIBDIR (PREFIX/lib/vcomp, filled by
  *      `make install`).
  *
  * Memory: paths are arena strings; the argument vector is arena memory.
@@ -80,13 +83,18 @@ find_runtime(const char **inc, const char **lib)
 				if (is_file(xprintf("%s/vcomp_table.h", *inc)))
 					return true;
 			}
+			*inc = xprintf("%s/../lib/vcomp", dir);
+			*lib = xprintf("%s/libvcrt.a", *inc);
+			if (is_file(*lib) &&
+			    is_file(xprintf("%s/vcomp_table.h", *inc)))
+				return true;
 		}
 	}
 	*inc = VCOMP_LIBDIR;
 	*lib = VCOMP_LIBDIR "/libvcrt.a";
 	if (is_file(*lib) && is_file(VCOMP_LIBDIR "/vcomp_table.h"))
 		return true;
-	error_at(NULL, "cannot find the runtime library libvcrt.a (looked beside vcompc and in %s); build it with 'make', set VCOMP_LIBDIR, or use -c to write C only",
+	error_at(NULL, "cannot find the runtime library libvcrt.a (looked beside vcompc, in ../lib/vcomp from it, and in %s); build it with 'make', set VCOMP_LIBDIR, or use -c to write C only",
 		 VCOMP_LIBDIR);
 	return false;
 }

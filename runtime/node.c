@@ -31,6 +31,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "notify.h"
 #include "vcrt.h"
 
 static struct io sig_io;
@@ -59,6 +60,7 @@ begin_shutdown(void)
 		loop_stop();
 		return;
 	}
+	notify_stopping();
 	vlog(VL_INFO, "shutting down (grace period %d ms)", SHUTDOWN_GRACE_MS);
 	shutting_down = true;
 	home_close_listener();
@@ -253,6 +255,9 @@ node_run(const struct node_opts *o)
 	    table->server.host, table->server.port);
 	for (size_t i = 0; i < ncomps; i++)
 		upstream_start(&comps[i]);
+	/* Listeners are open and upstreams started: systemd (Type=notify)
+	 * may now consider the node up. */
+	notify_ready();
 	loop_run();
 	conn_close_all();
 	stats_log();

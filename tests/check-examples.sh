@@ -1,0 +1,140 @@
+#!/bin/bash
+# check-examples.sh — the examples/ folder says what vcompc really does.
+#
+#   - every bad spec (examples/bad/*.yaml, *.properties) gives exactly the
+#     diagnostics and exit status of examples/bad/NAME.expected, which is
+#     vcompc's stderr followed by a line "exit status: N"; vcompc runs from
+#     the top of the tree on examples/bad/NAME, as the README shows;
+#   - every bad spec has its .expected file and vice versa, and
+#     examples/bad/README.md quotes every line of every .expected file, so
+#     the README cannot drift from what vcompc prints;
+#   - every good example (every other *.yaml and *.properties under
+#     examples/) builds with `vcompc --all -c -d DIR -Werror`: no error, no
+#     warning, one NODE.c per node that --emit=json lists;
+#   - the -Wunused output pasted in examples/tigase/README.md is what
+#     vcompc prints;
+#   - every example folder has a README.md.
+#
+# UPDATE=1 rewrites the .expected files from what vcompc printed (review
+# the diff, then update examples/bad/README.md to match).
+#
+# Run by `make check` with VCOMPC (and B, SAN, CC) in the environment.
+# Prints "PASS: ..." / "FAIL: ..." per check, then "N passed, N failed".
+set -u
+: "${VCOMPC:?VCOMPC must name the vcompc binary}"
+PY=/usr/bin/python3
+root=$(cd "$(dirname "$0")/.." && pwd)
+W=$(mktemp -d)
+trap 'rm -rf "$W"' EXIT INT TERM
+pass=0 fail=0
+
+ok()  { echo "PASS: $1"; pass=$((pass + 1)); }
+bad() { echo "FAIL: $1"; fail=$((fail + 1)); }
+
+cd "$root" || exit 1
+
+# ---- bad specs: exact diagnostics
+bads=$(find examples/bad -maxdepth 1 -type f \( -name '*.yaml' -o -name '*.properties' \) | LC_ALL=C sort)
+[ "$(echo "$bads" | wc -w)" -ge 8 ] && ok "examples/bad holds at least 8 specs" ||
+	bad "examples/bad holds at least 8 specs"
+for spec in $bads; do
+	exp=${spec%.*}.expected
+	"$VCOMPC" --check "$spec" >"$W/out" 2>"$W/err"
+	rc=$?
+	{ cat "$W/err"; echo "exit status: $rc"; } >"$W/got"
+	if [ -n "${UPDATE:-}" ]; then
+		cp "$W/got" "$exp"
+	fi
+	if [ ! -f "$exp" ]; then
+		bad "$spec: $exp is missing (UPDATE=1 writes it)"
+		continue
+	fi
+	if cmp -s "$W/got" "$exp"; then
+		ok "$spec: diagnostics match $(basename "$exp")"
+	else
+		bad "$spec: diagnostics differ from $(basename "$exp")"
+		diff -u "$exp" "$W/got" | sed 's/^/    /' | head -n 30
+	fi
+	if [ -s "$W/out" ]; then
+		bad "$spec: --check wrote to standard output"
+	fi
+	# A spec in bad/ must show a mistake: an error, or at least a warning.
+	if ! grep -qE ': (error|warning): ' "$W/err"; then
+		bad "$spec: vcompc finds nothing wrong with it"
+	fi
+	# The README quotes every diagnostic line exactly.
+	missing=0
+	while IFS= read -r line; do
+		case $line in "exit status: "*) continue ;; esac
+		grep -qxF -- "    $line" examples/bad/README.md 2>/dev/null ||
+			grep -qxF -- "$line" examples/bad/README.md 2>/dev/null || {
+			[ $missing = 0 ] && bad "$spec: examples/bad/README.md does not quote:"
+			echo "    $line"
+			missing=1
+		}
+	done <"$exp"
+	[ $missing = 0 ] && ok "$spec: README.md quotes its diagnostics"
+	grep -qF "$(basename "$spec")" examples/bad/README.md 2>/dev/null ||
+		bad "$spec: examples/bad/README.md does not mention it"
+done
+for exp in examples/bad/*.expected; do
+	[ -e "$exp" ] || continue
+	base=${exp%.expected}
+	[ -f "$base.yaml" ] || [ -f "$base.properties" ] ||
+		bad "$exp: no spec of that name in examples/bad"
+done
+
+# ---- good examples: build every node's C, warning-free
+goods=$(find examples -path examples/bad -prune -o -type f \( -name '*.yaml' -o -name '*.properties' \) -print | LC_ALL=C sort)
+[ -n "$goods" ] && ok "there are good examples" || bad "there are good examples"
+for spec in $goods; do
+	d="$W/good/$(echo "$spec" | tr / _)"
+	mkdir -p "$d/c" "$d/json"
+	if ! "$VCOMPC" -Werror --all -c -d "$d/c" "$spec" 2>"$d/err" ||
+	    [ -s "$d/err" ]; then
+		bad "$spec: --all -c -d -Werror"
+		sed 's/^/    /' "$d/err"
+		continue
+	fi
+	if ! "$VCOMPC" --all --emit=json -d "$d/json" "$spec" 2>"$d/err"; then
+		bad "$spec: --all --emit=json"
+		continue
+	fi
+	want=$($PY -c 'import json,sys; print(" ".join(sorted(n["name"] + ".c" for n in json.load(open(sys.argv[1]))["nodes"])))' \
+		"$(ls "$d"/json/*.json | head -n 1)")
+	got=$(cd "$d/c" && ls | LC_ALL=C sort | tr '\n' ' ' | sed 's/ $//')
+	want=$(echo "$want" | tr ' ' '\n' | LC_ALL=C sort | tr '\n' ' ' | sed 's/ $//')
+	if [ "$got" = "$want" ]; then
+		ok "$spec: --all -c wrote $got"
+	else
+		bad "$spec: --all -c wrote '$got', want '$want'"
+	fi
+done
+
+# ---- the tigase README shows vcompc's real -Wunused output
+"$VCOMPC" --check -Wunused examples/tigase/init.properties >/dev/null 2>"$W/unused"
+if [ ! -s "$W/unused" ]; then
+	bad "examples/tigase: -Wunused printed nothing"
+else
+	missing=0
+	while IFS= read -r line; do
+		grep -qxF -- "    $line" examples/tigase/README.md 2>/dev/null || {
+			[ $missing = 0 ] && bad "examples/tigase/README.md does not quote the -Wunused line(s):"
+			echo "    $line"
+			missing=1
+		}
+	done <"$W/unused"
+	[ $missing = 0 ] && ok "examples/tigase/README.md quotes the -Wunused output"
+fi
+
+# ---- every example folder explains itself
+for d in examples/*/; do
+	if [ -s "$d/README.md" ]; then
+		ok "${d%/}: has README.md"
+	else
+		bad "${d%/}: README.md is missing"
+	fi
+done
+
+echo "$pass passed, $fail failed"
+[ "$fail" = 0 ]
