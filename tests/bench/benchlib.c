@@ -1,0 +1,272 @@
+/*
+ * benchlib.c — the stanza generator, the parser and memory-floor
+ * measurements, and small helpers of benchlib.h.
+ */
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "benchlib.h"
+#include "buf.h"
+#include "xmlstream.h"
+
+const char bench_header[] =
+    "<?xml version='1.0'?><stream:stream xmlns='jabber:component:accept' "
+    "xmlns:stream='http://etherx.jabber.org/streams' from='" BENCH_DOMAIN
+    "' id='0123456789abcdef0123456789abcdef'>";
+
+uint32_t
+bench_rand(uint32_t *state)
+{
+	uint32_t x = *state ? *state : 0x9e3779b9u;
+
+	x ^= x << 13;
+	x ^= x >> 17;
+	x ^= x << 5;
+	*state = x;
+	return x;
+}
+
+/* Words for message text: plain, escaped and multi-byte, as chat is. */
+static const char *const words[] = {
+	"hello", "the", "meeting", "is", "at", "ten", "tomorrow", "see",
+	"you", "there", "&amp;", "&lt;3", "ok", "thanks", "caf\xc3\xa9",
+	"na\xc3\xafve", "\xe2\x9c\x93", "room", "deploy", "done", "why?",
+	"&quot;quoted&quot;", "link:", "https://example.test/a?b=c&amp;d=e",
+	"\xd0\xbf\xd1\x80\xd0\xb8\xd0\xb2\xd0\xb5\xd1\x82", "lunch", "+1",
+};
+
+static void
+add_text(struct vbuf *b, uint32_t *rs, size_t want)
+{
+	size_t start = b->len;
+
+	while (b->len - start < want) {
+		const char *w = words[bench_rand(rs) % (sizeof words /
+		    sizeof words[0])];
+		if (b->len > start)
+			vbuf_addch(b, ' ');
+		vbuf_addstr(b, w);
+	}
+}
+
+static void
+add_message(struct vbuf *b, uint32_t *rs, uint32_t user, size_t i)
+{
+	size_t start = b->len, target = 150 + bench_rand(rs) % 251, head;
+	bool chat = bench_rand(rs) % 4 == 0;
+	char tmp[256];
+
+	if (chat)
+		snprintf(tmp, sizeof tmp, "<message from='user%u@example.test/r%u'"
+		    " to='room%u@" BENCH_DOMAIN "/nick%u' type='chat' id='m%zu'>"
+		    "<body>", user, user, user % 97, user % 13, i);
+	else
+		snprintf(tmp, sizeof tmp, "<message from='user%u@example.test/r%u'"
+		    " to='room%u@" BENCH_DOMAIN "' type='groupchat' id='m%zu'>"
+		    "<body>", user, user, user % 97, i);
+	vbuf_addstr(b, tmp);
+	head = b->len - start;
+	/* </body></message> is 17 bytes; aim the whole stanza at target. */
+	add_text(b, rs, target > head + 17 + 8 ? target - head - 17 : 8);
+	vbuf_addstr(b, "</body></message>");
+}
+
+static void
+add_presence(struct vbuf *b, uint32_t *rs, uint32_t user)
+{
+	static const char *const shows[] = { "away", "chat", "dnd", "xa" };
+	char tmp[512];
+
+	snprintf(tmp, sizeof tmp, "<presence from='user%u@example.test/r%u' "
+	    "to='room%u@" BENCH_DOMAIN "/nick%u'><show>%s</show>"
+	    "<status>", user, user, user % 97, user, shows[bench_rand(rs) % 4]);
+	vbuf_addstr(b, tmp);
+	add_text(b, rs, 10 + bench_rand(rs) % 30);
+	vbuf_addstr(b, "</status><x xmlns='http://jabber.org/protocol/muc'/>"
+	    "<c xmlns='http://jabber.org/protocol/caps' hash='sha-1' "
+	    "node='https://example.test/client' "
+	    "ver='q07IKJEyjvHSyhy//CH0CxmKi8w='/></presence>");
+}
+
+static void
+add_iq(struct vbuf *b, uint32_t *rs, uint32_t user, size_t i)
+{
+	char tmp[512];
+
+	if (bench_rand(rs) % 2)
+		snprintf(tmp, sizeof tmp, "<iq from='user%u@example.test/r%u' "
+		    "to='room%u@" BENCH_DOMAIN "' type='get' id='d%zu'>"
+		    "<query xmlns='http://jabber.org/protocol/disco#info'/></iq>",
+		    user, user, user % 97, i);
+	else
+		snprintf(tmp, sizeof tmp, "<iq from='user%u@example.test/r%u' "
+		    "to='" BENCH_DOMAIN "' type='get' id='d%zu'>"
+		    "<query xmlns='http://jabber.org/protocol/disco#items'/></iq>",
+		    user, user, i);
+	vbuf_addstr(b, tmp);
+}
+
+void
+bench_stream(struct bench_stream *s, size_t n, uint32_t seed,
+    uint32_t nusers)
+{
+	struct vbuf b = { 0 };
+	uint32_t rs = seed ? seed : 1;
+
+	memset(s, 0, sizeof *s);
+	for (size_t i = 0; i < n; i++) {
+		uint32_t r = bench_rand(&rs) % 100;
+		uint32_t user = bench_rand(&rs) % (nusers ? nusers : 1);
+
+		if (r < 60) {
+			add_message(&b, &rs, user, i);
+			s->nmsg++;
+		} else if (r < 85) {
+			add_presence(&b, &rs, user);
+			s->npres++;
+		} else {
+			add_iq(&b, &rs, user, i);
+			s->niq++;
+		}
+	}
+	s->p = b.p;
+	s->len = b.len;
+	s->nstanzas = n;
+}
+
+static void
+count_stanza(void *ud, const struct xs_stanza *st)
+{
+	(*(size_t *)ud)++;
+}
+
+double
+bench_parse(const struct bench_stream *s, size_t *count)
+{
+	static const struct xs_callbacks cb = { .stanza = count_stanza };
+	struct xs_parser *xs;
+	enum xs_status r;
+	double t0, t1;
+	size_t hl = strlen(bench_header);
+
+	*count = 0;
+	xs = xs_new(&cb, count, 512 * 1024);
+	if (xs == NULL) {
+		fprintf(stderr, "bench: xs_new failed\n");
+		exit(1);
+	}
+	t0 = now_s();
+	r = xs_feed(xs, bench_header, hl);
+	for (size_t off = 0; r == XS_OK && off < s->len; off += BENCH_CHUNK) {
+		size_t n = s->len - off < BENCH_CHUNK ? s->len - off :
+		    BENCH_CHUNK;
+		r = xs_feed(xs, s->p + off, n);
+	}
+	t1 = now_s();
+	xs_free(xs);
+	if (r != XS_OK || *count != s->nstanzas) {
+		fprintf(stderr, "bench: parser said %d after %zu of %zu stanzas\n",
+		    (int)r, *count, s->nstanzas);
+		exit(1);
+	}
+	return t1 - t0;
+}
+
+double
+bench_memfloor(const struct bench_stream *s, size_t *count)
+{
+	static char buf[BENCH_CHUNK];
+	double t0, t1;
+
+	*count = 0;
+	t0 = now_s();
+	for (size_t off = 0; off < s->len; off += BENCH_CHUNK) {
+		size_t n = s->len - off < BENCH_CHUNK ? s->len - off :
+		    BENCH_CHUNK;
+		const char *q = buf, *end = buf + n;
+
+		memcpy(buf, s->p + off, n);
+		while ((q = memchr(q, '<', (size_t)(end - q))) != NULL) {
+			(*count)++;
+			q++;
+		}
+		/* Keep the copy observable so it is not elided. */
+		__asm__ volatile("" : : "r"(buf) : "memory");
+	}
+	t1 = now_s();
+	return t1 - t0;
+}
+
+double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+uint64_t
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+double
+proc_cpu_s(pid_t pid)
+{
+	char path[64], line[2048], *p;
+	unsigned long ut, st;
+	FILE *f;
+
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	p = fgets(line, sizeof line, f);
+	fclose(f);
+	/* The command name may hold spaces: fields restart after ") ". */
+	if (p == NULL || (p = strrchr(line, ')')) == NULL)
+		return -1;
+	/* state ppid pgrp session tty tpgid flags minflt cminflt majflt
+	 * cmajflt utime stime */
+	if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+	    &ut, &st) != 2)
+		return -1;
+	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+long
+proc_status_kib(pid_t pid, const char *field)
+{
+	char path[64], line[256];
+	size_t fl = strlen(field);
+	long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	while (fgets(line, sizeof line, f) != NULL)
+		if (strncmp(line, field, fl) == 0 && line[fl] == ':') {
+			v = strtol(line + fl + 1, NULL, 10);
+			break;
+		}
+	fclose(f);
+	return v;
+}
+
+void
+result(const char *section, const char *metric, const char *unit,
+    double value, const char *bname, double bvalue)
+{
+	printf("R %s %s %s %.6g %s %.6g\n", section, metric, unit, value,
+	    bname ? bname : "-", bname ? bvalue : 0.0);
+	fflush(stdout);
+}

@@ -1,0 +1,78 @@
+/*
+ * benchlib.h — what the benchmark programs of tests/bench share: the
+ * generated stream of realistic stanzas, the parser rate measurement of
+ * the runtime's own stream parser (xmlstream.h), clocks, /proc readers and
+ * the result lines that tests/bench/run.sh collects.
+ *
+ * Result lines go to stdout, one per measured figure and run:
+ *
+ *   R SECTION METRIC UNIT VALUE BASELINE_NAME BASELINE_VALUE
+ *
+ * BASELINE_NAME is "-" (and BASELINE_VALUE 0) when the figure has no
+ * baseline of its own; tests/bench/report.py turns these lines into the
+ * table and the CSV.  Everything else a program prints goes to stderr.
+ *
+ * Memory: bench_stream() returns a malloc'd buffer the caller frees.
+ */
+#ifndef VCOMP_BENCHLIB_H
+#define VCOMP_BENCHLIB_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* The component domain every bench spec uses. */
+#define BENCH_DOMAIN	"muc.bench.test"
+/* Bytes handed to the parser at a time, as a socket read would. */
+#define BENCH_CHUNK	4096
+
+/* A generated stream: stanzas only (no header), and how many. */
+struct bench_stream {
+	char *p;
+	size_t len;
+	size_t nstanzas;
+	size_t nmsg, npres, niq;
+};
+
+/*
+ * Fills s with n stanzas, the same for the same seed: about 60 % messages
+ * of 150–400 bytes (groupchat and chat, escaped text, some UTF-8), 25 %
+ * MUC presence with caps, 15 % iq (disco#info to a room, disco#items to the
+ * domain).  Every stanza is addressed inside BENCH_DOMAIN and none is a
+ * disco#info to the bare domain, so a runtime forwards every one of them
+ * to the real component unchanged.  Stanzas from user U carry the full JID
+ * userU@example.test/rU; nusers bounds U.
+ */
+void bench_stream(struct bench_stream *s, size_t n, uint32_t seed,
+    uint32_t nusers);
+
+/* The stream header the parser measurement puts in front of the stanzas. */
+extern const char bench_header[];
+
+/* Parses header + s in BENCH_CHUNK pieces with the runtime's parser;
+ * returns the seconds taken and stores the stanzas it reported in *count.
+ * Exits on a parse error (the generator is broken). */
+double bench_parse(const struct bench_stream *s, size_t *count);
+/* The memory floor over the same bytes in the same chunks: memcpy each
+ * chunk into a buffer and memchr through it for every '<'.  Returns the
+ * seconds; *count gets the '<' seen (so the work cannot be optimised
+ * away). */
+double bench_memfloor(const struct bench_stream *s, size_t *count);
+
+/* Monotonic clock in seconds / nanoseconds. */
+double now_s(void);
+uint64_t now_ns(void);
+
+/* utime+stime of pid in seconds (from /proc/PID/stat), -1 on error. */
+double proc_cpu_s(pid_t pid);
+/* A "VmRSS"/"VmHWM" style field of /proc/PID/status in KiB, -1 on error. */
+long proc_status_kib(pid_t pid, const char *field);
+
+/* One result line (see above). */
+void result(const char *section, const char *metric, const char *unit,
+    double value, const char *bname, double bvalue);
+
+/* xorshift32; deterministic. */
+uint32_t bench_rand(uint32_t *state);
+
+#endif /* VCOMP_BENCHLIB_H */

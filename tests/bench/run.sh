@@ -1,0 +1,275 @@
+#!/bin/bash
+# run.sh — `make bench` and `make bench-quick` (QUICK=1): throughput,
+# latency, memory and size of the runtime, each figure beside a baseline
+# measured in the same run, as a ratio, with the median and the spread over
+# RUNS runs.  Nothing here asserts on a figure: targets are printed as
+# "met" / "NOT met" and the exit status only says whether the bench ran.
+#
+#   1 parser limit      build/bench/parse (the runtime's xs_* parser)
+#                       vs memcpy+memchr over the same bytes
+#   2 one runtime, hop  build/bench/loadgen hop: server + component around
+#                       one node binary built by vcompc; vs (1) in-process
+#   3 virtual path      build/bench/loadgen lat: vcomp-V -> peer link ->
+#                       vcomp-H -> echoing component -> back, at 10/50/90 %
+#                       of (2)'s rate; vs a loopback TCP echo
+#   4 real server       not implemented yet (docs/performance.md)
+#   5 memory            idle RSS, RSS under a flood with a stopped
+#                       component vs the caps, 1 M return routes
+#   6 size              stripped static binary vs the 1.5 MiB budget;
+#                       vcompc on 10 000 components vs 1 000
+#   +                   callgrind instructions per forwarded stanza vs the
+#                       parser's, and the profile of the hot path
+#
+# Everything on 127.0.0.1 with ports chosen at run time; every process is
+# killed by pid from the EXIT trap (tests/integration/lib.sh).  Results:
+# $B/bench/results.csv (aggregated), raw.txt (every run), profile.txt.
+set -u
+root=$(cd "$(dirname "$0")/../.." && pwd)
+. "$root/tests/integration/lib.sh"
+B=${B:-$root/build}
+VCOMPC=${VCOMPC:-$B/vcompc}
+QUICK=${QUICK:-}
+CC=${CC:-cc}
+export CC
+unset VCOMP_LIBDIR VCOMP_STATIC VCOMP_EXTRA_CFLAGS
+
+if [ -n "$QUICK" ]; then
+	RUNS=3 PARSE_N=50000 HOP_N=40000 LAT_SECS=0.25 FLOOD_MB=24
+	ROUTES_N=1000000 CG_N1=1000 CG_N2=4000
+else
+	RUNS=5 PARSE_N=200000 HOP_N=200000 LAT_SECS=1.0 FLOOD_MB=64
+	ROUTES_N=1000000 CG_N1=2000 CG_N2=12000
+fi
+OUTPUT_CAP=$((4 * 1024 * 1024))
+QUEUE_BYTES=$((2 * 1024 * 1024))
+
+OUT=$B/bench
+mkdir -p "$OUT"
+RAW=$OUT/raw.txt
+: >"$RAW"
+it_init bench
+W=$IT_WORK
+export VCOMP_BENCH_SECRET="bench-$RANDOM$RANDOM$$"
+export VCOMP_BENCH_CLUSTER_SECRET="bench-cluster-$RANDOM$RANDOM$$"
+for t in parse loadgen routes_mem; do
+	[ -x "$B/bench/$t" ] || { echo "bench: $B/bench/$t is missing (make bench builds it)" >&2; exit 1; }
+done
+note() { echo "bench: $*" >&2; }
+fail() { echo "bench: $*" >&2; IT_FAIL=$((IT_FAIL + 1)); exit 1; }
+# median FIELD-METRIC: the median value of a metric already in $RAW.
+median() {
+	awk -v m="$1" '$1 == "R" && $3 == m { print $5 }' "$RAW" | sort -g |
+	    awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'
+}
+
+note "work dir $W; $( [ -n "$QUICK" ] && echo quick || echo full ) run, $RUNS runs"
+
+# ------------------------------------------------------------- node specs
+port() { it_free_port || fail "no free port"; }
+SPORT=$(port) PPORT=$(port) LPORT=$(port)
+cat >"$W/hop.yaml" <<EOF
+# One node, the component homed there: section 2 and 5.
+version: 1
+cluster:
+  secret: {env: VCOMP_BENCH_CLUSTER_SECRET}
+nodes:
+  n1:
+    server: 127.0.0.1:$SPORT
+    peer: 127.0.0.1:$PPORT
+    listen: 127.0.0.1:$LPORT
+components:
+  muc.bench.test:
+    home: n1
+    secret: {env: VCOMP_BENCH_SECRET}
+    category: conference
+    type: text
+    features: [http://jabber.org/protocol/muc]
+limits:
+  output-cap: $OUTPUT_CAP
+  queue-bytes: $QUEUE_BYTES
+  keepalive: 600s
+  backoff-min: 20ms
+  backoff-max: 200ms
+EOF
+(cd "$W" && "$VCOMPC" --node n1 -o vcomp-n1 hop.yaml) >"$W/build.log" 2>&1 ||
+	{ cat "$W/build.log" >&2; fail "vcompc could not build the bench node"; }
+# The same table linked without -s, for callgrind and perf symbols.
+(cd "$W" && "$VCOMPC" -c --node n1 -o table-n1.c hop.yaml &&
+	$CC -std=c17 -O2 -g -static -I"$root/runtime" -o vcomp-n1-sym \
+	    table-n1.c "$B/libvcrt.a" -lexpat -lnettle) >>"$W/build.log" 2>&1 ||
+	{ cat "$W/build.log" >&2; fail "could not link the unstripped node"; }
+
+# hop_session LOADGEN-ARGS... -- RUNTIME-CMD...: runs loadgen hop against
+# one runtime; loadgen's result lines go to $RAW.
+hop_session() {
+	local args=() rt lg
+	while [ "$1" != -- ]; do args+=("$1"); shift; done
+	shift
+	rm -f "$W/rt.pid"
+	"$B/bench/loadgen" hop "$SPORT" "$LPORT" "$W/rt.pid" "${args[@]}" \
+	    >"$W/hop.out" 2>"$W/hop.err" &
+	lg=$!
+	it_track "$lg"
+	it_wait_log "$W/hop.err" listening 5 || fail "loadgen did not start: $(cat "$W/hop.err")"
+	"$@" 2>"$W/rt.log" &
+	rt=$!
+	it_track "$rt"
+	echo "$rt" >"$W/rt.pid"
+	it_wait_exit "$lg" 600
+	local rc=$IT_RC
+	kill -TERM "$rt" 2>/dev/null
+	it_wait_exit "$rt" 60 || it_kill "$rt"
+	[ "$rc" = 0 ] || { cat "$W/hop.err" "$W/rt.log" >&2; fail "loadgen hop failed"; }
+}
+
+# ------------------------------------------------------------- 1. parser
+note "1. parser: $PARSE_N stanzas x $RUNS"
+"$B/bench/parse" "$PARSE_N" "$RUNS" >>"$RAW" 2>"$W/parse.err" ||
+	{ cat "$W/parse.err" >&2; fail "parse failed"; }
+cat "$W/parse.err" >&2
+
+# ---------------------------------------------- 2 + 5. one hop, flood, RSS
+note "2. one runtime, one hop: $HOP_N stanzas x $RUNS; 5. flood of $FLOOD_MB MB"
+hop_session "$HOP_N" "$RUNS" "$FLOOD_MB" $((OUTPUT_CAP + QUEUE_BYTES)) -- \
+    "$W/vcomp-n1" -q
+cat "$W/hop.out" >>"$RAW"
+echo "R 5-memory cap_output+queue MiB $(( (OUTPUT_CAP + QUEUE_BYTES) / 1048576 )) - 0" >>"$RAW"
+SAT=$(median hop_rate)
+note "   saturation rate (median): $SAT stanzas/s"
+
+# ------------------------------------------- instructions per stanza (2)
+# The difference of two runs of N1 and N2 stanzas removes start-up and
+# handshakes; loadgen forwards each count twice (warm-up + one run).
+note "callgrind: instructions per forwarded stanza ($CG_N1 and $CG_N2)"
+cg_ir() {   # cg_ir FILE: total Ir of a callgrind output
+	sed -n 's/^\(totals\|summary\): *\([0-9]*\).*/\2/p' "$1" | tail -n 1
+}
+if command -v valgrind >/dev/null 2>&1; then
+	for n in $CG_N1 $CG_N2; do
+		hop_session "$n" 1 0 0 -- valgrind --tool=callgrind \
+		    --callgrind-out-file="$W/cg.$n" "$W/vcomp-n1-sym" -q
+	done
+	ir1=$(cg_ir "$W/cg.$CG_N1") ir2=$(cg_ir "$W/cg.$CG_N2")
+	valgrind --tool=callgrind --toggle-collect=bench_parse \
+	    --callgrind-out-file="$W/cg.parse" "$B/bench/parse" "$CG_N2" 1 \
+	    >/dev/null 2>"$W/cg-parse.err"
+	irp=$(cg_ir "$W/cg.parse")
+	if [ -n "$ir1" ] && [ -n "$ir2" ] && [ -n "$irp" ]; then
+		# parse runs bench_parse twice (warm-up + 1 run).
+		awk -v a="$ir1" -v b="$ir2" -v n1="$CG_N1" -v n2="$CG_N2" -v p="$irp" 'BEGIN {
+			printf "R 2-one-hop runtime_Ir_per_stanza Ir %.1f parse_Ir_per_stanza %.1f\n",
+			    (b - a) / (2 * (n2 - n1)), p / (2 * n2) }' >>"$RAW"
+		callgrind_annotate --inclusive=no "$W/cg.$CG_N2" 2>/dev/null |
+		    head -n 45 >"$OUT/profile.txt"
+		callgrind_annotate --inclusive=yes "$W/cg.$CG_N2" 2>/dev/null |
+		    head -n 45 >"$OUT/profile-inclusive.txt"
+	else
+		note "callgrind gave no totals; see $W"
+	fi
+else
+	note "valgrind is not installed: no instruction counts"
+fi
+if perf stat -e instructions -x, true 2>&1 | grep -q '^[0-9]'; then
+	note "perf stat -e instructions works here (not used: callgrind is exact)"
+else
+	note "perf stat -e instructions: not supported on this machine (no PMU in the VM)"
+fi
+
+# ------------------------------------------------------ 3. virtual path
+VS=$(port) VP=$(port) HS=$(port) HP=$(port) HL=$(port)
+cat >"$W/cluster.yaml" <<EOF
+# Two nodes: vcomp-v (virtual) and vcomp-h (home of the component).
+version: 1
+cluster:
+  secret: {env: VCOMP_BENCH_CLUSTER_SECRET}
+nodes:
+  v:
+    server: 127.0.0.1:$VS
+    peer: 127.0.0.1:$VP
+  h:
+    server: 127.0.0.1:$HS
+    peer: 127.0.0.1:$HP
+    listen: 127.0.0.1:$HL
+components:
+  muc.bench.test:
+    home: h
+    secret: {env: VCOMP_BENCH_SECRET}
+    category: conference
+    type: text
+    features: [http://jabber.org/protocol/muc]
+limits:
+  keepalive: 600s
+  peer-timeout: 1800s
+  backoff-min: 20ms
+  backoff-max: 200ms
+EOF
+mkdir -p "$W/cluster"
+if (cd "$W" && "$VCOMPC" --all -d cluster cluster.yaml) >"$W/build-cluster.log" 2>&1 &&
+    [ -x "$W/cluster/vcomp-v" ] && [ -x "$W/cluster/vcomp-h" ] && [ -n "$SAT" ]; then
+	note "3. virtual path at 10/50/90 % of $SAT stanzas/s, ${LAT_SECS}s each, x $RUNS"
+	"$B/bench/loadgen" lat "$VS" "$HL" "$HS" "$SAT" "$LAT_SECS" "$RUNS" \
+	    >"$W/lat.out" 2>"$W/lat.err" &
+	lg=$!
+	it_track "$lg"
+	it_wait_log "$W/lat.err" listening 5
+	"$W/cluster/vcomp-v" -q 2>"$W/v.log" &
+	v=$!
+	it_track "$v"
+	"$W/cluster/vcomp-h" -q 2>"$W/h.log" &
+	h=$!
+	it_track "$h"
+	it_wait_exit "$lg" 600
+	rc=$IT_RC
+	[ "$rc" = 0 ] && cat "$W/lat.out" >>"$RAW" ||
+	    { cat "$W/lat.err" "$W/v.log" "$W/h.log" >&2; note "virtual path bench failed"; }
+	it_kill "$v"
+	it_kill "$h"
+else
+	note "3. skipped: cannot build the two-node cluster"; cat "$W/build-cluster.log" >&2
+fi
+
+# ------------------------------------------------ 4. real server end to end
+# Not measured yet: needs a C XMPP client driver (SASL PLAIN without TLS)
+# against two Prosody servers; see docs/performance.md, "Missing".
+note "4. real server end to end: not implemented yet (see docs/performance.md)"
+
+# ----------------------------------------------------------- 5. routes
+note "5. return routes: $ROUTES_N entries x $RUNS"
+"$B/bench/routes_mem" "$ROUTES_N" "$RUNS" >>"$RAW" 2>"$W/routes.err" ||
+	{ cat "$W/routes.err" >&2; fail "routes_mem failed"; }
+
+# ------------------------------------------------------------- 6. size
+note "6. size and vcompc scaling"
+size=$(stat -c %s "$W/vcomp-n1")
+echo "R 6-size binary_stripped B $size budget_B $((3 * 1024 * 1024 / 2))" >>"$RAW"
+for r in $(seq 1 "$RUNS"); do
+	for n in 1000 10000; do
+		[ -f "$W/spec-$n.yaml" ] ||
+			/usr/bin/python3 "$root/tests/bench/genspec.py" yaml $n 16 >"$W/spec-$n.yaml"
+		rm -rf "$W/gen-$n" && mkdir -p "$W/gen-$n"
+		/usr/bin/time -f '%e %M' -o "$W/time-$n" "$VCOMPC" --all -c -d \
+		    "$W/gen-$n" "$W/spec-$n.yaml" 2>"$W/vcompc-$n.err" ||
+			{ cat "$W/vcompc-$n.err" >&2; fail "vcompc on $n components failed"; }
+	done
+	read -r s1 k1 <"$W/time-1000"
+	read -r s2 k2 <"$W/time-10000"
+	# Baseline: the same spec generator at 1 000 components, times 10 (linear).
+	echo "R 6-size vcompc_10000_seconds s $s2 10x_vcompc_1000_s $(awk -v s="$s1" 'BEGIN { print s * 10 }')" >>"$RAW"
+	echo "R 6-size vcompc_10000_peak_rss KiB $k2 vcompc_1000_KiB $k1" >>"$RAW"
+done
+
+# ------------------------------------------------------------- report
+{
+	echo "# vcomp bench ($( [ -n "$QUICK" ] && echo quick || echo full ), $RUNS runs) $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+	echo "# machine: nproc $(nproc), $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1), kernel $(uname -r)"
+} >"$OUT/table.txt"
+/usr/bin/python3 "$root/tests/bench/report.py" "$RAW" "$OUT/results.csv" >>"$OUT/table.txt" ||
+	fail "report failed"
+cat "$OUT/table.txt"
+if [ -f "$OUT/profile.txt" ]; then
+	echo
+	echo "hot path of (2), callgrind self cost, top functions ($OUT/profile.txt):"
+	awk '/^Ir/ { on = 1; next } on && NF' "$OUT/profile.txt" | head -n 15
+fi
+echo
+echo "bench: table $OUT/table.txt, CSV $OUT/results.csv, raw $RAW"
