@@ -76,6 +76,26 @@ pos_or(const struct pos *p, const struct pos *fallback)
 	return p->file != NULL && p->line > 0 ? p : fallback;
 }
 
+/*
+ * The properties front end turns a virtual component with several virtual
+ * hosts into one IR component per domain, all declared at one place and
+ * sharing every setting but the domain.  Checks of those settings skip
+ * such a twin, so that one mistake is reported once (for the first
+ * domain), not once per virtual host.
+ */
+static bool
+same_settings(const struct ir_spec *spec, size_t i)
+{
+	const struct pos *a, *b;
+
+	if (i == 0)
+		return false;
+	a = &spec->components[i].pos;
+	b = &spec->components[i - 1].pos;
+	return a->line > 0 && a->file == b->file && a->line == b->line &&
+	    a->col == b->col;
+}
+
 /* The comparison find_dups() sorts with.  qsort() takes no context
  * argument; vcompc is single-threaded, so a file-level variable is safe. */
 static int (*dup_cmp)(const void *, const void *);
@@ -242,16 +262,6 @@ is_text(const char *s, size_t *bad)
 	return true;
 }
 
-static struct pos
-pos_plus(const struct pos *p, size_t off)
-{
-	struct pos q = *p;
-
-	if (q.line > 0)
-		q.col += (int)off;
-	return q;
-}
-
 /* ------------------------------------------------------------ counts */
 
 static void
@@ -321,7 +331,7 @@ check_node_name(const struct check *ck, const struct ir_spec *spec)
 			unsigned char c = (unsigned char)n->s[j];
 			if (isalnum(c) || c == '.' || c == '_' || c == '-')
 				continue;
-			struct pos at = pos_plus(&n->pos, j);
+			struct pos at = ir_str_at(n, j);
 			diag(ck->level, &at, ck->name,
 			     "node name '%s' may only hold letters, digits, '.', '_' and '-' (it names output files)",
 			     n->s);
@@ -365,7 +375,7 @@ check_domain_syntax(const struct check *ck, const struct ir_spec *spec)
 			continue;
 		}
 		if (!jid_check_domain(c->domain.s, &why, &off)) {
-			struct pos at = pos_plus(&c->domain.pos, off);
+			struct pos at = ir_str_at(&c->domain, off);
 			diag(ck->level, &at, ck->name,
 			     "component domain '%s' is not a valid domain: %s",
 			     c->domain.s, why);
@@ -416,6 +426,8 @@ static void
 check_home_empty(const struct check *ck, const struct ir_spec *spec)
 {
 	for (size_t i = 0; i < spec->ncomponents; i++) {
+		if (same_settings(spec, i))
+			continue;
 		const struct ir_component *c = &spec->components[i];
 
 		if (c->nhomes == 0)
@@ -431,6 +443,8 @@ check_home_unknown_node(const struct check *ck, const struct ir_spec *spec)
 	struct node_index ix = node_index(spec);
 
 	for (size_t i = 0; i < spec->ncomponents; i++) {
+		if (same_settings(spec, i))
+			continue;
 		const struct ir_component *c = &spec->components[i];
 
 		for (size_t h = 0; h < c->nhomes; h++) {
@@ -460,6 +474,8 @@ static void
 check_home_duplicate(const struct check *ck, const struct ir_spec *spec)
 {
 	for (size_t i = 0; i < spec->ncomponents; i++) {
+		if (same_settings(spec, i))
+			continue;
 		const struct ir_component *c = &spec->components[i];
 		const void **items = xmalloc((c->nhomes + 1) * sizeof *items);
 		size_t *first;
@@ -492,6 +508,8 @@ check_all_nodes_home(const struct check *ck, const struct ir_spec *spec)
 	if (spec->nnodes < 2)
 		return;
 	for (size_t i = 0; i < spec->ncomponents; i++) {
+		if (same_settings(spec, i))
+			continue;
 		const struct ir_component *c = &spec->components[i];
 		const void **items = xmalloc((c->nhomes + 1) * sizeof *items);
 		size_t *first, distinct = 0;
@@ -827,6 +845,8 @@ check_secret_missing(const struct check *ck, const struct ir_spec *spec)
 		     key(spec, "'secret: {file: PATH}' or 'secret: {env: NAME}' under 'cluster'",
 			 "'vcomp/cluster-secret-file=PATH' or 'vcomp/cluster-secret-env=NAME'"));
 	for (size_t i = 0; i < spec->ncomponents; i++) {
+		if (same_settings(spec, i))
+			continue;
 		const struct ir_component *c = &spec->components[i];
 
 		if (c->secret.kind != SECRET_NONE)
@@ -893,6 +913,8 @@ check_secret_empty(const struct check *ck, const struct ir_spec *spec)
 
 	secret_empty(ck, &spec->cluster_secret, "the cluster", &f);
 	for (size_t i = 0; i < spec->ncomponents; i++) {
+		if (same_settings(spec, i))
+			continue;
 		const struct ir_component *c = &spec->components[i];
 		char *what = xprintf("component '%s'", comp_label(c));
 		secret_empty(ck, &c->secret, what, &c->pos);
@@ -905,6 +927,8 @@ static void
 check_identity_missing(const struct check *ck, const struct ir_spec *spec)
 {
 	for (size_t i = 0; i < spec->ncomponents; i++) {
+		if (same_settings(spec, i))
+			continue;
 		const struct ir_component *c = &spec->components[i];
 
 		/* Both front ends default to one identity, so an empty
@@ -964,6 +988,8 @@ static void
 check_identity_syntax(const struct check *ck, const struct ir_spec *spec)
 {
 	for (size_t i = 0; i < spec->ncomponents; i++) {
+		if (same_settings(spec, i))
+			continue;
 		const struct ir_component *c = &spec->components[i];
 
 		for (size_t k = 0; k < c->nids; k++) {
@@ -978,13 +1004,13 @@ check_identity_syntax(const struct check *ck, const struct ir_spec *spec)
 			for (int t = 0; t < 2; t++) {
 				if (tok[t]->s == NULL || is_token(tok[t]->s, &bad))
 					continue;
-				struct pos at = pos_plus(&tok[t]->pos, bad);
+				struct pos at = ir_str_at(tok[t], bad);
 				diag(ck->level, pos_or(&at, &c->pos), ck->name,
 				     "identity '%s' of '%s' must not contain spaces or control characters",
 				     tokname[t], comp_label(c));
 			}
 			if (id->name.s != NULL && !is_text(id->name.s, &bad)) {
-				struct pos at = pos_plus(&id->name.pos, bad);
+				struct pos at = ir_str_at(&id->name, bad);
 				diag(ck->level, pos_or(&at, &c->pos), ck->name,
 				     "identity name of '%s' must be UTF-8 text without control characters",
 				     comp_label(c));
@@ -1015,6 +1041,8 @@ static void
 check_identity_duplicate(const struct check *ck, const struct ir_spec *spec)
 {
 	for (size_t i = 0; i < spec->ncomponents; i++) {
+		if (same_settings(spec, i))
+			continue;
 		const struct ir_component *c = &spec->components[i];
 		const void **items = xmalloc((c->nids + 1) * sizeof *items);
 		size_t *first;
@@ -1044,6 +1072,8 @@ static void
 check_feature_syntax(const struct check *ck, const struct ir_spec *spec)
 {
 	for (size_t i = 0; i < spec->ncomponents; i++) {
+		if (same_settings(spec, i))
+			continue;
 		const struct ir_component *c = &spec->components[i];
 
 		for (size_t k = 0; k < c->nfeatures; k++) {
@@ -1059,7 +1089,7 @@ check_feature_syntax(const struct check *ck, const struct ir_spec *spec)
 				continue;
 			}
 			if (!is_token(f->s, &bad)) {
-				struct pos at = pos_plus(&f->pos, bad);
+				struct pos at = ir_str_at(f, bad);
 				diag(ck->level, pos_or(&at, &c->pos), ck->name,
 				     "feature '%s' of '%s' must not contain spaces or control characters",
 				     f->s, comp_label(c));
@@ -1072,6 +1102,8 @@ static void
 check_feature_duplicate(const struct check *ck, const struct ir_spec *spec)
 {
 	for (size_t i = 0; i < spec->ncomponents; i++) {
+		if (same_settings(spec, i))
+			continue;
 		const struct ir_component *c = &spec->components[i];
 		const void **items = xmalloc((c->nfeatures + 1) * sizeof *items);
 		size_t *first;
@@ -1103,6 +1135,8 @@ static void
 check_disco_node_syntax(const struct check *ck, const struct ir_spec *spec)
 {
 	for (size_t i = 0; i < spec->ncomponents; i++) {
+		if (same_settings(spec, i))
+			continue;
 		const struct ir_component *c = &spec->components[i];
 		const struct ir_str *n = &c->disco_node;
 		size_t bad;
@@ -1110,7 +1144,7 @@ check_disco_node_syntax(const struct check *ck, const struct ir_spec *spec)
 		if (n->s == NULL || n->s[0] == '\0')
 			continue;
 		if (!is_text(n->s, &bad)) {
-			struct pos at = pos_plus(&n->pos, bad);
+			struct pos at = ir_str_at(n, bad);
 			diag(ck->level, pos_or(&at, &c->pos), ck->name,
 			     "'disco-node' of '%s' must be UTF-8 text without control characters",
 			     comp_label(c));
@@ -1123,6 +1157,8 @@ static void
 check_disco_node_unused(const struct check *ck, const struct ir_spec *spec)
 {
 	for (size_t i = 0; i < spec->ncomponents; i++) {
+		if (same_settings(spec, i))
+			continue;
 		const struct ir_component *c = &spec->components[i];
 
 		if (c->disco == DISCO_FORWARD && c->disco_node.s != NULL &&

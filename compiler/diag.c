@@ -56,7 +56,13 @@ diag(enum diag_level lvl, const struct pos *p, const char *check,
 int
 diag_error_count(void)
 {
-	return nerrors + (diag_werror ? nwarnings : 0);
+	return nerrors;
+}
+
+bool
+diag_failed(void)
+{
+	return nerrors > 0 || (diag_werror && nwarnings > 0);
 }
 
 int

@@ -27,7 +27,6 @@ properties_read(const char *path, const char *text, size_t len,
 		struct prop **out, size_t *n)
 {
 	struct pp_state st;
-	const char *nul;
 	bool ok;
 
 	memset(&st, 0, sizeof st);
@@ -36,21 +35,8 @@ properties_read(const char *path, const char *text, size_t len,
 	*out = NULL;
 	*n = 0;
 
-	/* A NUL byte means a binary file (or UTF-16): one error, not one
-	 * per line of garbage. */
-	nul = memchr(text, '\0', len);
-	if (nul != NULL) {
-		struct pos p = { st.path, 1, 1 };
-		for (const char *c = text; c < nul; c++) {
-			if (*c == '\n' || (*c == '\r' && c[1] != '\n')) {
-				p.line++;
-				p.col = 1;
-			} else if (*c != '\r')
-				p.col++;
-		}
-		error_at(&p, "NUL byte: this is not a text file (a properties file is UTF-8 text)");
+	if (!text_check_nul(st.path, text, len, "a properties file"))
 		return false;
-	}
 
 	ok = pp_run(&st, text, len);
 	buf_free(&st.key.b);
@@ -183,6 +169,7 @@ substr(const struct prop *p, size_t b, size_t e)
 		e--;
 	s.s = xstrndup(p->value + b, e - b);
 	s.pos = value_at(p, b);
+	s.verbatim = p->verbatim;
 	return s;
 }
 
@@ -354,10 +341,10 @@ cluster_nodes(struct ctx *cx, struct tkey *k)
 		nd = IR_PUSH(spec->nodes, spec->nnodes);
 		nd->name.s = parts[0];
 		nd->name.pos = items[i].pos;
+		nd->name.verbatim = items[i].verbatim;
 		if (np >= 2 && parts[1][0] != '\0') {
-			struct ir_str pw = { parts[1], items[i].pos };
-			if (k->p->verbatim)
-				pw.pos.col += (int)offs[1];
+			struct ir_str pw = { parts[1],
+			    ir_str_at(&items[i], offs[1]), items[i].verbatim };
 			if (cx->password.s == NULL) {
 				cx->password = pw;
 				cx->password_key = k->p->key_pos;
@@ -369,10 +356,9 @@ cluster_nodes(struct ctx *cx, struct tkey *k)
 			}
 		}
 		if (np == 3) {
-			struct ir_str port = { parts[2], items[i].pos };
+			struct ir_str port = { parts[2],
+			    ir_str_at(&items[i], offs[2]), items[i].verbatim };
 			uint64_t v;
-			if (k->p->verbatim)
-				port.pos.col += (int)offs[2];
 			if (!parse_uint(k->p->key, &port, 65535, &v))
 				continue;
 			if (v == 0) {
@@ -737,6 +723,7 @@ vstr(const struct vcomp *vc, enum vkey key, const char *dflt)
 		return value_of(vc->keys[key]);
 	s.s = (char *)dflt;
 	s.pos = vc->pos;
+	s.verbatim = false;
 	return s;
 }
 
@@ -776,8 +763,8 @@ homes_of(struct ctx *cx, const struct vcomp *vc, struct ir_str **homes,
 				continue;
 			}
 			h.s = at + 1;
-			if (k->p->verbatim)
-				h.pos.col += (int)(at + 1 - items[i].s);
+			h.pos = ir_str_at(&items[i],
+					  (size_t)(at + 1 - items[i].s));
 		}
 		if (h.s[0] == '\0') {
 			error_at(&h.pos, "'%s' has an empty node name; write NAME@NODE",
@@ -808,6 +795,8 @@ build_components(struct ctx *cx, const struct vcomp *vc)
 		size_t nvh;
 		struct ir_str *vh = split_list(cx->virt_hosts, &nvh);
 		for (size_t i = 0; i < nvh; i++) {
+			/* Not verbatim: a problem inside the domain is
+			 * reported at the start of the virtual host. */
 			struct ir_str *d = IR_PUSH(domains, ndomains);
 			d->s = xprintf("%s.%s", vc->name.s, vh[i].s);
 			d->pos = vh[i].pos;
@@ -845,22 +834,11 @@ build_components(struct ctx *cx, const struct vcomp *vc)
 		dnode.s = NULL;
 
 	if (vc->ckeys[CK_DISCO] != NULL) {
-		static const char *const modes[] = { "local", "forward" };
 		struct tkey *k = vc->ckeys[CK_DISCO];
 		struct ir_str v = value_of(k);
-		const char *hint;
 
 		mode_pos = v.pos;
-		if (strcmp(v.s, "local") == 0)
-			mode = DISCO_LOCAL;
-		else if (strcmp(v.s, "forward") == 0)
-			mode = DISCO_FORWARD;
-		else if ((hint = did_you_mean(v.s, modes, 2)) != NULL)
-			error_at(&v.pos, "'%s' must be 'local' or 'forward', not '%s'; did you mean '%s'?",
-				 k->p->key, v.s, hint);
-		else
-			error_at(&v.pos, "'%s' must be 'local' or 'forward', not '%s'",
-				 k->p->key, v.s);
+		(void)parse_disco_mode(k->p->key, &v, &mode);
 	}
 
 	memset(&secret, 0, sizeof secret);

@@ -48,7 +48,10 @@ struct ynode {
 	bool plain;        /* scalar written without quotes */
 	bool open;         /* collection whose end event has not come yet */
 	bool bad;          /* an error about this node was reported */
+	bool verbatim;     /* Y_SCALAR: value is the text at vpos (see ir_str) */
 	struct pos pos;    /* start mark of the node (of the alias for Y_ALIAS) */
+	struct pos vpos;   /* Y_SCALAR: where the value's first byte is (after
+	                    * the quote of a quoted scalar) */
 	char *value;       /* Y_SCALAR: arena, NUL-terminated */
 	size_t len;        /* Y_SCALAR: bytes in value (it may hold a NUL) */
 	size_t first, n;   /* Y_SEQ, Y_MAP: children are items[first..first+n);
@@ -67,6 +70,11 @@ struct anchor {
 /* The tree of one document, all malloc'd (see the top of the file). */
 struct ytree {
 	const char *path;
+	const char *text;            /* the spec, for byte columns */
+	size_t len;
+	size_t bom;                  /* bytes of the byte order mark, if any */
+	size_t cur_index, cur_off;   /* last mark converted: its character
+	                              * index and byte offset */
 	struct ynode *nodes;
 	size_t nnodes, cap;
 	size_t *items;               /* children of every collection */
@@ -100,11 +108,78 @@ grow(void *p, size_t *cap, size_t need, size_t elem)
 	return p;
 }
 
-static struct pos
-mark_pos(const struct ytree *t, yaml_mark_t m)
+/* Steps from byte off to the start of the next UTF-8 character. */
+static size_t
+next_char(const struct ytree *t, size_t off)
 {
-	struct pos p = { t->path, (int)m.line + 1, (int)m.column + 1 };
+	do
+		off++;
+	while (off < t->len && ((unsigned char)t->text[off] & 0xC0) == 0x80);
+	return off;
+}
+
+/*
+ * libyaml's marks count characters, not bytes, and their index leaves out
+ * a byte order mark; a struct pos counts bytes, as the properties front
+ * end does.  The byte offset of a mark is found by walking the text from
+ * the last mark converted (marks mostly come in text order, so the walks
+ * add up to one pass over the text); the byte column by walking back
+ * m.column characters from there.  The text before a mark is valid UTF-8:
+ * libyaml checked it before it produced the mark.
+ */
+static size_t
+mark_offset(struct ytree *t, yaml_mark_t m)
+{
+	if (m.index < t->cur_index) {
+		t->cur_index = 0;
+		t->cur_off = t->bom;
+	}
+	while (t->cur_index < m.index && t->cur_off < t->len) {
+		t->cur_off = next_char(t, t->cur_off);
+		t->cur_index++;
+	}
+	return t->cur_off;
+}
+
+static struct pos
+mark_pos(struct ytree *t, yaml_mark_t m)
+{
+	size_t off = mark_offset(t, m), b = off;
+
+	for (size_t k = 0; k < m.column && b > t->bom; k++)
+		do
+			b--;
+		while (b > t->bom &&
+		    ((unsigned char)t->text[b] & 0xC0) == 0x80);
+	struct pos p = { t->path, (int)m.line + 1, (int)(off - b) + 1 };
 	return p;
+}
+
+/* Whether a scalar's value is its text between the marks, as it is for a
+ * one-line plain scalar, or a quoted one without escapes. */
+static void
+scalar_text(struct ytree *t, struct ynode *n, const yaml_event_t *ev)
+{
+	size_t b = mark_offset(t, ev->start_mark);
+	size_t e = mark_offset(t, ev->end_mark);
+
+	n->vpos = n->pos;
+	switch (ev->data.scalar.style) {
+	case YAML_PLAIN_SCALAR_STYLE:
+		break;
+	case YAML_SINGLE_QUOTED_SCALAR_STYLE:
+	case YAML_DOUBLE_QUOTED_SCALAR_STYLE:
+		if (e - b < 2)
+			return;
+		b++;
+		e--;
+		n->vpos.col++;
+		break;
+	default:
+		return;	/* block scalars start on the next line */
+	}
+	n->verbatim = ev->start_mark.line == ev->end_mark.line &&
+	    e - b == n->len && memcmp(t->text + b, n->value, n->len) == 0;
 }
 
 static bool
@@ -389,6 +464,7 @@ load_event(struct ytree *t, yaml_event_t *ev, int *ndocs)
 		n->len = ev->data.scalar.length;
 		n->value = xstrndup((const char *)ev->data.scalar.value, n->len);
 		n->plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+		scalar_text(t, n, ev);
 		if (ev->data.scalar.anchor != NULL)
 			anchor_set(t, (const char *)ev->data.scalar.anchor, id);
 		add_child(t, id);
@@ -659,8 +735,22 @@ key_index(struct walk *w, size_t kid, const char *const *names, size_t n,
 	return -1;
 }
 
-/* A string value.  ir_str.pos is where the value is written (the alias,
- * if it is one). */
+/* Scalar id as an IR string: its value, where it is written (the alias,
+ * if it is one, and then not verbatim). */
+static struct ir_str
+scalar_str(struct walk *w, size_t id)
+{
+	struct ynode *r = raw(w, id), *n = deref(w, id);
+	struct ir_str s = { n->value, r->pos, false };
+
+	if (r == n && n->verbatim) {
+		s.pos = n->vpos;
+		s.verbatim = true;
+	}
+	return s;
+}
+
+/* A string value (see scalar_str). */
 static bool
 get_str(struct walk *w, size_t id, const char *key, struct ir_str *out)
 {
@@ -682,8 +772,7 @@ get_str(struct walk *w, size_t id, const char *key, struct ir_str *out)
 		node_error(r, "'%s' contains a NUL character", key);
 		return false;
 	}
-	out->s = n->value;
-	out->pos = r->pos;
+	*out = scalar_str(w, id);
 	return true;
 }
 
@@ -820,8 +909,7 @@ walk_node(struct walk *w, size_t kid, size_t vid)
 	struct mapit it;
 	size_t k, v;
 
-	nd->name.s = kn->value;
-	nd->name.pos = raw(w, kid)->pos;
+	nd->name = scalar_str(w, kid);
 	const struct ynode *m = get_map(w, vid, kn->value,
 					"a mapping of node settings");
 	if (m == NULL)
@@ -982,8 +1070,8 @@ walk_component(struct walk *w, size_t kid, size_t vid)
 	size_t k, v;
 	struct ir_str s;
 
-	c->domain.s = kn->value;
-	c->domain.pos = c->pos = raw(w, kid)->pos;
+	c->domain = scalar_str(w, kid);
+	c->pos = raw(w, kid)->pos;
 	c->disco = DISCO_LOCAL;
 	c->disco_pos = c->pos;
 	const struct ynode *m = get_map(w, vid, kn->value,
@@ -1006,13 +1094,8 @@ walk_component(struct walk *w, size_t kid, size_t vid)
 			if (!get_str(w, v, "disco", &s))
 				break;
 			c->disco_pos = s.pos;
-			if (strcmp(s.s, "local") == 0)
-				c->disco = DISCO_LOCAL;
-			else if (strcmp(s.s, "forward") == 0)
-				c->disco = DISCO_FORWARD;
-			else
-				node_error(raw(w, v), "'disco' must be 'local' or 'forward', not '%s'",
-					   s.s);
+			value_result(w, v, parse_disco_mode("disco", &s,
+							    &c->disco));
 			break;
 		case CK_DISCO_NODE:
 			get_str(w, v, "disco-node", &c->disco_node);
@@ -1181,10 +1264,18 @@ yaml_to_ir(const char *path, const char *text, size_t len,
 	spec->format = FMT_YAML;
 	ir_limits_default(&spec->limits);
 	t.path = xstrdup(path);
+	t.text = text;
+	t.len = len;
+	if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0)
+		t.bom = 3;
+	t.cur_off = t.bom;
 	whole.file = t.path;
 	whole.line = whole.col = 0;
 
-	if (load(&t, text, len) && t.have_root) {
+	/* libyaml would decode UTF-16 (a spec is UTF-8, and columns count
+	 * its bytes); in UTF-8 it rejects NUL anyway, with a vaguer message. */
+	if (text_check_nul(t.path, text, len, "a YAML spec") &&
+	    load(&t, text, len) && t.have_root) {
 		struct ynode *root = &t.nodes[t.root];
 		struct ynode *r = root->kind == Y_ALIAS ?
 		    &t.nodes[root->target] : root;

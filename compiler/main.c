@@ -684,7 +684,7 @@ main(int argc, char **argv)
 
 		ok = properties_read(o.spec, text, len, &props, &nprops);
 		if (o.emit == EMIT_KEYS) {
-			if (!ok || diag_error_count() > 0)
+			if (!ok || diag_failed())
 				return 1;
 			if (o.output == NULL || strcmp(o.output, "-") == 0) {
 				properties_emit_keys(stdout, props, nprops);
@@ -710,7 +710,7 @@ main(int argc, char **argv)
 	if (!ok || diag_error_count() > 0)
 		return 1;
 	ir_apply_node_defaults(&spec);
-	if (!check_spec(&spec) || diag_error_count() > 0)
+	if (!check_spec(&spec) || diag_failed())
 		return 1;
 
 	size_t first = 0, last = spec.nnodes;

@@ -304,3 +304,24 @@ read_spec_file(const char *path, size_t *len)
 	*len = n;
 	return out;
 }
+
+bool
+text_check_nul(const char *path, const char *text, size_t len,
+	       const char *what)
+{
+	const char *nul = memchr(text, '\0', len);
+	struct pos p = { path, 1, 1 };
+
+	if (nul == NULL)
+		return true;
+	for (const char *c = text; c < nul; c++) {
+		if (*c == '\n' || (*c == '\r' && c[1] != '\n')) {
+			p.line++;
+			p.col = 1;
+		} else if (*c != '\r')
+			p.col++;
+	}
+	error_at(&p, "NUL byte: this is not a text file (%s is UTF-8 text)",
+		 what);
+	return false;
+}

@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -167,8 +168,8 @@ parse_endpoint(const char *key, const struct ir_str *v, struct ir_endpoint *out)
 		error_at(&v->pos, "'%s' has an empty host in '%s'", key, s);
 		return false;
 	}
-	struct ir_str p = { (char *)colon + 1, v->pos };
-	p.pos.col += (int)(colon + 1 - s);
+	struct ir_str p = { (char *)colon + 1, ir_str_at(v, (size_t)(colon + 1 - s)),
+			    v->verbatim };
 	if (p.s[0] == '\0') {
 		error_at(&p.pos, "'%s' has an empty port in '%s'", key, s);
 		return false;
@@ -180,29 +181,86 @@ parse_endpoint(const char *key, const struct ir_str *v, struct ir_endpoint *out)
 		return false;
 	}
 	out->host.s = host;
-	out->host.pos = v->pos;
+	out->host.pos = ir_str_at(v, s[0] == '[' ? 1 : 0);
+	out->host.verbatim = v->verbatim;
 	out->port = (int)port;
 	out->pos = v->pos;
 	return true;
 }
 
+struct pos
+ir_str_at(const struct ir_str *s, size_t off)
+{
+	struct pos p = s->pos;
+
+	if (s->verbatim && p.line > 0)
+		p.col += (int)off;
+	return p;
+}
+
+bool
+parse_disco_mode(const char *key, const struct ir_str *v,
+		 enum disco_mode *out)
+{
+	static const char *const modes[] = { "local", "forward" };
+	const char *hint;
+
+	if (strcmp(v->s, "local") == 0) {
+		*out = DISCO_LOCAL;
+		return true;
+	}
+	if (strcmp(v->s, "forward") == 0) {
+		*out = DISCO_FORWARD;
+		return true;
+	}
+	hint = did_you_mean(v->s, modes, 2);
+	if (hint != NULL)
+		error_at(&v->pos, "'%s' must be 'local' or 'forward', not '%s'; did you mean '%s'?",
+			 key, v->s, hint);
+	else
+		error_at(&v->pos, "'%s' must be 'local' or 'forward', not '%s'",
+			 key, v->s);
+	return false;
+}
+
 /* ---------------------------------------------------------------- limits */
 
+/*
+ * The limits, in the order of struct ir_limits' fields (and of
+ * spec->limits_pos): the key, the field, how the value is written and the
+ * largest value the field holds.  One list feeds limit_names[] (for "did
+ * you mean") and limit_defs[] (for limit_set).
+ */
 #define LIMITS(X) \
-	X("queue-bytes",  queue_bytes,     SIZE, UINT64_MAX) \
-	X("queue-age",    queue_age_ms,    TIME, 0) \
-	X("max-stanza",   max_stanza,      SIZE, UINT32_MAX) \
-	X("output-cap",   output_cap,      SIZE, UINT32_MAX) \
-	X("routes",       routes,          UINT, UINT32_MAX) \
-	X("keepalive",    keepalive_ms,    TIME, 0) \
-	X("peer-timeout", peer_timeout_ms, TIME, 0) \
-	X("backoff-min",  backoff_min_ms,  TIME, 0) \
-	X("backoff-max",  backoff_max_ms,  TIME, 0)
+	X("queue-bytes",  queue_bytes,     LIMIT_SIZE, UINT64_MAX) \
+	X("queue-age",    queue_age_ms,    LIMIT_TIME, UINT32_MAX) \
+	X("max-stanza",   max_stanza,      LIMIT_SIZE, UINT32_MAX) \
+	X("output-cap",   output_cap,      LIMIT_SIZE, UINT32_MAX) \
+	X("routes",       routes,          LIMIT_UINT, UINT32_MAX) \
+	X("keepalive",    keepalive_ms,    LIMIT_TIME, UINT32_MAX) \
+	X("peer-timeout", peer_timeout_ms, LIMIT_TIME, UINT32_MAX) \
+	X("backoff-min",  backoff_min_ms,  LIMIT_TIME, UINT32_MAX) \
+	X("backoff-max",  backoff_max_ms,  LIMIT_TIME, UINT32_MAX)
 
-#define NAME(n, f, kind, max) n,
+enum limit_kind { LIMIT_SIZE, LIMIT_TIME, LIMIT_UINT };
+
+struct limit_def {
+	const char *name;
+	enum limit_kind kind;
+	size_t off, width;	/* the field in struct ir_limits */
+	uint64_t max;		/* LIMIT_TIME: parse_duration_ms's own bound */
+};
+
+#define NAME(name, field, kind, max) name,
 const char *const limit_names[] = { LIMITS(NAME) };
 #undef NAME
 const size_t nlimit_names = sizeof limit_names / sizeof limit_names[0];
+
+#define DEF(name, field, kind, max) \
+	{ name, kind, offsetof(struct ir_limits, field), \
+	  sizeof ((struct ir_limits *)0)->field, max },
+static const struct limit_def limit_defs[] = { LIMITS(DEF) };
+#undef DEF
 
 void
 ir_limits_default(struct ir_limits *l)
@@ -222,29 +280,47 @@ bool
 limit_set(struct ir_spec *spec, const char *key, const struct ir_str *v,
 	  bool *known)
 {
-	size_t i = 0;
-	uint64_t n;
+	const struct limit_def *d = NULL;
+	char *field;
+	uint64_t n = 0;
 	uint32_t ms;
+	size_t i;
+	bool ok;
 
-	*known = true;
-#define SET(name, field, kind, max)                                           \
-	if (strcmp(key, name) == 0) {                                         \
-		if (LIMIT_##kind(name, field, max))                           \
-			return false;                                         \
-		spec->limits_pos[i] = v->pos;                                 \
-		return true;                                                  \
-	}                                                                     \
-	i++;
-#define LIMIT_SIZE(name, field, max) \
-	(!parse_size(name, v, max, &n) || ((spec->limits.field = (__typeof__(spec->limits.field))n), 0))
-#define LIMIT_UINT(name, field, max) \
-	(!parse_uint(name, v, max, &n) || ((spec->limits.field = (__typeof__(spec->limits.field))n), 0))
-#define LIMIT_TIME(name, field, max) \
-	(!parse_duration_ms(name, v, &ms) || ((spec->limits.field = ms), 0))
-	LIMITS(SET)
-#undef SET
-	*known = false;
-	return false;
+	for (i = 0; i < nlimit_names; i++)
+		if (strcmp(key, limit_defs[i].name) == 0) {
+			d = &limit_defs[i];
+			break;
+		}
+	*known = d != NULL;
+	if (d == NULL)
+		return false;
+	switch (d->kind) {
+	case LIMIT_SIZE:
+		ok = parse_size(key, v, d->max, &n);
+		break;
+	case LIMIT_UINT:
+		ok = parse_uint(key, v, d->max, &n);
+		break;
+	default:
+		ok = parse_duration_ms(key, v, &ms);
+		n = ms;
+		break;
+	}
+	if (!ok)
+		return false;
+	/* Every field is a uint64_t or a uint32_t, and the parsers kept n
+	 * within d->max, so the value fits the field. */
+	field = (char *)&spec->limits + d->off;
+	if (d->width == sizeof(uint64_t)) {
+		uint64_t x = n;
+		memcpy(field, &x, sizeof x);
+	} else {
+		uint32_t x = (uint32_t)n;
+		memcpy(field, &x, sizeof x);
+	}
+	spec->limits_pos[i] = v->pos;
+	return true;
 }
 
 /* ---------------------------------------------------------------- hints */

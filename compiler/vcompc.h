@@ -106,6 +106,12 @@ void strmap_put(struct strmap *m, const char *key, size_t len, size_t val);
  * larger than VC_MAX_SPEC_BYTES). *len receives the byte count. */
 char *read_spec_file(const char *path, size_t *len);
 
+/* A NUL byte means a binary file, or UTF-16 or UTF-32 text, which a spec
+ * must not be: reports one error at the first NUL (`what` names the kind
+ * of file, "a properties file") and returns false; true if there is none. */
+bool text_check_nul(const char *path, const char *text, size_t len,
+		    const char *what);
+
 /* Fatal helpers in the err(3) style: "vcompc: message" and exit(code). */
 void die(int code, const char *fmt, ...)
     __attribute__((format(printf, 2, 3), noreturn));
@@ -133,8 +139,13 @@ void vdiag(enum diag_level lvl, const struct pos *p, const char *check,
 #define warning_at(p, ...) diag(DIAG_WARNING, (p), NULL, __VA_ARGS__)
 #define note_at(p, ...)    diag(DIAG_NOTE, (p), NULL, __VA_ARGS__)
 
+/* Errors reported so far.  Warnings never count here, not even with
+ * -Werror: a front end or a check that only warned has succeeded, and the
+ * steps after it still run, so that every error is reported. */
 int diag_error_count(void);
 int diag_warning_count(void);
+/* True when the run must fail (exit 1): errors, or warnings with -Werror. */
+bool diag_failed(void);
 /* -Werror: warnings count as errors for the exit status. */
 extern bool diag_werror;
 /* -Wunused: list ignored Tigase keys. */
@@ -145,11 +156,19 @@ extern bool diag_nowarn;
 /* ------------------------------------------------------------------ IR */
 
 /* Every scalar the spec gives carries where it came from, so checks can
- * point at it.  s == NULL means "not given". */
+ * point at it.  s == NULL means "not given".  verbatim: s is the spec's
+ * own bytes, on one line from pos on (no escape, quote or continuation in
+ * between), so byte k of s is at column pos.col + k; otherwise (escapes,
+ * a multi-line value, an alias, a value vcompc derived or defaulted) a
+ * problem inside s can only be reported at pos. */
 struct ir_str {
 	char *s;
 	struct pos pos;
+	bool verbatim;
 };
+
+/* Where byte off of s is: pos.col + off when s is verbatim, else pos. */
+struct pos ir_str_at(const struct ir_str *s, size_t off);
 
 enum secret_kind {
 	SECRET_NONE = 0,  /* not given */
@@ -251,6 +270,9 @@ bool parse_duration_ms(const char *key, const struct ir_str *v,
 		       uint32_t *out);
 bool parse_uint(const char *key, const struct ir_str *v, uint64_t max,
 		uint64_t *out);
+/* "local" or "forward" (with a "did you mean" hint otherwise). */
+bool parse_disco_mode(const char *key, const struct ir_str *v,
+		      enum disco_mode *out);
 
 /* The limits both formats share, by key name ("queue-bytes", ...).
  * limit_set parses v into the field the key names and records its

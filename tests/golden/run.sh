@@ -40,7 +40,7 @@ for t in $(find "$dir" -name '*.test' | LC_ALL=C sort); do
 		mkdir -p "$(dirname "$dest")"
 		cp "$s" "$dest"
 	done
-	run=$(echo "$cmd" | sed "s#^vcompc#$VCOMPC#; s# vcompc # $VCOMPC #g")
+	run=$(printf "%s\n" "$cmd" | sed "s#^vcompc#$VCOMPC#; s# vcompc # $VCOMPC #g")
 	(cd "$w" && eval "$run" >"$tmp/out" 2>"$tmp/err"; echo $? >"$tmp/rc")
 	rc=$(cat "$tmp/rc")
 	ok=1

@@ -15,7 +15,7 @@
 static struct ir_str
 at(const char *s, int line, int col)
 {
-	struct ir_str v = { (char *)s, { "spec.yaml", line, col } };
+	struct ir_str v = { (char *)s, { "spec.yaml", line, col }, true };
 	return v;
 }
 

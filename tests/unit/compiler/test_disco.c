@@ -16,7 +16,7 @@
 static struct ir_str
 str(const char *s)
 {
-	struct ir_str v = { (char *)s, { NULL, 0, 0 } };
+	struct ir_str v = { (char *)s, { NULL, 0, 0 }, false };
 	return v;
 }
 

@@ -198,7 +198,7 @@ test_positions(void)
 	ASSERT_POS(s.nodes[0].name.pos, 5, 3);
 	ASSERT_POS(s.nodes[0].server.pos, 6, 13);
 	ASSERT_POS(s.nodes[0].stats.host.pos, 9, 12);
-	ASSERT_POS(s.nodes[1].peer.pos, 11, 11);       /* the quote */
+	ASSERT_POS(s.nodes[1].peer.pos, 11, 12);       /* after the quote */
 	struct ir_component *c = &s.components[0];
 	ASSERT_POS(c->pos, 13, 3);
 	ASSERT_POS(c->domain.pos, 13, 3);
@@ -208,7 +208,7 @@ test_positions(void)
 	ASSERT_POS(c->secret.pos, 16, 14);
 	ASSERT_POS(c->secret.ref.pos, 16, 19);
 	ASSERT_POS(c->disco_pos, 17, 12);
-	ASSERT_POS(c->disco_node.pos, 18, 17);
+	ASSERT_POS(c->disco_node.pos, 18, 18);         /* after the quote */
 	ASSERT_POS(c->ids[0].pos, 20, 9);
 	ASSERT_POS(c->ids[0].lang.pos, 20, 63);
 	ASSERT_POS(c->ids[1].pos, 21, 9);
