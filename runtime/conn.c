@@ -42,6 +42,7 @@
 struct conn *conn_all;
 static struct conn *pending;   /* connections with output to write */
 static struct conn *reaplist;  /* closed connections to free */
+static struct listener *dead_listeners;  /* closed listeners to free */
 
 static void conn_event(void *arg, uint32_t events);
 
@@ -413,6 +414,12 @@ reap(void)
 		free(c->waiters);
 		free(c);
 	}
+	while (dead_listeners != NULL) {
+		struct listener *l = dead_listeners;
+
+		dead_listeners = l->next_dead;
+		free(l);
+	}
 }
 
 void
@@ -476,7 +483,7 @@ listener_event(void *arg, uint32_t events)
 
 	/* Accept a bounded number per event so one busy listener cannot
 	 * starve the others. */
-	for (int i = 0; i < 16; i++) {
+	for (int i = 0; i < 16 && l->io.fd >= 0; i++) {
 		struct sockaddr_storage ss;
 		socklen_t len = sizeof ss;
 		char host[NI_MAXHOST], serv[NI_MAXSERV], peer[NI_MAXHOST + NI_MAXSERV + 2];
@@ -547,5 +554,10 @@ listener_close(struct listener *l)
 	fd = l->io.fd;
 	io_del(&l->io);
 	close(fd);
-	free(l);
+	/* Not freed here: a later event of the current batch may still
+	 * point at l (a SIGTERM and a connection attempt reported together:
+	 * the signal handler closes the listener first).  The loop skips
+	 * it (fd -1) and the reaper frees it. */
+	l->next_dead = dead_listeners;
+	dead_listeners = l;
 }

@@ -32,6 +32,12 @@ vlogv(int level, const char *fmt, va_list ap)
 	/* One write per line, so lines from a crashing process are not
 	 * interleaved with the supervisor's own output. */
 	vsnprintf(line, sizeof line, fmt, ap);
+	/* Messages quote what peers sent (a stream header's to, a server's
+	 * error text, a from): a control byte there must not start a forged
+	 * log line of its own. */
+	for (char *p = line; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
 	fprintf(stderr, "%s: %s: %s\n", vlog_prog, level_names[level], line);
 }
 

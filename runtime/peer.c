@@ -238,12 +238,15 @@ peer_send(struct peer *p, struct conn *src, struct comp *c, uint8_t flags,
 {
 	struct pframe *f = malloc(sizeof *f);
 	const char *from = e->from ? e->data + e->from : "";
-	size_t flen = strlen(from);
+	size_t flen;
 
 	if (f == NULL)
 		vfatal("out of memory (frame)");
-	if (flen > PEER_FROM_MAX)
-		flen = 0;   /* cannot happen: JIDs are at most 3071 bytes */
+	/* A stanza near max-stanza with a long from (a resource may be
+	 * 1023 bytes, and the parser does not bound JIDs) would not fit
+	 * the receiver's max-stanza + PEER_SLACK: leave the JID out then. */
+	flen = peer_stanza_from_len(strlen(from), e->len,
+	    table->limits.max_stanza + PEER_SLACK);
 	f->next = NULL;
 	f->seq = ++p->send_seq;
 	f->comp = (uint16_t)(c - comps);
@@ -380,7 +383,10 @@ peer_conn_lost(struct conn *conn)
 			lost++;
 			r->dst = NULL;
 		}
-		if (lost > 0 && p->link != NULL) {
+		/* A link already closing (C_DRAIN) said BYE once and sends
+		 * no ACK any more; it needs no second BYE. */
+		if (lost > 0 && p->link != NULL &&
+		    !(p->link->conn->flags & C_DRAIN)) {
 			vlog(VL_WARN, "peer %s: %zu stanza(s) from it were "
 			    "still in the output of %s when it closed; closing "
 			    "the link so that they are sent again", p->name,
@@ -410,6 +416,10 @@ live_check(struct timer *t)
 	uint64_t now = loop_now(), timeout = table->limits.peer_timeout_ms;
 	uint64_t next;
 
+	/* A link closing after its BYE sends nothing more (no PING): its
+	 * drain timer bounds how long it may take. */
+	if (l->conn->flags & C_DRAIN)
+		return;
 	if (l->state != L_READY) {
 		vlog(VL_WARN, "peer link %s%s%s: not authenticated within %"
 		    PRIu64 " ms", l->addr, l->peer ? " " : "",
@@ -755,7 +765,9 @@ peek_stanza(struct xs_stanza *st, const char *raw, size_t len,
 		    raw[i] == '\r' || raw[i] == '\n'))
 			i++;
 		an = i;
+		/* XML allows any whitespace before the '='. */
 		while (i < len && raw[i] != '=' && raw[i] != ' ' &&
+		    raw[i] != '\t' && raw[i] != '\r' && raw[i] != '\n' &&
 		    raw[i] != '>' && raw[i] != '/')
 			i++;
 		ae = i;

@@ -169,6 +169,16 @@ peer_put_stanza(struct vbuf *out, uint8_t flags, uint16_t comp,
 	return true;
 }
 
+size_t
+peer_stanza_from_len(size_t from_len, size_t raw_len, uint32_t max_payload)
+{
+	if (from_len > PEER_FROM_MAX || raw_len > max_payload ||
+	    from_len > max_payload - raw_len ||
+	    2 > max_payload - raw_len - from_len)
+		return 0;
+	return from_len;
+}
+
 bool
 peer_parse_stanza(const struct peer_frame *f, const char **from,
     size_t *from_len, const char **raw, size_t *raw_len)

@@ -97,6 +97,18 @@ void peer_put_frame(struct vbuf *out, uint8_t type, uint8_t flags,
 bool peer_put_stanza(struct vbuf *out, uint8_t flags, uint16_t comp,
     uint32_t seq, const char *from, size_t from_len, const char *raw,
     size_t raw_len);
+/*
+ * How many bytes of the sender's JID a STANZA frame for a raw stanza of
+ * raw_len bytes can carry when the receiver accepts payloads of at most
+ * max_payload bytes: from_len when 2 + from_len + raw_len fits (and
+ * from_len <= PEER_FROM_MAX), else 0.  The JID field is only a shortcut
+ * (the receiver reads from out of the raw start tag when it is empty), so
+ * leaving it out is always safe; sending a frame the receiver must refuse
+ * would close the link, and the stanza, sent again first on every new
+ * link, would keep it down until queue-age.
+ */
+size_t peer_stanza_from_len(size_t from_len, size_t raw_len,
+    uint32_t max_payload);
 /* Splits a STANZA payload; *from and *raw point into f->payload.  False
  * when f is not a STANZA or from_len runs past the payload.  from may be
  * empty (from_len 0) and raw may be empty; judging them is the caller's. */

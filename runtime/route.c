@@ -388,18 +388,24 @@ route_from_home(struct comp *c, struct conn *src, const struct xs_stanza *st)
 		return;
 	}
 	if (!jid_domain_is(st->from, c->vc->domain, c->vc->domain_len)) {
-		char text[1200];
+		struct vbuf text = { 0 };
 
 		c->st.rejected++;
 		vlog(VL_WARN, "%s: real component sent from '%.200s', outside "
 		    "its domain: refused", c->vc->domain, st->from);
-		snprintf(text, sizeof text, "from '%.1000s' is not in domain "
-		    "%s", st->from, c->vc->domain);
-		if (stanza_bounce(&b, st, "cancel", "not-allowed", text,
+		/* The whole from (bounded by max-stanza): cutting it at a byte
+		 * count could split a UTF-8 sequence and make the reply
+		 * ill-formed XML, which would cost the component its stream. */
+		vbuf_addstr(&text, "from '");
+		vbuf_addstr(&text, st->from);
+		vbuf_addstr(&text, "' is not in domain ");
+		vbuf_addstr(&text, c->vc->domain);
+		if (stanza_bounce(&b, st, "cancel", "not-allowed", text.p,
 		    NULL)) {
 			emit(c, src, src, b.p, b.len);
 			c->st.bounced++;
 		}
+		vbuf_free(&text);
 		vbuf_free(&b);
 		return;
 	}

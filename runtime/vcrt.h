@@ -199,11 +199,14 @@ void conn_flush_all(void);
 /* Closes every connection at once and frees them (end of the run). */
 void conn_close_all(void);
 
-/* A listening socket. */
+/* A listening socket.  listener_close() may run inside an event batch
+ * that still holds an event for it, so it is freed by the reaper, like a
+ * connection. */
 struct listener {
 	struct io io;
 	char name[64];
 	void (*accept)(int fd, const char *peer);
+	struct listener *next_dead;  /* closed, waiting for the reaper */
 };
 /* Listens on host:port (numeric or DNS name).  NULL after logging why. */
 struct listener *listener_open(const char *host, uint16_t port,

@@ -362,6 +362,47 @@ test_put_stanza_limits(void)
 	vbuf_free(&b);
 }
 
+/* The sender's JID is left out of a frame rather than make the frame
+ * larger than the receiver accepts (which would close the link). */
+static void
+test_stanza_from_len(void)
+{
+	const uint32_t max = 1000;
+
+	CU_ASSERT_EQUAL(peer_stanza_from_len(10, 100, max), 10);
+	/* Exactly at the limit: 2 + from + raw == max. */
+	CU_ASSERT_EQUAL(peer_stanza_from_len(98, 900, max), 98);
+	CU_ASSERT_EQUAL(peer_stanza_from_len(99, 900, max), 0);
+	/* A raw stanza that alone nearly fills the payload. */
+	CU_ASSERT_EQUAL(peer_stanza_from_len(1, 998, max), 0);
+	CU_ASSERT_EQUAL(peer_stanza_from_len(0, 998, max), 0);
+	CU_ASSERT_EQUAL(peer_stanza_from_len(5, 5000, max), 0);
+	CU_ASSERT_EQUAL(peer_stanza_from_len(PEER_FROM_MAX + 1, 4,
+	    UINT32_MAX), 0);
+	CU_ASSERT_EQUAL(peer_stanza_from_len(PEER_FROM_MAX, 4, UINT32_MAX),
+	    PEER_FROM_MAX);
+	/* What the decoder of the other side then accepts. */
+	{
+		struct peer_decoder d;
+		struct peer_frame f;
+		struct vbuf b = {0};
+		static char raw[900], from[300];
+		size_t fl;
+
+		memset(raw, 'r', sizeof raw);
+		memset(from, 'f', sizeof from);
+		fl = peer_stanza_from_len(sizeof from, sizeof raw, max);
+		CU_ASSERT_EQUAL(fl, 0);
+		CU_ASSERT_TRUE(peer_put_stanza(&b, PF_TO_HOME, 0, 1, from, fl,
+		    raw, sizeof raw));
+		peer_decoder_init(&d, max);
+		peer_decoder_feed(&d, b.p, b.len);
+		CU_ASSERT_EQUAL(peer_decoder_next(&d, &f, NULL), 1);
+		peer_decoder_free(&d);
+		vbuf_free(&b);
+	}
+}
+
 /*
  * Known answer, computed independently:
  *   /usr/bin/python3 -c "import hmac,hashlib
@@ -511,6 +552,7 @@ UNIT_SUITE(peer_proto)
 	UNIT_TEST(suite, test_decoder_bounds);
 	UNIT_TEST(suite, test_parse_truncated);
 	UNIT_TEST(suite, test_put_stanza_limits);
+	UNIT_TEST(suite, test_stanza_from_len);
 	UNIT_TEST(suite, test_proof_kat);
 	UNIT_TEST(suite, test_proof_ok);
 	UNIT_TEST(suite, test_nonce);
