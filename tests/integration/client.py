@@ -28,6 +28,21 @@ expectation holds, 1 when it does not (2 for a login or connection failure).
   wait-msg --body-contains X [--hello-to JID]
       (first says "hello" to JID, then) waits for any message whose body
       contains X ("GOT from=... body=...").
+  session
+      stays logged in and reads commands from standard input, one per line
+      (a script such as tools/demo.sh drives two users step by step); each
+      is echoed ("> command") and ends with "DONE ok" or "DONE fail WHY":
+        disco-items JID         "ITEM jid" for each item
+        disco-info JID          "FROM jid", "IDENTITY cat/type/name", "FEATURE var"
+        join ROOM@HOST/NICK     enters a MUC room: "OCCUPANT nick" for each
+                                occupant's presence, done at our own (code 110)
+        say ROOM@HOST TEXT...   a groupchat message; done when the room
+                                sends it back to us ("ECHO from=... body=...")
+        hear TEXT...            done when a groupchat message with that body
+                                has arrived, before or after ("HEARD from=... body=...")
+        leave ROOM@HOST/NICK    unavailable presence; done when the room confirms
+        quit                    log out and exit (also at end of input)
+      The exit status is 0 when every command succeeded.
 
 Common options: --port (c2s), --user alice|bob (password USERpw),
 --resource, --timeout (seconds for the expected answer).
@@ -50,6 +65,10 @@ def error_fields(stanza):
     """(type, condition, text) of a stanza's <error/>."""
     e = stanza["error"]
     return e["type"], e["condition"], e["text"]
+
+
+NS_MUC = "http://jabber.org/protocol/muc"
+NS_MUC_USER = "http://jabber.org/protocol/muc#user"
 
 
 class Driver(slixmpp.ClientXMPP):
@@ -77,9 +96,11 @@ class Driver(slixmpp.ClientXMPP):
         self.loop.stop()
 
     async def on_start(self, _):
+        # A session times each of its commands instead of the whole.
+        limit = None if self.args.cmd == "session" else self.args.timeout + 2
         try:
             ok = await asyncio.wait_for(getattr(self, "do_" + self.args.cmd.replace("-", "_"))(),
-                                        self.args.timeout + 2)
+                                        limit)
             self.rc = 0 if ok else 1
         except asyncio.TimeoutError:
             print("TIMEOUT", flush=True)
@@ -266,6 +287,134 @@ class Driver(slixmpp.ClientXMPP):
         print(f"GOT from={got['from']} type={got['type']} body={got['body']}", flush=True)
         return got["type"] != "error"
 
+    # --- session: commands from standard input -----------------------
+
+    async def do_session(self):
+        """Runs until "quit" or end of input; True if every command worked.
+        The per-command timeout is --timeout; the session itself has none
+        (on_start's overall limit is lifted for it, see on_start)."""
+        self.heard = []              # every groupchat message, in order
+        self.muc_presence = []       # every presence from a room occupant
+        self.changed = asyncio.Event()
+        self.add_event_handler("message", self.session_message)
+        self.add_event_handler("presence", self.session_presence)
+        reader = asyncio.StreamReader()
+        await self.loop.connect_read_pipe(
+            lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+        print("READY", flush=True)
+        all_ok = True
+        while True:
+            line = (await reader.readline()).decode()
+            if not line:
+                break
+            words = line.split()
+            if not words:
+                continue
+            print("> " + " ".join(words), flush=True)
+            if words[0] == "quit":
+                print("DONE ok", flush=True)
+                break
+            fn = getattr(self, "cmd_" + words[0].replace("-", "_"), None)
+            try:
+                if fn is None:
+                    raise ValueError(f"unknown command {words[0]}")
+                why = await asyncio.wait_for(fn(*words[1:]), self.args.timeout)
+            except asyncio.TimeoutError:
+                why = "timeout"
+            except (IqError, IqTimeout, ValueError, TypeError) as e:
+                why = f"{type(e).__name__} {e}"
+            all_ok = all_ok and why is None
+            print("DONE ok" if why is None else f"DONE fail {why}", flush=True)
+        return all_ok
+
+    def session_message(self, msg):
+        if msg["type"] == "groupchat":
+            self.heard.append(msg)
+            self.changed.set()
+
+    def session_presence(self, pres):
+        if pres.xml.find(f"{{{NS_MUC_USER}}}x") is not None or pres["type"] == "error":
+            self.muc_presence.append(pres)
+            self.changed.set()
+
+    async def wait_for(self, items, pred, start=0):
+        """The first element of the growing list items, from index start,
+        for which pred holds (waits for more to arrive)."""
+        i = start
+        while True:
+            while i < len(items):
+                if pred(items[i]):
+                    return items[i]
+                i += 1
+            self.changed.clear()
+            await self.changed.wait()
+
+    async def cmd_disco_items(self, jid):
+        res = await self["xep_0030"].get_items(jid=jid, local=False,
+                                               timeout=self.args.timeout)
+        for (j, _node, _name) in res["disco_items"]["items"]:
+            print(f"ITEM {j}", flush=True)
+        return None
+
+    async def cmd_disco_info(self, jid):
+        info = await self["xep_0030"].get_info(jid=jid, local=False,
+                                               timeout=self.args.timeout)
+        q = info["disco_info"]
+        print(f"FROM {info['from']}", flush=True)
+        for (c, t, _lang, n) in q["identities"]:
+            print(f"IDENTITY {c}/{t}/{n}", flush=True)
+        for f in sorted(q["features"]):
+            print(f"FEATURE {f}", flush=True)
+        return None
+
+    def is_self(self, pres, occupant):
+        x = pres.xml.find(f"{{{NS_MUC_USER}}}x")
+        codes = [s.get("code") for s in x.iter(f"{{{NS_MUC_USER}}}status")] \
+            if x is not None else []
+        return "110" in codes or pres["from"] == occupant
+
+    async def cmd_join(self, occupant):
+        occupant = slixmpp.JID(occupant)
+        start = len(self.muc_presence)
+        p = self.make_presence(pto=occupant)
+        p.xml.append(p.xml.makeelement(f"{{{NS_MUC}}}x", {}))
+        p.send()
+        while True:
+            pres = await self.wait_for(
+                self.muc_presence, lambda x: x["from"].bare == occupant.bare, start)
+            start = self.muc_presence.index(pres) + 1
+            if pres["type"] == "error":
+                return f"error {pres['error']['condition']}"
+            if self.is_self(pres, occupant):
+                print(f"JOINED {occupant}", flush=True)
+                return None
+            print(f"OCCUPANT {pres['from'].resource}", flush=True)
+
+    async def cmd_leave(self, occupant):
+        occupant = slixmpp.JID(occupant)
+        start = len(self.muc_presence)
+        self.make_presence(pto=occupant, ptype="unavailable").send()
+        await self.wait_for(self.muc_presence,
+                            lambda x: x["type"] == "unavailable" and
+                            self.is_self(x, occupant), start)
+        print(f"LEFT {occupant}", flush=True)
+        return None
+
+    async def cmd_say(self, room, *text):
+        body = " ".join(text)
+        start = len(self.heard)
+        self.send_message(mto=room, mbody=body, mtype="groupchat")
+        got = await self.wait_for(
+            self.heard, lambda m: m["from"].bare == room and m["body"] == body, start)
+        print(f"ECHO from={got['from']} body={got['body']}", flush=True)
+        return None
+
+    async def cmd_hear(self, *text):
+        body = " ".join(text)
+        got = await self.wait_for(self.heard, lambda m: m["body"] == body)
+        print(f"HEARD from={got['from']} body={got['body']}", flush=True)
+        return None
+
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -306,6 +455,7 @@ def main():
     w = sub.add_parser("wait-msg")
     w.add_argument("--body-contains", required=True)
     w.add_argument("--hello-to")
+    sub.add_parser("session")
     args = p.parse_args()
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.CRITICAL,
                         format="%(asctime)s %(levelname)s %(message)s")
@@ -315,8 +465,9 @@ def main():
     # is loopback only, so allow both whatever Prosody offers.
     xmpp["feature_mechanisms"].unencrypted_plain = True
     # A hard stop whatever happens, so a test can never hang on us.
-    xmpp.loop.call_later(args.timeout + 10, lambda: (print("HARD-TIMEOUT", flush=True),
-                                                     xmpp.loop.stop()))
+    if args.cmd != "session":
+        xmpp.loop.call_later(args.timeout + 10, lambda: (print("HARD-TIMEOUT", flush=True),
+                                                         xmpp.loop.stop()))
     xmpp.connect(address=("127.0.0.1", args.port), use_ssl=False,
                  force_starttls=False, disable_starttls=True)
     try:
