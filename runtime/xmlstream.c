@@ -148,12 +148,19 @@ is_xml_space(char c)
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
+/* Store a field of the current stanza.  One reservation and one copy:
+ * this runs several times per stanza on the forwarding path. */
 static void
 put(struct xs_parser *p, enum field f, const char *s, size_t n)
 {
-	p->off[f] = p->strs.len;
-	vbuf_add(&p->strs, s, n);
-	vbuf_addch(&p->strs, '\0');
+	struct vbuf *b = &p->strs;
+
+	vbuf_reserve(b, n + 1);
+	p->off[f] = b->len;
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len++] = '\0';
+	b->p[b->len] = '\0';
 }
 
 /* Append character data to a bounded text buffer, dropping the leading
@@ -199,6 +206,48 @@ put_attr(struct xs_parser *p, enum field f, const char **atts,
 
 	if ((v = plain_attr(atts, name)) != NULL)
 		put(p, f, v, strlen(v));
+}
+
+/*
+ * The stanza's from, to, id and type in one pass over expat's attributes
+ * (four plain_attr scans cost a strcmp per attribute each).  With
+ * namespace processing an unprefixed attribute name is just its local
+ * name, so exact comparisons are right.  Should an attribute appear twice,
+ * expat has already refused the element; the first one wins regardless.
+ */
+static void
+put_stanza_attrs(struct xs_parser *p, const char **atts)
+{
+	enum field f;
+	const char *n;
+
+	for (; atts[0] != NULL; atts += 2) {
+		n = atts[0];
+		switch (n[0]) {
+		case 'f':
+			if (strcmp(n, "from") != 0)
+				continue;
+			f = F_FROM;
+			break;
+		case 't':
+			if (n[1] == 'o' && n[2] == '\0')
+				f = F_TO;
+			else if (strcmp(n, "type") == 0)
+				f = F_TYPE;
+			else
+				continue;
+			break;
+		case 'i':
+			if (n[1] != 'd' || n[2] != '\0')
+				continue;
+			f = F_ID;
+			break;
+		default:
+			continue;
+		}
+		if (p->off[f] == NO_STR)
+			put(p, f, atts[1], strlen(atts[1]));
+	}
 }
 
 static void XMLCALL
@@ -283,10 +332,7 @@ begin_stanza(struct xs_parser *p, const struct qname *q, const char **atts)
 	p->has_err_text = 0;
 	put(p, F_NAME, q->local, q->local_len);
 	put(p, F_NS, q->uri, q->uri_len);
-	put_attr(p, F_FROM, atts, "from");
-	put_attr(p, F_TO, atts, "to");
-	put_attr(p, F_ID, atts, "id");
-	put_attr(p, F_TYPE, atts, "type");
+	put_stanza_attrs(p, atts);
 	p->stream_error = span_is(q->uri, q->uri_len, XS_NS_STREAMS) &&
 	    span_is(q->local, q->local_len, "error");
 }
@@ -335,18 +381,23 @@ on_start(void *ud, const XML_Char *name, const XML_Char **atts)
 		fail(p, XS_ERR_POLICY);
 		return;
 	}
-	split_name(name, &q);
 	if (p->depth == 0 && (size_t)XML_GetCurrentByteCount(p->xp) > p->max) {
 		/* The stream header is held to the same limit. */
 		fail(p, XS_ERR_POLICY);
 		return;
 	}
-	if (p->depth == 0)
+	/* Names are split only where something is read from them: most
+	 * elements of a stanza are merely counted. */
+	if (p->depth == 0) {
+		split_name(name, &q);
 		open_stream(p, &q, atts);
-	else if (p->depth == 1)
+	} else if (p->depth == 1) {
+		split_name(name, &q);
 		begin_stanza(p, &q, atts);
-	else
+	} else if (p->depth == 2 && (!p->child_seen || p->stream_error)) {
+		split_name(name, &q);
 		inner_element(p, &q, atts);
+	}
 	p->pending_ns = 0;
 	p->depth++;
 }
