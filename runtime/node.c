@@ -13,11 +13,18 @@
  *   SIGUSR1          log the counters;
  *   SIGPIPE          ignored (a write to a dead peer is an EPIPE error).
  *
- * Shutdown: stop accepting; say BYE on the peer links; bounce whatever is
- * still queued (cancel /
- * service-unavailable, "shutting down"); close every stream with
- * </stream:stream>; wait until every output buffer is written and every
- * connection closed, or SHUTDOWN_GRACE_MS; log the counters; exit 0.
+ * Shutdown, in an order that lets every stanza still be delivered or
+ * answered: stop accepting; say BYE on the peer links and hand their
+ * unacknowledged frames back to the queues (peer_stop) while the upstreams
+ * and real components are still up; then deliver what can be and bounce
+ * whatever is still queued (cancel / service-unavailable, "shutting
+ * down") into the live upstreams and components; only then close every
+ * stream with </stream:stream>, which writes that output first; wait
+ * until every output buffer is written and every connection closed, or
+ * SHUTDOWN_GRACE_MS; log the counters; exit 0.  (Done the other way
+ * round, frames a link still held were bounced when it closed, after the
+ * upstreams had stopped: the bounces were counted as dropped and never
+ * reached anyone.)
  *
  * Ownership: comps[] and the secrets in it are allocated here and freed
  * when node_run returns.
@@ -62,12 +69,18 @@ begin_shutdown(void)
 	}
 	notify_stopping();
 	vlog(VL_INFO, "shutting down (grace period %d ms)", SHUTDOWN_GRACE_MS);
-	shutting_down = true;
 	home_close_listener();
 	stats_close();
-	/* Peer links say BYE and close once written; frames they still
-	 * hold unacknowledged are bounced when they close. */
+	/* Peer links say BYE and close once written.  The frames they
+	 * still hold unacknowledged go back to the front of their queues
+	 * now, with shutting_down still false so that route_requeue()
+	 * queues them instead of bouncing them, and a TO_USER frame still
+	 * leaves by this node's upstream, as on any link loss. */
 	peer_stop();
+	/* From here nothing is queued any more: every stanza is bounced.
+	 * route_bounce_all() first flushes what a live destination can
+	 * take, then answers the rest, all before any stream closes. */
+	shutting_down = true;
 	route_bounce_all();
 	for (size_t i = 0; i < ncomps; i++) {
 		upstream_stop(&comps[i]);

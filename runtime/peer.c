@@ -37,6 +37,22 @@
  * again (at least once, never silently lost).  ACKs carry the highest handed-on seq and go
  * out every PEER_ACK_EVERY frames or PEER_ACK_DELAY_MS.
  *
+ * Bounded.  The kept frames have a cap of their own: limits.output_cap
+ * bytes per link, counted as the memory they take (frame_cost).  At the
+ * cap peer_full() says so — queued stanzas wait in their component's queue
+ * — and a source whose stanza took the link to the cap stops being read
+ * (pause_source) until ACKs bring the kept frames below half the cap, the
+ * same hysteresis conn.c uses for output.  Without it only TCP buffers and
+ * the output caps of both runtimes held the list down, several times the
+ * cap.  A source may overshoot by what it had already read (one read of
+ * stanzas), and bounces (which have no source) are not held back.
+ *
+ * Shutdown (peer_stop) says BYE and hands every kept frame back to its
+ * queue at once, before node.c bounces the queues and stops the upstreams:
+ * once BYE is sent nothing is read from the link, so no ACK can arrive to
+ * change the outcome, and what is handed back while the upstreams are still
+ * up can still be delivered or answered.
+ *
  * Liveness: a PING when nothing was sent for min(keepalive, peer-timeout/3)
  * (so that the other side never declares a healthy link dead), and a link
  * on which nothing arrived for peer-timeout is closed.  Unauthenticated
@@ -53,6 +69,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
@@ -118,6 +135,12 @@ struct peer {
 	uint32_t send_seq;
 	struct pframe *unacked, *unacked_tail;
 	size_t nunacked;
+	size_t unacked_bytes;       /* sum of frame_cost() of unacked */
+	/* Sources stopped because unacked_bytes reached the cap (each
+	 * counted once in its blocked); released by ACKs, the link's loss
+	 * or peer_stop, forgotten when they close (peer_conn_lost). */
+	struct conn **paused;
+	size_t npaused, cappaused;
 	/* Incoming STANZA frames of the current link. */
 	uint32_t recv_seq, handed, ack_sent;
 	struct receipt *rc;         /* ring of nrc receipts from rc_head */
@@ -134,6 +157,7 @@ struct routes *routes;
 static struct peer *peers;      /* indexed by node index; NULL if none */
 static struct listener *peer_l;
 static int npending;
+static bool stopping;           /* peer_stop ran: no dialling, no accepting */
 static struct link *dead_links;
 static struct vbuf scratch;
 
@@ -180,7 +204,8 @@ peer_has_comp(const struct peer *p, size_t ci)
 bool
 peer_full(const struct peer *p)
 {
-	return !link_up(p) || conn_full(p->link->conn);
+	return !link_up(p) || conn_full(p->link->conn) ||
+	    p->unacked_bytes >= table->limits.output_cap;
 }
 
 const char *
@@ -232,6 +257,58 @@ peer_status_changed(void)
 			send_status(&peers[i]);
 }
 
+/* The memory an unacknowledged frame keeps: its record and its entry. */
+static size_t
+frame_cost(const struct pframe *f)
+{
+	return sizeof *f + qent_size(f->e);
+}
+
+/*
+ * Stops reading src until the kept frames of p fall below half the cap.
+ * conn.c's own waiters are released when a connection's output drains,
+ * which says nothing about ACKs, so p keeps its own list; the rule for
+ * EPOLLIN is conn.c's (read only while blocked is 0 and not draining).
+ */
+static void
+pause_source(struct peer *p, struct conn *src)
+{
+	for (size_t i = 0; i < p->npaused; i++)
+		if (p->paused[i] == src)
+			return;
+	if (p->npaused == p->cappaused) {
+		size_t cap = p->cappaused ? p->cappaused * 2 : 4;
+		struct conn **n = realloc(p->paused, cap * sizeof *n);
+
+		if (n == NULL)
+			vfatal("out of memory (paused sources)");
+		p->paused = n;
+		p->cappaused = cap;
+	}
+	p->paused[p->npaused++] = src;
+	src->blocked++;
+	io_want(&src->io, src->io.events & ~(uint32_t)EPOLLIN);
+	vlog(VL_DEBUG, "peer %s: %zu bytes unacknowledged, pausing %s",
+	    p->name, p->unacked_bytes, src->name);
+}
+
+static void
+resume_sources(struct peer *p)
+{
+	for (size_t i = 0; i < p->npaused; i++) {
+		struct conn *src = p->paused[i];
+
+		if (src->blocked > 0)
+			src->blocked--;
+		if (src->blocked == 0 &&
+		    !(src->flags & (C_DEAD | C_DRAIN | C_CONNECTING))) {
+			vlog(VL_DEBUG, "%s: resuming", src->name);
+			io_want(&src->io, src->io.events | EPOLLIN);
+		}
+	}
+	p->npaused = 0;
+}
+
 void
 peer_send(struct peer *p, struct conn *src, struct comp *c, uint8_t flags,
     struct qent *e)
@@ -266,6 +343,10 @@ peer_send(struct peer *p, struct conn *src, struct comp *c, uint8_t flags,
 		p->unacked = f;
 	p->unacked_tail = f;
 	p->nunacked++;
+	p->unacked_bytes += frame_cost(f);
+	if (src != NULL && !(src->flags & C_DEAD) &&
+	    p->unacked_bytes >= table->limits.output_cap)
+		pause_source(p, src);
 }
 
 /* -------------------------------------------------------- receipts */
@@ -372,6 +453,12 @@ peer_conn_lost(struct conn *conn)
 
 		if (p->name == NULL)
 			continue;
+		/* conn_close() already set its blocked to 0. */
+		for (size_t k = 0; k < p->npaused; k++)
+			if (p->paused[k] == conn) {
+				p->paused[k] = p->paused[--p->npaused];
+				break;
+			}
 		for (size_t k = 0; k < p->nrc; k++) {
 			struct receipt *r = &p->rc[(p->rc_head + k) %
 			    p->caprc];
@@ -452,7 +539,7 @@ schedule_dial(struct peer *p, const char *why)
 {
 	uint64_t d;
 
-	if (shutting_down || !p->dials)
+	if (stopping || !p->dials)
 		return;
 	p->failures++;
 	d = backoff_delay(p->failures, table->limits.backoff_min_ms,
@@ -508,7 +595,7 @@ dial_now(struct timer *t)
 	struct conn *conn;
 	char addr[80];
 
-	if (shutting_down || p->dialling != NULL || p->link != NULL)
+	if (stopping || p->dialling != NULL || p->link != NULL)
 		return;
 	if (e->host == NULL || resolve(e->host, e->port, &ss, &len) < 0) {
 		schedule_dial(p, "cannot resolve its address");
@@ -845,6 +932,7 @@ got_ack(struct link *l, const struct peer_frame *f)
 {
 	struct peer *p = l->peer;
 	uint32_t seq;
+	bool was_full = p->unacked_bytes >= table->limits.output_cap;
 
 	if (!peer_parse_ack(f, &seq) || seq > p->send_seq) {
 		vlog(VL_WARN, "peer %s (%s): ACK for a frame never sent; "
@@ -859,10 +947,17 @@ got_ack(struct link *l, const struct peer_frame *f)
 		if (p->unacked == NULL)
 			p->unacked_tail = NULL;
 		p->nunacked--;
+		p->unacked_bytes -= frame_cost(fr);
 		p->st.acked++;
 		free(fr->e);
 		free(fr);
 	}
+	if (p->npaused > 0 &&
+	    p->unacked_bytes < table->limits.output_cap / 2)
+		resume_sources(p);
+	/* Stanzas that waited in a queue for the cap may go now. */
+	if (was_full && !peer_full(p))
+		route_homes_changed();
 }
 
 static void
@@ -997,8 +1092,10 @@ link_drained(struct conn *conn)
 
 /* ----------------------------------------------------- link loss */
 
+/* Hands every unacknowledged frame back to its queue (route_requeue) and
+ * releases the sources paused for them. */
 static void
-link_lost(struct peer *p)
+release_unacked(struct peer *p)
 {
 	struct pframe *rev = NULL, *f, *next;
 
@@ -1020,6 +1117,14 @@ link_lost(struct peer *p)
 		    "again", p->name, p->nunacked);
 	p->unacked = p->unacked_tail = NULL;
 	p->nunacked = 0;
+	p->unacked_bytes = 0;
+	resume_sources(p);
+}
+
+static void
+link_lost(struct peer *p)
+{
+	release_unacked(p);
 	p->nrc = p->rc_head = 0;
 	p->send_seq = p->recv_seq = p->handed = p->ack_sent = 0;
 	memset(p->status, 0, ncomps);
@@ -1043,11 +1148,11 @@ link_closed(struct conn *conn, const char *why)
 		p->dialling = NULL;
 	if (p != NULL && p->link == l) {
 		p->link = NULL;
-		vlog(shutting_down ? VL_INFO : VL_WARN,
+		vlog(stopping ? VL_INFO : VL_WARN,
 		    "peer %s (%s): link down%s%s", p->name, l->addr,
 		    why ? ": " : "", why ? why : "");
 		link_lost(p);
-	} else if (!shutting_down && l->state != L_CONNECTING)
+	} else if (!stopping && l->state != L_CONNECTING)
 		vlog(VL_WARN, "peer link %s%s%s: closed before authentication"
 		    "%s%s", l->addr, p ? " " : "", p ? p->name : "",
 		    why ? ": " : "", why ? why : "");
@@ -1072,9 +1177,9 @@ peer_accept(int fd, const char *addr)
 	struct conn *conn;
 	struct link *l;
 
-	if (shutting_down || npending >= PEER_MAX_PENDING) {
+	if (stopping || npending >= PEER_MAX_PENDING) {
 		vlog(VL_WARN, "peer listener: refusing %s (%s)", addr,
-		    shutting_down ? "shutting down" :
+		    stopping ? "shutting down" :
 		    "too many unauthenticated links");
 		close(fd);
 		return;
@@ -1189,10 +1294,14 @@ peer_start(void)
 void
 peer_stop(void)
 {
+	stopping = true;
 	listener_close(peer_l);
 	peer_l = NULL;
 	if (peers == NULL)
 		return;
+	/* Every link first: once none is C_READY, nothing handed back
+	 * below can be sent over another link only to be handed back
+	 * again. */
 	for (uint16_t i = 0; i < table->nnodes; i++) {
 		struct peer *p = &peers[i];
 
@@ -1216,6 +1325,24 @@ peer_stop(void)
 		    !(c->flags & C_DRAIN))
 			conn_close(c, NULL);
 	}
+	/*
+	 * A draining link is not read any more, so no ACK will come for
+	 * what it kept: hand those frames back now, while the upstreams and
+	 * real components are still up (node.c stops them after this).
+	 * Toward a user they leave by this node's upstream; toward a home
+	 * they go to the real component if it is connected here, else
+	 * route_bounce_all() answers them out of a live upstream.
+	 */
+	for (uint16_t i = 0; i < table->nnodes; i++) {
+		struct peer *p = &peers[i];
+
+		if (p->name == NULL || p->nunacked == 0)
+			continue;
+		release_unacked(p);
+	}
+	route_homes_changed();
+	for (size_t i = 0; i < ncomps; i++)
+		route_flush_up(&comps[i]);
 }
 
 void
@@ -1234,6 +1361,7 @@ peer_free_all(void)
 			}
 			free(p->status);
 			free(p->rc);
+			free(p->paused);
 		}
 		free(peers);
 		peers = NULL;
@@ -1274,6 +1402,8 @@ peer_stats_render(struct vbuf *out)
 #undef X
 			pline(out, p->name, "up", link_up(p));
 			pline(out, p->name, "unacked", p->nunacked);
+			pline(out, p->name, "unacked_bytes",
+			    p->unacked_bytes);
 		}
 	if (routes != NULL) {
 		snprintf(num, sizeof num, "routes.entries %zu\n",

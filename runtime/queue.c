@@ -4,7 +4,10 @@
  * A queue holds stanzas for a destination that is away (the real component
  * is not connected, the upstream is reconnecting).  It is bounded in bytes
  * (limits.queue_bytes) by queue_push, which refuses a stanza that does not
- * fit, and in age (limits.queue_age_ms) by its owner, which pops expired
+ * fit.  The bytes counted are the whole entry — header, raw bytes and the
+ * copied fields — because for small stanzas the overhead is most of the
+ * memory: counting only raw bytes let a queue of presences take two to
+ * three times queue-bytes.  It is bounded in age (limits.queue_age_ms) by its owner, which pops expired
  * entries with queue_pop_expired when the queue's timer fires.  Time is
  * always passed in, so the rules can be tested with a fake clock.
  *
@@ -40,19 +43,26 @@ field_len(const char *s)
 	return s == NULL ? 0 : strlen(s) + 1;
 }
 
+/* Bytes of data[] for a copy of st. */
+static size_t
+data_size(const struct xs_stanza *st)
+{
+	return st->raw_len + 1 + field_len(st->name) + field_len(st->from) +
+	    field_len(st->to) + field_len(st->id) + field_len(st->type);
+}
+
 struct qent *
 qent_new(const struct xs_stanza *st, uint64_t now)
 {
 	struct qent *e;
-	size_t size, off;
+	size_t size = data_size(st), off;
 
-	size = st->raw_len + 1 + field_len(st->name) + field_len(st->from) +
-	    field_len(st->to) + field_len(st->id) + field_len(st->type);
 	if ((e = malloc(sizeof *e + size)) == NULL)
 		vfatal("out of memory (queue)");
 	e->next = NULL;
 	e->t = now;
 	e->len = st->raw_len;
+	e->size = (uint32_t)size;
 	memcpy(e->data, st->raw, st->raw_len);
 	e->data[st->raw_len] = '\0';
 	off = st->raw_len + 1;
@@ -64,13 +74,20 @@ qent_new(const struct xs_stanza *st, uint64_t now)
 	return e;
 }
 
+size_t
+qent_size(const struct qent *e)
+{
+	return sizeof *e + e->size;
+}
+
 bool
 queue_push(struct queue *q, const struct xs_stanza *st, uint64_t now,
     uint64_t max_bytes)
 {
 	struct qent *e;
 
-	if (q->bytes + st->raw_len > max_bytes)
+	if (q->head != NULL &&
+	    q->bytes + sizeof(struct qent) + data_size(st) > max_bytes)
 		return false;
 	e = qent_new(st, now);
 	if (q->tail != NULL)
@@ -78,7 +95,7 @@ queue_push(struct queue *q, const struct xs_stanza *st, uint64_t now,
 	else
 		q->head = e;
 	q->tail = e;
-	q->bytes += e->len;
+	q->bytes += qent_size(e);
 	q->count++;
 	return true;
 }
@@ -90,7 +107,7 @@ queue_unpop(struct queue *q, struct qent *e)
 	q->head = e;
 	if (q->tail == NULL)
 		q->tail = e;
-	q->bytes += e->len;
+	q->bytes += qent_size(e);
 	q->count++;
 }
 
@@ -104,7 +121,7 @@ queue_pop(struct queue *q)
 	q->head = e->next;
 	if (q->head == NULL)
 		q->tail = NULL;
-	q->bytes -= e->len;
+	q->bytes -= qent_size(e);
 	q->count--;
 	e->next = NULL;
 	return e;

@@ -26,8 +26,7 @@ struct rent {
 	struct rent *prev, *next;   /* recency list: prev is more recent */
 	uint32_t hash;
 	uint16_t node;
-	uint16_t len;               /* JIDs longer than 65535 bytes are not
-	                             * learned (a JID is at most 3071) */
+	uint16_t len;               /* at most ROUTES_MAX_JID */
 	char jid[];
 };
 
@@ -239,20 +238,23 @@ grow(struct routes *r)
 	r->nbuckets = n;
 }
 
-void
+bool
 routes_learn(struct routes *r, const char *jid, size_t len, uint16_t node)
 {
 	uint32_t h;
 	struct rent *e, **b;
 
-	if (len > UINT16_MAX)
-		return;
+	/* The parser does not bound attribute values, so a user could
+	 * otherwise pin up to max-stanza bytes per entry: a million entries
+	 * of half a megabyte each.  Nothing longer than a JID can be. */
+	if (len > ROUTES_MAX_JID)
+		return false;
 	h = (uint32_t)siphash(r->k0, r->k1, jid, len);
 	if ((e = find(r, jid, len, h)) != NULL) {
 		e->node = node;
 		lru_unlink(r, e);
 		lru_push_front(r, e);
-		return;
+		return true;
 	}
 	if (r->count >= r->max)
 		remove_entry(r, r->tail);
@@ -269,6 +271,7 @@ routes_learn(struct routes *r, const char *jid, size_t len, uint16_t node)
 	lru_push_front(r, e);
 	r->entry_bytes += malloc_usable_size(e);
 	r->count++;
+	return true;
 }
 
 bool
@@ -276,7 +279,7 @@ routes_lookup(struct routes *r, const char *jid, size_t len, uint16_t *node)
 {
 	struct rent *e;
 
-	if (len > UINT16_MAX)
+	if (len > ROUTES_MAX_JID)
 		return false;
 	e = find(r, jid, len, (uint32_t)siphash(r->k0, r->k1, jid, len));
 	if (e == NULL)

@@ -22,13 +22,20 @@ struct routes;
 struct routes *routes_new(uint32_t max);
 /* Frees the table and every entry; r may be NULL. */
 void routes_free(struct routes *r);
+/* The longest JID RFC 7622 allows: localpart, domainpart and resource of
+ * at most 1023 bytes each, with '@' and '/'. */
+#define ROUTES_MAX_JID	(1023 + 1 + 1023 + 1 + 1023)
+
 /* jid[0..len) now routes via node; the entry becomes the most recently
  * used.  An existing entry is updated in place; a new one may evict the
- * least recently used. */
-void routes_learn(struct routes *r, const char *jid, size_t len,
+ * least recently used.  A JID longer than ROUTES_MAX_JID is not a valid
+ * JID and is not learned (replies to it go out of the home's upstream);
+ * returns false then, true when learned. */
+bool routes_learn(struct routes *r, const char *jid, size_t len,
     uint16_t node);
 /* If jid[0..len) has a route, stores its node in *node, makes the entry
- * the most recently used and returns true. */
+ * the most recently used and returns true.  Never true for a JID longer
+ * than ROUTES_MAX_JID. */
 bool routes_lookup(struct routes *r, const char *jid, size_t len,
     uint16_t *node);
 /* Drops every route via node (O(entries)). */

@@ -231,12 +231,15 @@ struct qent {
 	/* Offsets into data of NUL-terminated copies; 0 = absent
 	 * (offset 0 is raw itself, never a field). */
 	uint32_t name, from, to, id, type;
+	uint32_t size;              /* bytes of data[] */
 	char data[];                /* raw bytes, NUL, then the fields */
 };
 
 struct queue {
 	struct qent *head, *tail;
-	size_t bytes;               /* sum of len of the entries */
+	/* Sum of qent_size() of the entries: the memory they take, not
+	 * only their raw bytes, so that queue-bytes bounds memory. */
+	size_t bytes;
 	size_t count;
 	struct timer timer;         /* owner's expiry timer */
 };
@@ -244,8 +247,13 @@ struct queue {
 /* A new entry holding a copy of st (raw bytes and fields), stamped now;
  * not in any queue.  The caller owns it (free()). */
 struct qent *qent_new(const struct xs_stanza *st, uint64_t now);
-/* Appends a copy of st.  false when it would take the queue over
- * max_bytes (the stanza is not queued). */
+/* The bytes e takes: its header, the raw bytes and the copied fields
+ * (malloc's own rounding, at most a few words, is not counted). */
+size_t qent_size(const struct qent *e);
+/* Appends a copy of st.  false when its entry (qent_size) would take the
+ * queue over max_bytes (the stanza is not queued); an empty queue always
+ * takes one stanza, so queue-bytes >= max-stanza (which the compiler
+ * checks) keeps its promise whatever the fields add. */
 bool queue_push(struct queue *q, const struct xs_stanza *st, uint64_t now,
     uint64_t max_bytes);
 /* Pushes an entry back at the front (a destination was full). */
@@ -432,8 +440,10 @@ extern struct routes *routes;
 
 /* Creates the peers, opens the peer listener and dials; 0 or -1. */
 int peer_start(void);
-/* Shutdown: no more dialling or accepting; links get BYE and close once
- * their output is written. */
+/* Shutdown, before shutting_down is set and before the upstreams stop:
+ * no more dialling or accepting; links get BYE and close once their output
+ * is written; their unacknowledged frames go back to the queues at once
+ * (route_requeue) and what a live destination can take is flushed. */
 void peer_stop(void);
 /* Frees every peer (end of the run). */
 void peer_free_all(void);
@@ -441,11 +451,14 @@ void peer_free_all(void);
 struct peer *peer_up(uint16_t node);
 /* Did p's last STATUS say the real component of comps[ci] is there? */
 bool peer_has_comp(const struct peer *p, size_t ci);
-/* Is p's link down or its output at the cap? */
+/* Is p's link down, its output at the cap, or are its unacknowledged
+ * frames at the cap (limits.output_cap bytes of memory)? */
 bool peer_full(const struct peer *p);
 const char *peer_name(const struct peer *p);
 /* Sends e (taken: kept until acknowledged) as a STANZA frame with flags
- * for component c; src is paused when the link's output is full. */
+ * for component c; src is paused when the link's output is full, or until
+ * ACKs come when the unacknowledged frames reached the cap.  src must be
+ * NULL or a connection whose closed callback calls peer_conn_lost(). */
 void peer_send(struct peer *p, struct conn *src, struct comp *c,
     uint8_t flags, struct qent *e);
 /* A real component connected or disconnected here: tell every peer. */

@@ -34,34 +34,60 @@ mk(const char *raw, const char *name, const char *type, const char *id)
 #define MSG "<message from='alice@example.test/r' " \
 	"to='room@muc.example.test' id='m1'><body>hi</body></message>"
 
+/* What an entry for st should cost, worked out from the strings: the
+ * header, the raw bytes and each present field, each NUL-terminated. */
+static size_t
+entry_cost(const struct xs_stanza *st)
+{
+	const char *f[5] = { st->name, st->from, st->to, st->id, st->type };
+	size_t n = sizeof(struct qent) + st->raw_len + 1;
+
+	for (int i = 0; i < 5; i++)
+		if (f[i] != NULL)
+			n += strlen(f[i]) + 1;
+	return n;
+}
+
 static void
 test_fifo_and_bytes(void)
 {
 	struct queue q = { 0 };
 	struct xs_stanza a = mk(MSG, "message", NULL, "m1");
 	struct xs_stanza b = mk("<presence/>", "presence", NULL, NULL);
+	size_t ca = entry_cost(&a), cb = entry_cost(&b);
 	struct qent *e;
 
+	/* MSG is 97 bytes; name, from, to, id add 8 + 21 + 22 + 3, the
+	 * raw copy's NUL 1: 152 plus the header. */
+	CU_ASSERT_EQUAL(ca, sizeof(struct qent) + 152);
 	CU_ASSERT_TRUE(queue_push(&q, &a, 10, 1000));
 	CU_ASSERT_TRUE(queue_push(&q, &b, 11, 1000));
 	CU_ASSERT_EQUAL(q.count, 2);
-	CU_ASSERT_EQUAL(q.bytes, strlen(MSG) + strlen("<presence/>"));
-	/* A stanza that would take the queue over its byte limit is
-	 * refused and the queue is unchanged. */
-	CU_ASSERT_FALSE(queue_push(&q, &a, 12, q.bytes + strlen(MSG) - 1));
+	CU_ASSERT_EQUAL(q.bytes, ca + cb);
+	CU_ASSERT_EQUAL(qent_size(q.head), ca);
+	CU_ASSERT_EQUAL(qent_size(q.tail), cb);
+	/* A stanza whose entry would take the queue over its byte limit is
+	 * refused and the queue is unchanged — even when its raw bytes
+	 * alone would fit. */
+	CU_ASSERT_FALSE(queue_push(&q, &a, 12, q.bytes + ca - 1));
+	CU_ASSERT_FALSE(queue_push(&q, &a, 12, q.bytes + strlen(MSG)));
 	CU_ASSERT_EQUAL(q.count, 2);
+	CU_ASSERT_EQUAL(q.bytes, ca + cb);
 	/* Exactly at the limit fits. */
-	CU_ASSERT_TRUE(queue_push(&q, &a, 12, q.bytes + strlen(MSG)));
+	CU_ASSERT_TRUE(queue_push(&q, &a, 12, q.bytes + ca));
 	CU_ASSERT_EQUAL(q.count, 3);
+	CU_ASSERT_EQUAL(q.bytes, 2 * ca + cb);
 
 	e = queue_pop(&q);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(e);
 	CU_ASSERT_EQUAL(e->len, strlen(MSG));
 	CU_ASSERT_EQUAL(memcmp(e->data, MSG, e->len), 0);
 	CU_ASSERT_EQUAL(e->t, 10);
-	/* Put back at the front: it comes out first again. */
+	CU_ASSERT_EQUAL(q.bytes, ca + cb);
+	/* Put back at the front: it comes out first again, counted again. */
 	queue_unpop(&q, e);
 	CU_ASSERT_EQUAL(q.count, 3);
+	CU_ASSERT_EQUAL(q.bytes, 2 * ca + cb);
 	e = queue_pop(&q);
 	CU_ASSERT_EQUAL(e->t, 10);
 	free(e);
@@ -74,6 +100,39 @@ test_fifo_and_bytes(void)
 	CU_ASSERT_PTR_NULL(queue_pop(&q));
 	CU_ASSERT_EQUAL(q.bytes, 0);
 	CU_ASSERT_PTR_NULL(q.tail);
+}
+
+/*
+ * The limit bounds memory: many small stanzas count their overhead, so
+ * far fewer fit than their raw bytes suggest; and an empty queue takes one
+ * stanza even when its entry alone is over the limit (queue-bytes may
+ * equal max-stanza, and a stanza of that size must be able to wait).
+ */
+static void
+test_small_stanzas_count_overhead(void)
+{
+	struct queue q = { 0 };
+	struct xs_stanza p = mk("<presence/>", "presence", NULL, NULL);
+	size_t cp = entry_cost(&p), limit = 100 * strlen("<presence/>");
+	size_t n = 0;
+
+	while (queue_push(&q, &p, 0, limit))
+		n++;
+	/* By raw bytes 100 would fit; by memory only limit / cost. */
+	CU_ASSERT_EQUAL(n, limit / cp);
+	CU_ASSERT(n < 100 / 4);
+	CU_ASSERT(q.bytes <= limit);
+	CU_ASSERT_EQUAL(q.bytes, n * cp);
+	queue_clear(&q);
+	CU_ASSERT_EQUAL(q.bytes, 0);
+	CU_ASSERT_EQUAL(q.count, 0);
+
+	/* Empty: one entry always fits; a second one does not. */
+	CU_ASSERT_TRUE(queue_push(&q, &p, 0, strlen("<presence/>")));
+	CU_ASSERT_EQUAL(q.bytes, cp);
+	CU_ASSERT_FALSE(queue_push(&q, &p, 0, strlen("<presence/>")));
+	CU_ASSERT_EQUAL(q.count, 1);
+	queue_clear(&q);
 }
 
 static void
@@ -222,6 +281,7 @@ test_backoff(void)
 UNIT_SUITE(runtime_queue)
 {
 	UNIT_TEST(suite, test_fifo_and_bytes);
+	UNIT_TEST(suite, test_small_stanzas_count_overhead);
 	UNIT_TEST(suite, test_expiry_fake_clock);
 	UNIT_TEST(suite, test_entry_keeps_attributes);
 	UNIT_TEST(suite, test_bounce_rules);

@@ -3,6 +3,7 @@
  */
 #include <malloc.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "routes.h"
@@ -133,6 +134,42 @@ test_bound(void)
 	routes_free(r);
 }
 
+/*
+ * RFC 7622 bounds a JID at 3071 bytes (three parts of 1023 and two
+ * separators).  A longer "JID" — the parser does not bound attribute
+ * values — is not learned, neither as a new entry nor as an update, so
+ * a user cannot pin max-stanza bytes per route entry.
+ */
+static void
+test_jid_length_bound(void)
+{
+	struct routes *r = routes_new(10);
+	size_t big = 70000;
+	char *jid = malloc(big);
+	uint16_t n = 0;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(jid);
+	CU_ASSERT_EQUAL(ROUTES_MAX_JID, 3071);
+	memset(jid, 'a', big);
+	/* 3071 bytes: the longest valid JID is learned and found. */
+	CU_ASSERT_TRUE(routes_learn(r, jid, 3071, 4));
+	CU_ASSERT_TRUE(routes_lookup(r, jid, 3071, &n));
+	CU_ASSERT_EQUAL(n, 4);
+	/* 3072 bytes: refused; the table is unchanged. */
+	CU_ASSERT_FALSE(routes_learn(r, jid, 3072, 5));
+	CU_ASSERT_FALSE(routes_lookup(r, jid, 3072, &n));
+	CU_ASSERT_EQUAL(routes_count(r), 1);
+	/* Lengths the old 16-bit field still accepted, and beyond it. */
+	CU_ASSERT_FALSE(routes_learn(r, jid, 65535, 5));
+	CU_ASSERT_FALSE(routes_learn(r, jid, 65536, 5));
+	CU_ASSERT_FALSE(routes_learn(r, jid, big, 5));
+	CU_ASSERT_EQUAL(routes_count(r), 1);
+	CU_ASSERT_TRUE(routes_lookup(r, jid, 3071, &n));
+	CU_ASSERT_EQUAL(n, 4);
+	free(jid);
+	routes_free(r);
+}
+
 static void
 test_forget_node(void)
 {
@@ -207,6 +244,7 @@ UNIT_SUITE(routes)
 	UNIT_TEST(suite, test_learn_lookup_update);
 	UNIT_TEST(suite, test_lru_order);
 	UNIT_TEST(suite, test_bound);
+	UNIT_TEST(suite, test_jid_length_bound);
 	UNIT_TEST(suite, test_forget_node);
 	UNIT_TEST(suite, test_memory_per_entry);
 }
