@@ -2,10 +2,17 @@
  * benchlib.c — the stanza generator, the parser and memory-floor
  * measurements, and small helpers of benchlib.h.
  */
+#define _GNU_SOURCE         /* memmem, usleep */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -269,4 +276,144 @@ result(const char *section, const char *metric, const char *unit,
 	printf("R %s %s %s %.6g %s %.6g\n", section, metric, unit, value,
 	    bname ? bname : "-", bname ? bvalue : 0.0);
 	fflush(stdout);
+}
+
+static void
+net_die(const char *what, int err)
+{
+	fprintf(stderr, "bench: %s: %s\n", what, err ? strerror(err) :
+	    "failed");
+	exit(1);
+}
+
+int
+bench_connect(int port)
+{
+	struct sockaddr_in sa;
+	int one = 1;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((uint16_t)port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	for (int i = 0; i < 750; i++) {
+		int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+		if (fd < 0)
+			net_die("socket", errno);
+		if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0) {
+			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
+			    sizeof one);
+			return fd;
+		}
+		close(fd);
+		usleep(20000);
+	}
+	net_die("connect to 127.0.0.1", errno);
+	return -1;
+}
+
+void
+bench_write_all(int fd, const void *p, size_t n)
+{
+	const char *c = p;
+
+	while (n > 0) {
+		ssize_t w = write(fd, c, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			net_die("write", w < 0 ? errno : 0);
+		c += w;
+		n -= (size_t)w;
+	}
+}
+
+char *
+bench_read_until(int fd, char *buf, size_t cap, size_t *len,
+    const char *needle, int timeout_ms)
+{
+	char *hit;
+
+	while ((hit = strstr(buf, needle)) == NULL) {
+		struct pollfd pf = { .fd = fd, .events = POLLIN };
+		ssize_t r;
+
+		if (*len + 1 >= cap || poll(&pf, 1, timeout_ms) != 1 ||
+		    (r = read(fd, buf + *len, cap - 1 - *len)) <= 0) {
+			fprintf(stderr, "bench: waiting for %s, got: %s\n",
+			    needle, buf);
+			exit(1);
+		}
+		*len += (size_t)r;
+		buf[*len] = '\0';
+	}
+	return hit;
+}
+
+bool
+bench_attr(const char *p, size_t n, const char *name, char *out, size_t cap,
+    char *quote)
+{
+	const char *gt = memchr(p, '>', n), *a, *e;
+	size_t nl = strlen(name);
+
+	if (gt == NULL)
+		return false;
+	/* Attribute names are preceded by white space; the value by =. */
+	for (a = p; (a = memmem(a, (size_t)(gt - a), name, nl)) != NULL;
+	    a += nl) {
+		if (a == p || (a[-1] != ' ' && a[-1] != '\t' &&
+		    a[-1] != '\n') || a + nl + 1 >= gt || a[nl] != '=' ||
+		    (a[nl + 1] != '\'' && a[nl + 1] != '"'))
+			continue;
+		if ((e = memchr(a + nl + 2, a[nl + 1],
+		    (size_t)(gt - (a + nl + 2)))) == NULL ||
+		    (size_t)(e - (a + nl + 2)) >= cap)
+			return false;
+		memcpy(out, a + nl + 2, (size_t)(e - (a + nl + 2)));
+		out[e - (a + nl + 2)] = '\0';
+		if (quote != NULL)
+			*quote = a[nl + 1];
+		return true;
+	}
+	return false;
+}
+
+void
+bench_ob_add(struct bench_obuf *o, const void *p, size_t n)
+{
+	if (o->off > 0 && o->off == o->len)
+		o->off = o->len = 0;
+	if (o->len + n > o->cap) {
+		size_t c = o->cap ? o->cap : 65536;
+
+		while (c < o->len + n)
+			c *= 2;
+		if ((o->p = realloc(o->p, c)) == NULL)
+			net_die("realloc", errno);
+		o->cap = c;
+	}
+	memcpy(o->p + o->len, p, n);
+	o->len += n;
+}
+
+bool
+bench_ob_flush(struct bench_obuf *o, int fd)
+{
+	while (o->off < o->len) {
+		ssize_t w = write(fd, o->p + o->off, o->len - o->off);
+
+		if (w > 0)
+			o->off += (size_t)w;
+		else if (w < 0 && errno == EINTR)
+			continue;
+		else if (w < 0 && errno == EAGAIN)
+			return false;
+		else
+			net_die("write", w < 0 ? errno : 0);
+	}
+	o->off = o->len = 0;
+	return true;
 }

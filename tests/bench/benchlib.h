@@ -17,6 +17,7 @@
 #ifndef VCOMP_BENCHLIB_H
 #define VCOMP_BENCHLIB_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -71,6 +72,39 @@ long proc_status_kib(pid_t pid, const char *field);
 /* One result line (see above). */
 void result(const char *section, const char *metric, const char *unit,
     double value, const char *bname, double bvalue);
+
+/*
+ * Small socket helpers for the XMPP programs (echocomp.c, xmppc.c).  All
+ * on 127.0.0.1; every failure exits the program with a message naming
+ * what, since a bench that cannot talk to its peers has nothing to say.
+ */
+/* Connects to 127.0.0.1:port with TCP_NODELAY, retrying for up to 15 s
+ * while nobody listens yet. */
+int bench_connect(int port);
+/* Writes all n bytes (blocking socket). */
+void bench_write_all(int fd, const void *p, size_t n);
+/* Reads into buf (NUL-terminated; *len bytes so far, cap its size) until
+ * it holds needle or timeout_ms passes; returns where needle starts.
+ * Exits on timeout, EOF or a full buffer, naming the needle. */
+char *bench_read_until(int fd, char *buf, size_t cap, size_t *len,
+    const char *needle, int timeout_ms);
+/* Copies the value of attribute name (quoted either way) of the start tag
+ * at p (n bytes) to out (cap bytes, NUL-terminated), without unescaping.
+ * Stores the quote character in *quote when quote is not NULL.  False
+ * when there is no such attribute or it does not fit. */
+bool bench_attr(const char *p, size_t n, const char *name, char *out,
+    size_t cap, char *quote);
+
+/* An output buffer for a non-blocking socket: bytes are added at the end
+ * and written from off.  Owns p (free it with free()). */
+struct bench_obuf {
+	char *p;
+	size_t len, off, cap;
+};
+void bench_ob_add(struct bench_obuf *o, const void *p, size_t n);
+/* Writes what it can without blocking; exits on a write error other than
+ * EAGAIN.  Returns true when the buffer is now empty. */
+bool bench_ob_flush(struct bench_obuf *o, int fd);
 
 /* xorshift32; deterministic. */
 uint32_t bench_rand(uint32_t *state);

@@ -18,15 +18,24 @@
  *       the runtime's RSS must stay near CAP bytes above idle.
  *
  *   loadgen lat SERVER_PORT LISTEN_PORT H_SERVER_PORT RATE SECONDS RUNS
+ *               MIN_SAMPLES PROBE_SECS SEARCHES
  *       Section 3: the virtual path.  SERVER_PORT is vcomp-V's server,
  *       LISTEN_PORT vcomp-H's home listener (the component here echoes
  *       every message back to its sender, through vcomp-H's return route
  *       and vcomp-V), H_SERVER_PORT vcomp-H's server (accepted and kept
- *       idle).  For each run and each load (10, 50, 90 % of RATE) it first
+ *       idle).  Each run first finds the path's own saturation rate (the
+ *       highest open-loop rate with every echo back and no growing
+ *       backlog, probes of PROBE_SECS; only in the first SEARCHES runs,
+ *       later ones reuse the last found), then measures six loads: 10, 50
+ *       and 90 % of RATE (one hop's saturation, section 2: "loadNN") and
+ *       10, 50, 90 % of the path's own ("pathNN").  For each load it first
  *       measures the baseline, the same messages at the same rate echoed
  *       by a child process over a loopback TCP connection, then the path.
  *       Messages are sent open-loop on a schedule; the latency of each is
- *       the time from its write to the arrival of its echo.
+ *       the time from the write() that sends it to the return of the
+ *       read() that brings its echo.  The first tenth of each load is a
+ *       warm-up and not measured; a load lasts SECONDS, or longer (up to
+ *       8 s) until it holds MIN_SAMPLES measured messages.
  *
  * The secret comes from the environment variable VCOMP_BENCH_SECRET.
  * Output: result lines (benchlib.h) on stdout, progress on stderr.
@@ -528,6 +537,9 @@ struct lat {
 	uint64_t *sent;      /* send time by sequence number */
 	double *lat;         /* latencies in microseconds, by arrival */
 	size_t nlat, max;
+	size_t back;         /* echoes of this run, warm-up ones included */
+	size_t skip;         /* the first skip messages are the warm-up */
+	uint64_t t_read;     /* when the read() that brought them returned */
 	uint32_t run;        /* ids are RUN-SEQ: late echoes of an earlier
 	                      * run are not counted in this one */
 	struct obuf echo;    /* the component's echoes */
@@ -538,7 +550,7 @@ got_reply(void *arg, const char *p, size_t n)
 {
 	struct lat *L = arg;
 	char id[32];
-	uint64_t now = now_ns();
+	uint64_t now = L->t_read;
 	unsigned long seq;
 	char *dash;
 
@@ -546,9 +558,11 @@ got_reply(void *arg, const char *p, size_t n)
 	    strtoul(id, &dash, 10) != L->run || *dash != '-')
 		return;
 	seq = strtoul(dash + 1, NULL, 10);
-	if (seq < L->max && L->sent[seq] != 0 && L->nlat < L->max) {
-		L->lat[L->nlat++] = (double)(now - L->sent[seq]) / 1e3;
+	if (seq < L->max && L->sent[seq] != 0) {
+		if (seq >= L->skip)
+			L->lat[L->nlat++] = (double)(now - L->sent[seq]) / 1e3;
 		L->sent[seq] = 0;
+		L->back++;
 	}
 }
 
@@ -590,12 +604,17 @@ pct(const double *v, size_t n, double p)
 	return v[i < n ? i : n - 1];
 }
 
-/* Reads what fd has into buf and hands complete messages to fn. */
+/* Reads what fd has into buf and hands complete messages to fn.  The
+ * time the read() returned goes to *t_read first, before any parsing, so
+ * the parsing of a batch does not count as latency of its last stanzas. */
 static void
 read_messages(int fd, char *buf, size_t cap, size_t *len,
-    void (*fn)(void *, const char *, size_t), void *arg)
+    void (*fn)(void *, const char *, size_t), void *arg, uint64_t *t_read)
 {
 	ssize_t r = read(fd, buf + *len, cap - *len);
+
+	if (t_read != NULL)
+		*t_read = now_ns();
 
 	if (r < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
@@ -608,34 +627,81 @@ read_messages(int fd, char *buf, size_t cap, size_t *len,
 }
 
 /*
- * Offers messages on fd (non-blocking) at rate for secs, open loop: each
- * is stamped when it is due and handed to the socket, and its echo is
- * read back from fd.  When comp >= 0 it is a component socket whose
- * messages are echoed back into it.  Waits at most 2 s after the last
- * send.  Fills L->lat; returns the number sent.
+ * What one socket of the latency runs has read but not parsed and has to
+ * write.  Both persist from one run to the next: a run may end in the
+ * middle of a stanza either way, and the next must go on from there, or
+ * it would send or parse half a stanza.
+ */
+struct side {
+	int fd;
+	char in[1 << 17];
+	size_t inlen;
+	struct obuf out;
+};
+
+static struct side *
+side_of(int fd)
+{
+	static struct side sides[4];
+
+	for (size_t i = 0; i < sizeof sides / sizeof sides[0]; i++)
+		if (sides[i].fd == fd + 1 || sides[i].fd == 0) {
+			sides[i].fd = fd + 1;   /* 0 = free */
+			return &sides[i];
+		}
+	errno = 0;
+	die("too many sockets");
+	return NULL;
+}
+
+static void
+ignore_message(void *arg, const char *p, size_t n)
+{
+	(void)arg;
+	(void)p;
+	(void)n;
+}
+
+/*
+ * Offers messages on fd (non-blocking) at rate for warm + secs seconds,
+ * open loop on a fixed schedule, and reads their echoes back from fd.
+ * Each message is stamped right before the write() that hands it to the
+ * kernel (after it was formatted), each echo right after the read() that
+ * returned it.  Messages of the first warm seconds are not measured.
+ * When comp >= 0 it is a component socket whose messages are echoed back
+ * into it.  Waits at most 2 s after the last send.  Fills L->lat with the
+ * measured ones; returns the number of measured messages sent.
  */
 static size_t
-lat_run(int fd, int comp, double rate, double secs, struct lat *L)
+lat_run(int fd, int comp, double rate, double warm, double secs,
+    struct lat *L)
 {
-	static char rbuf[1 << 17], cbuf[1 << 17];
-	static struct obuf out;
-	size_t rlen = 0, clen = 0, sent = 0, total = (size_t)(rate * secs);
+	struct side *sd = side_of(fd), *sc = comp >= 0 ? side_of(comp) : NULL;
+	struct obuf *out = &sd->out;
+	size_t sent = 0;
+	size_t total = (size_t)(rate * (warm + secs));
 	uint64_t t0 = now_ns(), gap = (uint64_t)(1e9 / rate), deadline;
 	char msg[512];
 
-	if (total > L->max)
-		total = L->max;
+	if (total > L->max) {
+		L->max = total;
+		free(L->sent);
+		free(L->lat);
+		L->sent = calloc(L->max, sizeof *L->sent);
+		L->lat = calloc(L->max, sizeof *L->lat);
+		if (L->sent == NULL || L->lat == NULL)
+			die("calloc");
+	}
 	memset(L->sent, 0, L->max * sizeof *L->sent);
-	L->nlat = 0;
+	L->nlat = L->back = 0;
+	L->skip = (size_t)(rate * warm);
 	L->run++;
-	out.len = out.off = 0;
-	L->echo.len = L->echo.off = 0;
-	deadline = t0 + (uint64_t)(secs * 1e9) + 2000000000u;
-	while (L->nlat < sent || sent < total) {
+	deadline = t0 + (uint64_t)((warm + secs) * 1e9) + 2000000000u;
+	while (L->back < sent || sent < total) {
 		uint64_t now = now_ns();
 		struct pollfd pf[2] = {
 			{ .fd = fd, .events = POLLIN |
-			    (out.off < out.len ? POLLOUT : 0) },
+			    (out->off < out->len ? POLLOUT : 0) },
 			{ .fd = comp, .events = POLLIN |
 			    (L->echo.off < L->echo.len ? POLLOUT : 0) },
 		};
@@ -643,16 +709,24 @@ lat_run(int fd, int comp, double rate, double secs, struct lat *L)
 
 		if (now > deadline)
 			break;
-		/* Everything due goes out at once, stamped now. */
+		/* Everything due goes out in one write, stamped right
+		 * before it.  A message that stays in out (the socket is
+		 * full) keeps that stamp: the wait is the path's backlog. */
 		if (sent < total && now >= t0 + sent * gap) {
+			size_t first = sent;
+			uint64_t t;
+
 			while (sent < total && now >= t0 + sent * gap) {
 				size_t n = lat_message(msg, sizeof msg, L->run,
 				    (uint32_t)sent);
 
-				ob_add(&out, msg, n);
-				L->sent[sent++] = now;
+				ob_add(out, msg, n);
+				sent++;
 			}
-			ob_flush(&out, fd);
+			t = now_ns();
+			for (size_t i = first; i < sent; i++)
+				L->sent[i] = t;
+			ob_flush(out, fd);
 			continue;
 		}
 		if (sent < total) {
@@ -666,26 +740,47 @@ lat_run(int fd, int comp, double rate, double secs, struct lat *L)
 		    errno != EINTR)
 			die("ppoll");
 		if (pf[0].revents & POLLOUT)
-			ob_flush(&out, fd);
+			ob_flush(out, fd);
 		if (pf[0].revents & (POLLIN | POLLHUP))
-			read_messages(fd, rbuf, sizeof rbuf, &rlen, got_reply, L);
+			read_messages(fd, sd->in, sizeof sd->in, &sd->inlen,
+			    got_reply, L, &L->t_read);
 		if (comp >= 0 && (pf[1].revents & (POLLIN | POLLHUP))) {
-			read_messages(comp, cbuf, sizeof cbuf, &clen,
-			    echo_message, L);
+			read_messages(comp, sc->in, sizeof sc->in, &sc->inlen,
+			    echo_message, L, NULL);
 			ob_flush(&L->echo, comp);
 		} else if (comp >= 0 && (pf[1].revents & POLLOUT))
 			ob_flush(&L->echo, comp);
 	}
-	/* Late echoes of this run must not count in the next one. */
-	usleep(200000);
-	while (read(fd, rbuf, sizeof rbuf) > 0)
-		;
-	if (comp >= 0) {
-		while (read(comp, cbuf, sizeof cbuf) > 0)
-			;
-		ob_flush(&L->echo, comp);
+	/*
+	 * Late echoes of this run must not count in the next one: for
+	 * 200 ms, and for as long as (up to 20 s) there is still something
+	 * to write, echoes are read and dropped, whole stanzas at a time.
+	 */
+	for (uint64_t t0d = now_ns(), now = t0d;
+	    now < t0d + 20000000000u && (now < t0d + 200000000u ||
+	    out->off < out->len || L->echo.off < L->echo.len);
+	    now = now_ns()) {
+		struct pollfd pf[2] = {
+			{ .fd = fd, .events = POLLIN |
+			    (out->off < out->len ? POLLOUT : 0) },
+			{ .fd = comp, .events = POLLIN |
+			    (L->echo.off < L->echo.len ? POLLOUT : 0) },
+		};
+
+		if (poll(pf, comp >= 0 ? 2 : 1, 10) < 0 && errno != EINTR)
+			die("poll");
+		if (pf[0].revents & POLLOUT)
+			ob_flush(out, fd);
+		if (pf[0].revents & (POLLIN | POLLHUP))
+			read_messages(fd, sd->in, sizeof sd->in, &sd->inlen,
+			    ignore_message, L, NULL);
+		if (comp >= 0 && (pf[1].revents & (POLLIN | POLLHUP)))
+			read_messages(comp, sc->in, sizeof sc->in, &sc->inlen,
+			    echo_message, L, NULL);
+		if (comp >= 0 && L->echo.off < L->echo.len)
+			ob_flush(&L->echo, comp);
 	}
-	return sent;
+	return sent > L->skip ? sent - L->skip : 0;
 }
 
 /* A child process echoing every byte of one loopback connection. */
@@ -711,8 +806,16 @@ echo_child(int port, int lfd)
 	return pid;
 }
 
+/*
+ * Sorts L->lat and reports p50, p99 and p99.9 of one load against the
+ * baseline's (base, from as many samples: base_n).  p99.9 is reported
+ * only when both sides have at least MIN_P999 samples: with fewer, it is
+ * one of the last ten values and says nothing.
+ */
+#define MIN_P999	10000
 static void
-lat_report(const char *load, struct lat *L, size_t sent, double *base)
+lat_report(const char *load, struct lat *L, size_t sent, const double *base,
+    size_t base_n)
 {
 	static const double ps[3] = { 50, 99, 99.9 };
 	static const char *const names[3] = { "p50", "p99", "p99.9" };
@@ -722,8 +825,12 @@ lat_report(const char *load, struct lat *L, size_t sent, double *base)
 	for (int i = 0; i < 3; i++) {
 		double v = pct(L->lat, L->nlat, ps[i]);
 
-		if (base == NULL)
+		if (i == 2 && (L->nlat < MIN_P999 || base_n < MIN_P999)) {
+			fprintf(stderr, "loadgen: %s: %zu samples (baseline %zu):"
+			    " too few for p99.9, not reported\n", load,
+			    L->nlat, base_n);
 			continue;
+		}
 		snprintf(metric, sizeof metric, "%s_%s", load, names[i]);
 		snprintf(bname, sizeof bname, "loopback_%s_us", names[i]);
 		result("3-virtual-path", metric, "us", v, bname, base[i]);
@@ -735,28 +842,133 @@ lat_report(const char *load, struct lat *L, size_t sent, double *base)
 	    "sent", (double)sent);
 }
 
+/* The median of n latencies taken in arrival order (copied, not moved). */
+static double
+median_of(const double *v, size_t n)
+{
+	double *c = malloc(n * sizeof *c), m;
+
+	if (c == NULL)
+		die("malloc");
+	memcpy(c, v, n * sizeof *c);
+	qsort(c, n, sizeof *c, cmp_double);
+	m = c[n / 2];
+	free(c);
+	return m;
+}
+
+/*
+ * Does the path sustain rate?  Yes when every echo came back and the
+ * backlog did not grow: the median latency of the last quarter of the
+ * echoes (in arrival order) is at most 1.25 times that of the second
+ * quarter plus 1 ms (the noise of a shared machine), and at most 5 ms:
+ * a path that holds 5 ms of work in its queues is backlogged.  Over capacity, the
+ * queue and so the latency grow with the time offered: the last quarter
+ * (centred at 7/8 of the run) then waits about 2.3 times as long as the
+ * second (centred at 3/8).
+ */
+static bool
+sustained(int up, int comp, double rate, double secs, struct lat *L)
+{
+	size_t s = lat_run(up, comp, rate, 0.05, secs, L), q;
+	double early, late;
+
+	if (L->nlat < s || L->nlat < 40)
+		return false;
+	q = L->nlat / 4;
+	early = median_of(L->lat + q, q);
+	late = median_of(L->lat + 3 * q, L->nlat - 3 * q);
+	fprintf(stderr, "loadgen: saturation probe %.0f/s: median latency "
+	    "%.0f us then %.0f us\n", rate, early, late);
+	return late <= 1.25 * early + 1000 && late <= 5000;
+}
+
+/*
+ * The virtual path's own saturation rate: the highest rate it sustains
+ * (above), found by growing from hint by half until a rate fails, then
+ * bisecting to within 6 %.  0 when even hint / 64 fails.
+ */
+static double
+path_saturation(int up, int comp, double hint, double secs, struct lat *L)
+{
+	double good = 0, bad = 0, r = hint;
+
+	for (int i = 0; i < 16; i++) {
+		if (sustained(up, comp, r, secs, L))
+			good = r;
+		else
+			bad = r;
+		if (bad == 0 && r * 1.5 > hint * 4)
+			break;   /* a path of four hops is no faster than one */
+		if (bad == 0)
+			r *= 1.5;
+		else if (good == 0) {
+			if (r < hint / 64)
+				break;
+			r /= 2;
+		} else if (bad / good < 1.06)
+			break;
+		else
+			r = (good + bad) / 2;
+	}
+	return good;
+}
+
+/* One load: the loopback baseline, then the path, at the same rate. */
+static void
+lat_load(int up, int comp, int efd, const char *name, double rr,
+    const char *bname, double bvalue, double secs, size_t min_samples,
+    struct lat *L)
+{
+	double base[3], warm = secs / 10 > 0.05 ? secs / 10 : 0.05;
+	size_t s, base_n;
+
+	/* Long enough for min_samples measured ones, within reason. */
+	if (rr > 0 && (double)min_samples * 1.02 / rr > secs)
+		secs = (double)min_samples * 1.02 / rr;
+	if (secs > 8)
+		secs = 8;
+	lat_run(efd, -1, rr, warm, secs, L);
+	qsort(L->lat, L->nlat, sizeof *L->lat, cmp_double);
+	base[0] = pct(L->lat, L->nlat, 50);
+	base[1] = pct(L->lat, L->nlat, 99);
+	base[2] = pct(L->lat, L->nlat, 99.9);
+	base_n = L->nlat;
+	s = lat_run(up, comp, rr, warm, secs, L);
+	result("3-virtual-path", name, "stanzas/s", rr, bname, bvalue);
+	fprintf(stderr, "loadgen: %s at %.0f/s: %zu measured, %zu back\n",
+	    name, rr, s, L->nlat);
+	lat_report(name, L, s, base, base_n);
+}
+
 static int
 cmd_lat(int argc, char **argv)
 {
 	static const double loads[3] = { 0.10, 0.50, 0.90 };
-	static const char *const lnames[3] = { "load10", "load50", "load90" };
+	static const char *const hnames[3] = { "load10", "load50", "load90" };
+	static const char *const pnames[3] = { "path10", "path50", "path90" };
 	int lfd, hlfd, up, hup, comp, elfd, eport, efd;
-	double rate, secs;
-	size_t runs;
+	double rate, secs, probe;
+	size_t runs, min_samples, searches;
+	double own = 0;
 	struct lat L;
 	struct sockaddr_in sa;
 	socklen_t sl = sizeof sa;
 	pid_t echo;
 
-	if (argc != 8) {
+	if (argc != 11) {
 		fprintf(stderr, "usage: loadgen lat SERVER_PORT LISTEN_PORT "
-		    "H_SERVER_PORT RATE SECONDS RUNS\n");
+		    "H_SERVER_PORT RATE SECONDS RUNS MIN_SAMPLES PROBE_SECS "
+		    "SEARCHES\n");
 		return 2;
 	}
 	rate = atof(argv[5]);
 	secs = atof(argv[6]);
 	runs = strtoul(argv[7], NULL, 10);
-	L.max = (size_t)(rate * secs) + 16;
+	min_samples = strtoul(argv[8], NULL, 10);
+	probe = atof(argv[9]);
+	searches = strtoul(argv[10], NULL, 10);
+	L.max = (size_t)(rate * secs * 1.2) + 16;
 	L.run = 0;
 	memset(&L.echo, 0, sizeof L.echo);
 	L.sent = calloc(L.max, sizeof *L.sent);
@@ -788,33 +1000,30 @@ cmd_lat(int argc, char **argv)
 	/* Wait until vcomp-V sees the home's STATUS: probe until an echo
 	 * comes back (stanzas sent before wait in V's queue anyway). */
 	{
-		size_t s = lat_run(up, comp, 100, 0.2, &L);
-
+		lat_run(up, comp, 100, 0, 0.2, &L);
 		fprintf(stderr, "loadgen: virtual path warm-up: %zu of %zu "
-		    "echoed\n", L.nlat, s);
-		if (L.nlat == 0) {
+		    "echoed\n", L.back, (size_t)20);
+		if (L.back == 0) {
 			errno = 0;
 			die("nothing came back through the virtual path");
 		}
 	}
-	for (size_t r = 0; r < runs; r++)
-		for (int i = 0; i < 3; i++) {
-			double base[3], rr = rate * loads[i];
-			size_t s;
-
-			s = lat_run(efd, -1, rr, secs, &L);
-			qsort(L.lat, L.nlat, sizeof *L.lat, cmp_double);
-			base[0] = pct(L.lat, L.nlat, 50);
-			base[1] = pct(L.lat, L.nlat, 99);
-			base[2] = pct(L.lat, L.nlat, 99.9);
-			(void)s;
-			s = lat_run(up, comp, rr, secs, &L);
-			result("3-virtual-path", lnames[i], "stanzas/s", rr,
-			    "saturation_rate", rate);
-			lat_report(lnames[i], &L, s, base);
-			fprintf(stderr, "loadgen: run %zu %s: %zu sent, %zu back\n",
-			    r + 1, lnames[i], s, L.nlat);
-		}
+	for (size_t r = 0; r < runs; r++) {
+		/* The path's own saturation first: a round trip crosses four
+		 * runtime hops, so a quarter of one hop's rate is the hint. */
+		if (r < searches || own == 0)
+			own = path_saturation(up, comp, rate / 4, probe, &L);
+		result("3-virtual-path", "path_saturation", "stanzas/s", own,
+		    "one_hop_rate", rate);
+		fprintf(stderr, "loadgen: run %zu: path saturation %.0f/s\n",
+		    r + 1, own);
+		for (int i = 0; i < 3; i++)
+			lat_load(up, comp, efd, hnames[i], rate * loads[i],
+			    "one_hop_rate", rate, secs, min_samples, &L);
+		for (int i = 0; own > 0 && i < 3; i++)
+			lat_load(up, comp, efd, pnames[i], own * loads[i],
+			    "path_saturation", own, secs, min_samples, &L);
+	}
 	close(efd);
 	waitpid(echo, NULL, 0);
 	close(comp);

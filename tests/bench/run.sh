@@ -10,9 +10,14 @@
 #   2 one runtime, hop  build/bench/loadgen hop: server + component around
 #                       one node binary built by vcompc; vs (1) in-process
 #   3 virtual path      build/bench/loadgen lat: vcomp-V -> peer link ->
-#                       vcomp-H -> echoing component -> back, at 10/50/90 %
-#                       of (2)'s rate; vs a loopback TCP echo
-#   4 real server       not implemented yet (docs/performance.md)
+#                       vcomp-H -> echoing component -> back: the path's own
+#                       saturation rate, then latency at 10/50/90 % of (2)'s
+#                       rate (loadNN) and of its own (pathNN); vs a loopback
+#                       TCP echo at the same rate
+#   4 real server       build/bench/xmppc clients on Prosody2 -> vcomp-node2
+#                       -> peer link -> vcomp-node1 -> build/bench/echocomp;
+#                       vs the same clients on Prosody1 talking to the same
+#                       echocomp connected directly (skipped with QUICK)
 #   5 memory            idle RSS, RSS under a flood with a stopped
 #                       component vs the caps, 1 M return routes
 #   6 size              stripped static binary vs the 1.5 MiB budget;
@@ -35,9 +40,11 @@ unset VCOMP_LIBDIR VCOMP_STATIC VCOMP_EXTRA_CFLAGS
 
 if [ -n "$QUICK" ]; then
 	RUNS=3 PARSE_N=50000 HOP_N=40000 LAT_SECS=0.25 FLOOD_MB=24
+	LAT_MIN_SAMPLES=0 SAT_PROBE_SECS=0.2 SAT_SEARCHES=1
 	ROUTES_N=1000000 CG_N1=1000 CG_N2=4000
 else
 	RUNS=5 PARSE_N=200000 HOP_N=200000 LAT_SECS=1.0 FLOOD_MB=64
+	LAT_MIN_SAMPLES=10000 SAT_PROBE_SECS=0.5 SAT_SEARCHES=$RUNS
 	ROUTES_N=1000000 CG_N1=2000 CG_N2=12000
 fi
 OUTPUT_CAP=$((4 * 1024 * 1024))
@@ -51,7 +58,7 @@ it_init bench
 W=$IT_WORK
 export VCOMP_BENCH_SECRET="bench-$RANDOM$RANDOM$$"
 export VCOMP_BENCH_CLUSTER_SECRET="bench-cluster-$RANDOM$RANDOM$$"
-for t in parse loadgen routes_mem; do
+for t in parse loadgen routes_mem xmppc echocomp; do
 	[ -x "$B/bench/$t" ] || { echo "bench: $B/bench/$t is missing (make bench builds it)" >&2; exit 1; }
 done
 note() { echo "bench: $*" >&2; }
@@ -206,8 +213,10 @@ EOF
 mkdir -p "$W/cluster"
 if (cd "$W" && "$VCOMPC" --all -d cluster cluster.yaml) >"$W/build-cluster.log" 2>&1 &&
     [ -x "$W/cluster/vcomp-v" ] && [ -x "$W/cluster/vcomp-h" ] && [ -n "$SAT" ]; then
-	note "3. virtual path at 10/50/90 % of $SAT stanzas/s, ${LAT_SECS}s each, x $RUNS"
+	note "3. virtual path: its own saturation, then 10/50/90 % of $SAT stanzas/s" \
+	    "(one hop) and of its own, ${LAT_SECS}s or $LAT_MIN_SAMPLES samples each, x $RUNS"
 	"$B/bench/loadgen" lat "$VS" "$HL" "$HS" "$SAT" "$LAT_SECS" "$RUNS" \
+	    "$LAT_MIN_SAMPLES" "$SAT_PROBE_SECS" "$SAT_SEARCHES" \
 	    >"$W/lat.out" 2>"$W/lat.err" &
 	lg=$!
 	it_track "$lg"
@@ -220,6 +229,7 @@ if (cd "$W" && "$VCOMPC" --all -d cluster cluster.yaml) >"$W/build-cluster.log" 
 	it_track "$h"
 	it_wait_exit "$lg" 600
 	rc=$IT_RC
+	grep -E 'saturation probe|path saturation' "$W/lat.err" >"$OUT/path-saturation.txt"
 	[ "$rc" = 0 ] && cat "$W/lat.out" >>"$RAW" ||
 	    { cat "$W/lat.err" "$W/v.log" "$W/h.log" >&2; note "virtual path bench failed"; }
 	it_kill "$v"
@@ -229,9 +239,166 @@ else
 fi
 
 # ------------------------------------------------ 4. real server end to end
-# Not measured yet: needs a C XMPP client driver (SASL PLAIN without TLS)
-# against two Prosody servers; see docs/performance.md, "Missing".
-note "4. real server end to end: not implemented yet (see docs/performance.md)"
+# Two real Prosody servers for example.test (configs generated here: no
+# TLS, SASL PLAIN allowed, loopback, info log so nothing is logged per
+# stanza), the two node binaries vcompc builds from a two-node spec, and
+# one echocomp process connected twice: as muc.example.test to vcomp-node1's
+# home listener and as direct.example.test straight to Prosody1.
+#
+#   virtual: xmppc -c2s-> Prosody2 -> vcomp-node2 -peer-> vcomp-node1 -> echocomp
+#   direct:  xmppc -c2s-> Prosody1 -----------------------------------> echocomp
+#
+# Each run measures both paths back to back with the same clients: the
+# throughput with a closed loop (E2E_CONNS clients, E2E_WINDOW messages in
+# flight each), then the latency open loop at half of that run's direct
+# throughput.  Prosody keeps its default network settings.
+#
+# bench_prosody DIR C2S_PORT COMPONENT_PORT DOMAIN...: writes a config with
+# users b1..b$E2E_CONNS (password pw) and one Component per DOMAIN; starts
+# it; registers it for prosody-down.sh at exit.
+bench_prosody() {
+	local d=$1 c2s=$2 comp=$3 i dom pid
+	shift 3
+	mkdir -p "$d/data/example%2etest/accounts" "$d/certs"
+	for i in $(seq 1 "$E2E_CONNS"); do
+		printf 'return { ["password"] = "pw"; };\n' \
+		    >"$d/data/example%2etest/accounts/b$i.dat"
+	done
+	cat >"$d/prosody.cfg.lua" <<CFG
+-- Bench-only Prosody config (no TLS, loopback only); written by tests/bench/run.sh
+run_as_root = true
+pidfile = "$d/prosody.pid"
+data_path = "$d/data"
+log = { { levels = { min = "info" }, to = "file", filename = "$d/prosody.log" } }
+interfaces = { "127.0.0.1" }
+local_interfaces = { "127.0.0.1" }
+c2s_ports = { $c2s }
+component_ports = { $comp }
+component_interfaces = { "127.0.0.1" }
+s2s_ports = { }
+http_ports = { }
+https_ports = { }
+modules_enabled = { "saslauth"; "posix"; }
+modules_disabled = { "s2s"; "tls"; "offline"; }
+authentication = "internal_plain"
+storage = "internal"
+c2s_require_encryption = false
+allow_unencrypted_plain_auth = true
+VirtualHost "example.test"
+CFG
+	for dom in "$@"; do
+		printf 'Component "%s"\n    component_secret = "%s"\n' "$dom" \
+		    "$VCOMP_BENCH_SECRET" >>"$d/prosody.cfg.lua"
+	done
+	prosody --config "$d/prosody.cfg.lua" -F >"$d/stdout.log" 2>&1 &
+	pid=$!
+	it_track_prosody "$d"
+	it_wait_port "$c2s" 10 "$pid" && it_wait_port "$comp" 10 "$pid"
+}
+
+# e2e_measure PATH PORT DOMAIN MODE ARG: one xmppc run; its figures in
+# E2E_RATE E2E_LOST E2E_ERR E2E_P50 E2E_P99 E2E_P999.
+e2e_measure() {
+	local out
+	out=$("$B/bench/xmppc" "$2" b "$E2E_CONNS" "$3" "$4" "$5" "$E2E_SECS" \
+	    "$E2E_WARM" 2>>"$W/e2e/xmppc.err") ||
+		{ note "xmppc ($1 $4) failed: $(tail -n 3 "$W/e2e/xmppc.err")"; return 1; }
+	echo "$1 $4 $5: $out" >>"$W/e2e/xmppc.log"
+	set -- $out
+	E2E_RATE=$2 E2E_LOST=$8 E2E_ERR=${10} E2E_P50=${12} E2E_P99=${14} E2E_P999=${16}
+}
+
+E2E_CONNS=8 E2E_WINDOW=16 E2E_SECS=${E2E_SECS:-3} E2E_WARM=0.5
+if [ -n "$QUICK" ]; then
+	note "4. real server end to end: SKIPPED in quick mode (two Prosody" \
+	    "servers and about a minute of traffic); run make bench"
+elif ! command -v prosody >/dev/null 2>&1; then
+	note "4. real server end to end: SKIPPED, prosody is not installed (tools/deps.sh)"
+else
+	note "4. real server end to end: 2 Prosody, $E2E_CONNS clients, ${E2E_SECS}s per figure, x $RUNS"
+	mkdir -p "$W/e2e/bin"
+	C1=$(port) S1=$(port) C2=$(port) S2=$(port) P1=$(port) P2=$(port) L1=$(port)
+	cat >"$W/e2e/spec.yaml" <<EOF
+# Section 4: node1 is the component's home, node2 runs it as virtual.
+version: 1
+cluster:
+  secret: {env: VCOMP_BENCH_CLUSTER_SECRET}
+nodes:
+  node1:
+    server: 127.0.0.1:$S1
+    peer: 127.0.0.1:$P1
+    listen: 127.0.0.1:$L1
+  node2:
+    server: 127.0.0.1:$S2
+    peer: 127.0.0.1:$P2
+components:
+  muc.example.test:
+    home: node1
+    secret: {env: VCOMP_BENCH_SECRET}
+    category: conference
+    type: text
+    features: [http://jabber.org/protocol/muc]
+limits:
+  keepalive: 600s
+  peer-timeout: 1800s
+EOF
+	if ! (cd "$W/e2e" && "$VCOMPC" --all -d bin spec.yaml) >"$W/e2e/build.log" 2>&1; then
+		cat "$W/e2e/build.log" >&2
+		note "4. SKIPPED: vcompc could not build the two nodes"
+	elif ! bench_prosody "$W/e2e/prosody1" "$C1" "$S1" muc.example.test direct.example.test ||
+	    ! bench_prosody "$W/e2e/prosody2" "$C2" "$S2" muc.example.test; then
+		note "4. SKIPPED: Prosody did not start (see $W/e2e/prosody*/prosody.log)"
+	else
+		for n in 1 2; do
+			"$W/e2e/bin/vcomp-node$n" -q 2>"$W/e2e/vcomp-node$n.log" &
+			it_track $!
+		done
+		"$B/bench/echocomp" "$L1" muc.example.test "$S1" direct.example.test \
+		    2>"$W/e2e/echocomp.log" &
+		it_track $!
+		it_wait_log "$W/e2e/echocomp.log" ready 15 ||
+			note "echocomp did not connect: $(cat "$W/e2e/echocomp.log")"
+		# The peer link comes up on its own schedule: probe until a
+		# message comes back through the virtual path.
+		ok= out=
+		for i in $(seq 1 20); do
+			out=$("$B/bench/xmppc" "$C2" b 1 muc.example.test rate 50 0.2 0 \
+			    2>>"$W/e2e/xmppc.err")
+			case $out in "rate "*" back 0 "*|"") sleep 0.3 ;; *) ok=1; break ;; esac
+		done
+		if [ -z "$ok" ]; then
+			note "4. SKIPPED: nothing came back through the virtual path ($out)"
+		else
+			for r in $(seq 1 "$RUNS"); do
+				e2e_measure direct "$C1" direct.example.test sat "$E2E_WINDOW" || break
+				dr=$E2E_RATE dp50=$E2E_P50 dp99=$E2E_P99
+				e2e_measure virtual "$C2" muc.example.test sat "$E2E_WINDOW" || break
+				{
+				echo "R 4-end-to-end direct_msg_rate msg/s $dr - 0"
+				echo "R 4-end-to-end virtual_msg_rate msg/s $E2E_RATE direct_msg_rate $dr"
+				echo "R 4-end-to-end sat_virtual_p50 us $E2E_P50 sat_direct_p50_us $dp50"
+				echo "R 4-end-to-end sat_virtual_p99 us $E2E_P99 sat_direct_p99_us $dp99"
+				echo "R 4-end-to-end sat_virtual_errors stanzas $E2E_ERR - 0"
+				} >>"$RAW"
+				# Latency at the same offered rate on both paths.
+				lr=$(awk -v d="$dr" 'BEGIN { printf "%.0f", d / 2 }')
+				e2e_measure direct "$C1" direct.example.test rate "$lr" || break
+				dp50=$E2E_P50 dp99=$E2E_P99 dp999=$E2E_P999 dl=$E2E_LOST
+				e2e_measure virtual "$C2" muc.example.test rate "$lr" || break
+				{
+				echo "R 4-end-to-end half_load msg/s $lr direct_msg_rate $dr"
+				echo "R 4-end-to-end half_virtual_p50 us $E2E_P50 direct_p50_us $dp50"
+				echo "R 4-end-to-end half_virtual_p99 us $E2E_P99 direct_p99_us $dp99"
+				if [ "$E2E_P999" != -1.0 ] && [ "$dp999" != -1.0 ]; then
+					echo "R 4-end-to-end half_virtual_p99.9 us $E2E_P999 direct_p99.9_us $dp999"
+				fi
+				echo "R 4-end-to-end half_virtual_lost stanzas $E2E_LOST direct_lost $dl"
+				} >>"$RAW"
+			done
+		fi
+		cp "$W/e2e/xmppc.log" "$OUT/e2e-runs.txt" 2>/dev/null
+	fi
+fi
 
 # ----------------------------------------------------------- 5. routes
 note "5. return routes: $ROUTES_N entries x $RUNS"
