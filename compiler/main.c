@@ -721,6 +721,13 @@ main(int argc, char **argv)
 	if (o.check)
 		return 0;
 
+	/* -d DIR is created when missing (one level, like go build -o DIR/):
+	 * a CI job's fresh workspace has no output directory yet. */
+	if (o.dir != NULL && mkdir(o.dir, 0755) < 0 && errno != EEXIST) {
+		error_at(NULL, "cannot create the output directory '%s': %s",
+			 o.dir, strerror(errno));
+		return 1;
+	}
 	eo.spec_name = spec_display_name(o.spec);
 	for (size_t i = first; i < last; i++)
 		if (!build_node(&o, &spec, i, &eo))
