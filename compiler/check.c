@@ -902,6 +902,11 @@ secret_empty(const struct check *ck, const struct ir_secret *sec,
 		if (ref == NULL || ref[0] == '\0')
 			diag(ck->level, p, ck->name,
 			     "the inline secret of %s is empty", what);
+		/* NODE.secrets holds one key=value per line. */
+		else if (strpbrk(ref, "\r\n") != NULL)
+			diag(ck->level, p, ck->name,
+			     "the inline secret of %s contains a line break, which the node's secrets bundle cannot hold",
+			     what);
 		return;
 	}
 }
