@@ -63,22 +63,30 @@ xep0114_verify(const char *sid, const char *secret, const char *given)
 }
 
 void
-random_stream_id(char out[33])
+random_bytes(void *p, size_t n)
 {
-	uint8_t r[16];
 	size_t got = 0;
-	ssize_t n;
 
-	while (got < sizeof r) {
-		n = getrandom(r + got, sizeof r - got, 0);
-		if (n < 0) {
+	while (got < n) {
+		ssize_t r = getrandom((char *)p + got, n - got, 0);
+		if (r < 0) {
 			if (errno == EINTR)
 				continue;
+			/* No randomness means no safe stream id, nonce or
+			 * hash key: nothing sensible is left to do. */
 			perror("vcomp: getrandom");
 			abort();
 		}
-		got += (size_t)n;
+		got += (size_t)r;
 	}
+}
+
+void
+random_stream_id(char out[33])
+{
+	uint8_t r[16];
+
+	random_bytes(r, sizeof r);
 	hex_lower(r, sizeof r, out);
 }
 

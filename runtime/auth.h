@@ -10,7 +10,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define XEP0114_HEX_LEN	40	/* hex digits of a SHA-1 handshake */
+#define XEP0114_HEX_LEN	40	/* Fills p with n bytes from getrandom(2); aborts if the kernel has none
+ * to give (stream ids, nonces and hash keys must not be guessable). */
+void random_bytes(void *p, size_t n);
+
+/* hex digits of a SHA-1 handshake */
 #define STREAM_ID_LEN	32	/* hex digits of random_stream_id() */
 
 /*

@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include "auth.h"
 #include "peer_proto.h"
@@ -289,19 +288,7 @@ peer_proof_ok(const uint8_t expect[PEER_MAC_LEN], const struct peer_frame *f)
 void
 peer_nonce(uint8_t out[PEER_NONCE_LEN])
 {
-	size_t got = 0;
-
-	while (got < PEER_NONCE_LEN) {
-		ssize_t n = getrandom(out + got, PEER_NONCE_LEN - got, 0);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			fprintf(stderr, "getrandom: %s\n", strerror(errno));
-			abort();
-		}
-		got += (size_t)n;
-	}
+	random_bytes(out, PEER_NONCE_LEN);
 }
 
 /* Is node n a home of some component of t? */

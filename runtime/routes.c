@@ -17,8 +17,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
+#include "auth.h"
 #include "routes.h"
 
 struct rent {
@@ -118,7 +118,6 @@ routes_new(uint32_t max)
 {
 	struct routes *r = xcalloc(1, sizeof *r);
 	uint64_t key[2];
-	size_t got = 0;
 
 	r->max = max > 0 ? max : 1;
 	r->maxbuckets = INITIAL_BUCKETS;
@@ -126,17 +125,7 @@ routes_new(uint32_t max)
 		r->maxbuckets *= 2;
 	r->nbuckets = INITIAL_BUCKETS;
 	r->buckets = xcalloc(r->nbuckets, sizeof *r->buckets);
-	while (got < sizeof key) {
-		ssize_t n = getrandom((char *)key + got, sizeof key - got, 0);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			fprintf(stderr, "getrandom: %s\n", strerror(errno));
-			abort();
-		}
-		got += (size_t)n;
-	}
+	random_bytes(key, sizeof key);
 	r->k0 = key[0];
 	r->k1 = key[1];
 	return r;
