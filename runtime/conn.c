@@ -402,6 +402,15 @@ conn_finish(struct conn *c)
 	update_events(c);
 }
 
+void
+conn_end_stream(struct conn *c)
+{
+	static const char end[] = "</stream:stream>";
+
+	conn_send(c, end, sizeof end - 1);
+	conn_finish(c);
+}
+
 static void
 reap(void)
 {

@@ -188,8 +188,7 @@ home_stanza(void *ud, const struct xs_stanza *st)
 		    st->err_condition ? st->err_condition : "(no condition)",
 		    st->err_text ? " (" : "", st->err_text ? st->err_text : "",
 		    st->err_text ? ")" : "");
-		conn_send(conn, "</stream:stream>", 16);
-		conn_finish(conn);
+		conn_end_stream(conn);
 		return;
 	}
 	switch (conn->state) {
@@ -218,8 +217,7 @@ home_stream_close(void *ud)
 	struct conn *conn = ud;
 
 	vlog(VL_INFO, "%s: closed its stream", conn->name);
-	conn_send(conn, "</stream:stream>", 16);
-	conn_finish(conn);
+	conn_end_stream(conn);
 }
 
 static const struct xs_callbacks home_cb = {
@@ -323,6 +321,5 @@ home_stop(struct comp *c)
 {
 	if (c->home == NULL)
 		return;
-	conn_send(c->home, "</stream:stream>", 16);
-	conn_finish(c->home);
+	conn_end_stream(c->home);
 }

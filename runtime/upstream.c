@@ -163,8 +163,7 @@ up_stanza(void *ud, const struct xs_stanza *st)
 		    st->err_condition ? st->err_condition : "(no condition)",
 		    st->err_text ? " (" : "", st->err_text ? st->err_text : "",
 		    st->err_text ? ")" : "");
-		conn_send(conn, "</stream:stream>", 16);
-		conn_finish(conn);
+		conn_end_stream(conn);
 		return;
 	}
 	switch (conn->state) {
@@ -194,8 +193,7 @@ up_stream_close(void *ud)
 	struct comp *c = conn->owner;
 
 	vlog(VL_WARN, "upstream %s: server closed the stream", c->vc->domain);
-	conn_send(conn, "</stream:stream>", 16);
-	conn_finish(conn);
+	conn_end_stream(conn);
 }
 
 static const struct xs_callbacks up_cb = {
@@ -320,6 +318,5 @@ upstream_stop(struct comp *c)
 		conn_close(c->up, NULL);
 		return;
 	}
-	conn_send(c->up, "</stream:stream>", 16);
-	conn_finish(c->up);
+	conn_end_stream(c->up);
 }

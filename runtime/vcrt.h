@@ -193,6 +193,9 @@ void conn_close(struct conn *c, const char *why);
  * DRAIN_TIMEOUT_MS).  The connection stops being C_READY at once, so
  * nothing new is routed to it. */
 void conn_finish(struct conn *c);
+/* Ends c's XMPP stream politely: queues </stream:stream>, then
+ * conn_finish(). */
+void conn_end_stream(struct conn *c);
 /* Writes every pending output now (shutdown); the normal path is the
  * before-sleep hook. */
 void conn_flush_all(void);

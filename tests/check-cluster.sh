@@ -37,22 +37,8 @@
 #   7  every runtime still up, SIGTERM exits cleanly, no sanitizer report
 set -u
 . "$(dirname "$0")/integration/lib.sh"
-: "${VCOMPC:?VCOMPC must name the vcompc binary}"
-: "${B:?B must name the build directory}"
-SAN=${SAN:-}
-export CC=${CC:-cc}
-# Use the runtime beside $VCOMPC (the build tree), never an installed one.
-unset VCOMP_LIBDIR
-
-# The tools are installed by tools/deps.sh (make check runs it first).
-missing=
-command -v prosody >/dev/null 2>&1 || missing="$missing prosody"
-"$IT_PY" -c 'import slixmpp' 2>/dev/null || missing="$missing python3-slixmpp"
-if [ -n "$missing" ]; then
-	echo "SKIPPED: cluster integration test: missing$missing (run tools/deps.sh)"
-	echo "0 passed, 0 failed"
-	exit 0
-fi
+it_node_env
+it_require "cluster integration test" prosody python3-slixmpp
 
 it_init cluster
 W=$IT_WORK
@@ -156,13 +142,7 @@ comp_stop() {
 
 # ------------------------------------------------------------------ 0. build
 echo "== 0. three Prosody servers, three node binaries"
-if [ "$SAN" = 1 ]; then
-	# Names from compiler/main.c (vcompc --help, "Environment").
-	export VCOMP_STATIC=0
-	export VCOMP_EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer"
-	export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
-	export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
-fi
+it_san_link
 mkdir -p "$W/bin"
 if (cd "$W" && "$VCOMPC" --all -d bin spec.yaml) >"$W/build.log" 2>&1 &&
     [ -x "$W/bin/vcomp-node1" ] && [ -x "$W/bin/vcomp-node2" ] &&
@@ -606,8 +586,7 @@ else
 	    "$W/runtime-node1.log" "$W/runtime-node2.log" "$W/runtime-node3.log"
 fi
 if [ "$SAN" = 1 ]; then
-	if grep -Eq 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' \
-	    "$W"/runtime-node*.log; then
+	if it_san_reports "$W"/runtime-node*.log; then
 		it_fail "sanitizers: reports in the runtimes' logs" "$W"/runtime-node*.log
 	else
 		it_pass "sanitizers: no report in the runtimes' logs"

@@ -25,19 +25,9 @@ set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 DEMO="$ROOT/tools/demo.sh"
 
-if [ "${SAN:-}" = 1 ]; then
-	echo "SKIPPED under SAN: the demo runs the static binaries of the normal build"
-	echo "0 passed, 0 failed"
-	exit 0
-fi
-missing=
-command -v prosody >/dev/null 2>&1 || missing="$missing prosody"
-"$IT_PY" -c 'import slixmpp' 2>/dev/null || missing="$missing python3-slixmpp"
-if [ -n "$missing" ]; then
-	echo "SKIPPED: the demo needs$missing (run tools/deps.sh)"
-	echo "0 passed, 0 failed"
-	exit 0
-fi
+[ "${SAN:-}" = 1 ] &&
+    it_skip "under SAN: the demo runs the static binaries of the normal build"
+it_require "the demo" prosody python3-slixmpp
 
 it_init demo
 W=$IT_WORK

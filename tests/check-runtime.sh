@@ -17,24 +17,8 @@
 # last line is "N passed, N failed"; the exit status is 1 on any failure.
 set -u
 . "$(dirname "$0")/integration/lib.sh"
-: "${VCOMPC:?VCOMPC must name the vcompc binary}"
-: "${B:?B must name the build directory}"
-SAN=${SAN:-}
-export CC=${CC:-cc}
-# Use the runtime beside $VCOMPC (the build tree), never an installed one.
-unset VCOMP_LIBDIR
-
-# The tools this test needs are installed by tools/deps.sh (make check runs
-# it first); without them there is nothing real to test against.
-missing=
-command -v prosody >/dev/null 2>&1 || missing="$missing prosody"
-"$IT_PY" -c 'import slixmpp' 2>/dev/null || missing="$missing python3-slixmpp"
-command -v file >/dev/null 2>&1 || missing="$missing file"
-if [ -n "$missing" ]; then
-	echo "SKIPPED: runtime integration test: missing$missing (run tools/deps.sh)"
-	echo "0 passed, 0 failed"
-	exit 0
-fi
+it_node_env
+it_require "runtime integration test" prosody python3-slixmpp file
 
 it_init runtime
 W=$IT_WORK
@@ -95,13 +79,7 @@ comp_stop() {
 # ------------------------------------------------------------------ 1. build
 echo "== 1. node binary"
 BIN=$W/vcomp-node1
-if [ "$SAN" = 1 ]; then
-	# Names from compiler/main.c (vcompc --help, "Environment").
-	export VCOMP_STATIC=0
-	export VCOMP_EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer"
-	export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
-	export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
-fi
+it_san_link
 if (cd "$W" && "$VCOMPC" --node node1 -o vcomp-node1 spec.yaml) >"$W/build.log" 2>&1 &&
     [ -x "$BIN" ]; then
 	it_pass "1a vcompc --node node1 -o vcomp-node1 builds the node binary"
@@ -414,7 +392,7 @@ else
 fi
 
 if [ "$SAN" = 1 ]; then
-	if grep -Eq 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$W/runtime.log"; then
+	if it_san_reports "$W/runtime.log"; then
 		it_fail "sanitizers: reports in the runtime's log" "$W/runtime.log"
 	else
 		it_pass "sanitizers: no report in the runtime's log"

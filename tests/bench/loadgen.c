@@ -131,74 +131,6 @@ accept_one(int lfd)
 	return fd;
 }
 
-/* Connects to 127.0.0.1:port, retrying while the listener is not up yet. */
-static int
-connect_to(int port)
-{
-	struct sockaddr_in sa = loopback(port);
-
-	for (int i = 0; i < IO_TIMEOUT_MS / 20; i++) {
-		int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-		if (fd < 0)
-			die("socket");
-		if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0) {
-			tune(fd);
-			return fd;
-		}
-		close(fd);
-		usleep(20000);
-	}
-	die("connect to the home listener");
-	return -1;
-}
-
-static void
-write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			die("write");
-		p += w;
-		n -= (size_t)w;
-	}
-}
-
-/* Reads into buf (NUL-terminated, *len bytes so far) until it holds
- * needle; returns a pointer to it. */
-static char *
-read_until(int fd, char *buf, size_t cap, size_t *len, const char *needle)
-{
-	char *hit;
-
-	while ((hit = strstr(buf, needle)) == NULL) {
-		struct pollfd pf = { .fd = fd, .events = POLLIN };
-		ssize_t r;
-
-		if (*len + 1 >= cap) {
-			errno = 0;
-			die("handshake too long");
-		}
-		if (poll(&pf, 1, IO_TIMEOUT_MS) != 1) {
-			errno = ETIMEDOUT;
-			die(needle);
-		}
-		r = read(fd, buf + *len, cap - 1 - *len);
-		if (r <= 0) {
-			fprintf(stderr, "loadgen: got so far: %s\n", buf);
-			errno = r < 0 ? errno : ECONNRESET;
-			die(needle);
-		}
-		*len += (size_t)r;
-		buf[*len] = '\0';
-	}
-	return hit;
-}
-
 /* The server side of XEP-0114 toward a runtime's upstream connection. */
 static void
 serve_handshake(int fd)
@@ -208,22 +140,24 @@ serve_handshake(int fd)
 	size_t len = 0;
 
 	buf[0] = '\0';
-	h = read_until(fd, buf, sizeof buf, &len, "<stream:stream");
-	read_until(fd, buf, sizeof buf, &len, ">");
+	h = bench_read_until(fd, buf, sizeof buf, &len, "<stream:stream",
+	    IO_TIMEOUT_MS);
+	bench_read_until(fd, buf, sizeof buf, &len, ">", IO_TIMEOUT_MS);
 	(void)h;
 	snprintf(hdr, sizeof hdr, "<?xml version='1.0'?><stream:stream "
 	    "xmlns='jabber:component:accept' xmlns:stream="
 	    "'http://etherx.jabber.org/streams' from='" BENCH_DOMAIN
 	    "' id='%s'>", sid);
-	write_all(fd, hdr, strlen(hdr));
-	h = read_until(fd, buf, sizeof buf, &len, "</handshake>");
+	bench_write_all(fd, hdr, strlen(hdr));
+	h = bench_read_until(fd, buf, sizeof buf, &len, "</handshake>",
+	    IO_TIMEOUT_MS);
 	*h = '\0';
 	if ((e = strstr(buf, "<handshake>")) == NULL ||
 	    !xep0114_verify(sid, secret, e + strlen("<handshake>"))) {
 		errno = 0;
 		die("the runtime's upstream handshake does not match the secret");
 	}
-	write_all(fd, "<handshake/>", 12);
+	bench_write_all(fd, "<handshake/>", 12);
 }
 
 /* The real component's side of XEP-0114 toward a runtime's home listener. */
@@ -237,10 +171,11 @@ component_handshake(int fd)
 	size_t len = 0, n;
 
 	buf[0] = '\0';
-	write_all(fd, hdr, strlen(hdr));
-	read_until(fd, buf, sizeof buf, &len, "<stream:stream");
-	p = read_until(fd, buf, sizeof buf, &len, " id=");
-	read_until(fd, buf, sizeof buf, &len, ">");
+	bench_write_all(fd, hdr, strlen(hdr));
+	bench_read_until(fd, buf, sizeof buf, &len, "<stream:stream",
+	    IO_TIMEOUT_MS);
+	p = bench_read_until(fd, buf, sizeof buf, &len, " id=", IO_TIMEOUT_MS);
+	bench_read_until(fd, buf, sizeof buf, &len, ">", IO_TIMEOUT_MS);
 	p += 5;
 	n = strcspn(p, "'\"");
 	if (n >= sizeof id) {
@@ -251,8 +186,9 @@ component_handshake(int fd)
 	id[n] = '\0';
 	xep0114_handshake(id, secret, hex);
 	snprintf(msg, sizeof msg, "<handshake>%s</handshake>", hex);
-	write_all(fd, msg, strlen(msg));
-	read_until(fd, buf, sizeof buf, &len, "<handshake/>");
+	bench_write_all(fd, msg, strlen(msg));
+	bench_read_until(fd, buf, sizeof buf, &len, "<handshake/>",
+	    IO_TIMEOUT_MS);
 }
 
 static pid_t
@@ -368,7 +304,7 @@ cmd_hop(int argc, char **argv)
 	up = accept_one(lfd);
 	serve_handshake(up);
 	rt = read_pidfile(argv[4]);
-	comp = connect_to(lport);
+	comp = bench_connect(lport);
 	component_handshake(comp);
 	set_nonblock(up, true);
 	set_nonblock(comp, true);
@@ -470,69 +406,12 @@ each_message(char *buf, size_t *len, void (*fn)(void *, const char *,
 	*len -= start;
 }
 
-/* Reads an attribute value name='...' from a stanza's start tag. */
-static bool
-attr_of(const char *p, size_t n, const char *name, char *out, size_t cap)
-{
-	char key[32];
-	const char *gt = memchr(p, '>', n), *a;
-	size_t kl = (size_t)snprintf(key, sizeof key, " %s=", name), vl;
-
-	if (gt == NULL || (a = memmem(p, (size_t)(gt - p), key, kl)) == NULL)
-		return false;
-	a += kl + 1;
-	vl = strcspn(a, "'\"");
-	if (vl >= cap || a + vl > gt)
-		return false;
-	memcpy(out, a, vl);
-	out[vl] = '\0';
-	return true;
-}
-
-/* Bytes waiting to be written to a non-blocking socket.  Everything in
- * the latency runs is written through these, so loadgen never blocks in a
- * write while the other side waits for it to read (the runtimes push back
- * through the whole loop). */
-struct obuf {
-	char *p;
-	size_t len, off, cap;
-};
-
-static void
-ob_add(struct obuf *o, const char *p, size_t n)
-{
-	if (o->off > 0 && o->off == o->len)
-		o->off = o->len = 0;
-	if (o->len + n > o->cap) {
-		size_t c = o->cap ? o->cap : 65536;
-
-		while (c < o->len + n)
-			c *= 2;
-		if ((o->p = realloc(o->p, c)) == NULL)
-			die("realloc");
-		o->cap = c;
-	}
-	memcpy(o->p + o->len, p, n);
-	o->len += n;
-}
-
-static void
-ob_flush(struct obuf *o, int fd)
-{
-	while (o->off < o->len) {
-		ssize_t w = write(fd, o->p + o->off, o->len - o->off);
-
-		if (w > 0)
-			o->off += (size_t)w;
-		else if (w < 0 && errno == EINTR)
-			continue;
-		else if (w < 0 && errno == EAGAIN)
-			return;
-		else
-			die("write");
-	}
-}
-
+/*
+ * Everything in the latency runs is written through non-blocking output
+ * buffers (struct bench_obuf), so loadgen never blocks in a write while
+ * the other side waits for it to read (the runtimes push back through the
+ * whole loop).
+ */
 struct lat {
 	uint64_t *sent;      /* send time by sequence number */
 	double *lat;         /* latencies in microseconds, by arrival */
@@ -542,7 +421,7 @@ struct lat {
 	uint64_t t_read;     /* when the read() that brought them returned */
 	uint32_t run;        /* ids are RUN-SEQ: late echoes of an earlier
 	                      * run are not counted in this one */
-	struct obuf echo;    /* the component's echoes */
+	struct bench_obuf echo;  /* the component's echoes */
 };
 
 static void
@@ -554,7 +433,7 @@ got_reply(void *arg, const char *p, size_t n)
 	unsigned long seq;
 	char *dash;
 
-	if (!attr_of(p, n, "id", id, sizeof id) ||
+	if (!bench_attr(p, n, "id", id, sizeof id, NULL) ||
 	    strtoul(id, &dash, 10) != L->run || *dash != '-')
 		return;
 	seq = strtoul(dash + 1, NULL, 10);
@@ -575,14 +454,15 @@ echo_message(void *arg, const char *p, size_t n)
 	const char *body = memmem(p, n, "<body>", 6);
 	int k;
 
-	if (body == NULL || !attr_of(p, n, "from", from, sizeof from) ||
-	    !attr_of(p, n, "id", id, sizeof id) ||
-	    !attr_of(p, n, "to", to, sizeof to))
+	if (body == NULL ||
+	    !bench_attr(p, n, "from", from, sizeof from, NULL) ||
+	    !bench_attr(p, n, "id", id, sizeof id, NULL) ||
+	    !bench_attr(p, n, "to", to, sizeof to, NULL))
 		return;
 	k = snprintf(out, sizeof out, "<message from='%s' to='%s' type='chat' "
 	    "id='%s'>%.*s", to, from, id, (int)(n - (size_t)(body - p)), body);
 	if (k > 0 && (size_t)k < sizeof out)
-		ob_add(&L->echo, out, (size_t)k);
+		bench_ob_add(&L->echo, out, (size_t)k);
 }
 
 static int
@@ -636,7 +516,7 @@ struct side {
 	int fd;
 	char in[1 << 17];
 	size_t inlen;
-	struct obuf out;
+	struct bench_obuf out;
 };
 
 static struct side *
@@ -677,7 +557,7 @@ lat_run(int fd, int comp, double rate, double warm, double secs,
     struct lat *L)
 {
 	struct side *sd = side_of(fd), *sc = comp >= 0 ? side_of(comp) : NULL;
-	struct obuf *out = &sd->out;
+	struct bench_obuf *out = &sd->out;
 	size_t sent = 0;
 	size_t total = (size_t)(rate * (warm + secs));
 	uint64_t t0 = now_ns(), gap = (uint64_t)(1e9 / rate), deadline;
@@ -720,13 +600,13 @@ lat_run(int fd, int comp, double rate, double warm, double secs,
 				size_t n = lat_message(msg, sizeof msg, L->run,
 				    (uint32_t)sent);
 
-				ob_add(out, msg, n);
+				bench_ob_add(out, msg, n);
 				sent++;
 			}
 			t = now_ns();
 			for (size_t i = first; i < sent; i++)
 				L->sent[i] = t;
-			ob_flush(out, fd);
+			bench_ob_flush(out, fd);
 			continue;
 		}
 		if (sent < total) {
@@ -740,16 +620,16 @@ lat_run(int fd, int comp, double rate, double warm, double secs,
 		    errno != EINTR)
 			die("ppoll");
 		if (pf[0].revents & POLLOUT)
-			ob_flush(out, fd);
+			bench_ob_flush(out, fd);
 		if (pf[0].revents & (POLLIN | POLLHUP))
 			read_messages(fd, sd->in, sizeof sd->in, &sd->inlen,
 			    got_reply, L, &L->t_read);
 		if (comp >= 0 && (pf[1].revents & (POLLIN | POLLHUP))) {
 			read_messages(comp, sc->in, sizeof sc->in, &sc->inlen,
 			    echo_message, L, NULL);
-			ob_flush(&L->echo, comp);
+			bench_ob_flush(&L->echo, comp);
 		} else if (comp >= 0 && (pf[1].revents & POLLOUT))
-			ob_flush(&L->echo, comp);
+			bench_ob_flush(&L->echo, comp);
 	}
 	/*
 	 * Late echoes of this run must not count in the next one: for
@@ -770,7 +650,7 @@ lat_run(int fd, int comp, double rate, double warm, double secs,
 		if (poll(pf, comp >= 0 ? 2 : 1, 10) < 0 && errno != EINTR)
 			die("poll");
 		if (pf[0].revents & POLLOUT)
-			ob_flush(out, fd);
+			bench_ob_flush(out, fd);
 		if (pf[0].revents & (POLLIN | POLLHUP))
 			read_messages(fd, sd->in, sizeof sd->in, &sd->inlen,
 			    ignore_message, L, NULL);
@@ -778,7 +658,7 @@ lat_run(int fd, int comp, double rate, double warm, double secs,
 			read_messages(comp, sc->in, sizeof sc->in, &sc->inlen,
 			    echo_message, L, NULL);
 		if (comp >= 0 && L->echo.off < L->echo.len)
-			ob_flush(&L->echo, comp);
+			bench_ob_flush(&L->echo, comp);
 	}
 	return sent > L->skip ? sent - L->skip : 0;
 }
@@ -800,7 +680,7 @@ echo_child(int port, int lfd)
 			_exit(1);
 		tune(fd);
 		while ((r = read(fd, buf, sizeof buf)) > 0)
-			write_all(fd, buf, (size_t)r);
+			bench_write_all(fd, buf, (size_t)r);
 		_exit(0);
 	}
 	return pid;
@@ -983,7 +863,7 @@ cmd_lat(int argc, char **argv)
 	serve_handshake(up);
 	hup = accept_one(hlfd);
 	serve_handshake(hup);
-	comp = connect_to(atoi(argv[3]));
+	comp = bench_connect(atoi(argv[3]));
 	component_handshake(comp);
 
 	/* The baseline: a loopback connection to an echoing child. */
@@ -992,7 +872,7 @@ cmd_lat(int argc, char **argv)
 		die("getsockname");
 	eport = ntohs(sa.sin_port);
 	echo = echo_child(eport, elfd);
-	efd = connect_to(eport);
+	efd = bench_connect(eport);
 	set_nonblock(up, true);
 	set_nonblock(comp, true);
 	set_nonblock(efd, true);

@@ -169,6 +169,62 @@ it_cleanup() {
 	fi
 }
 
+# it_skip REASON: the test cannot run here; say so loudly, in the form
+# make check counts ("0 passed, 0 failed"), and exit 0.
+it_skip() {
+	echo "SKIPPED: $*"
+	echo "0 passed, 0 failed"
+	exit 0
+}
+
+# it_require WHAT TOOL...: skip the test named WHAT (it_skip) unless every
+# TOOL is there.  A TOOL is a command name, or python3-slixmpp for the
+# module $IT_PY must import.  tools/deps.sh installs them all (make check
+# runs it first); without them there is nothing real to test against.
+it_require() {
+	local what=$1 t missing=
+	shift
+	for t in "$@"; do
+		case $t in
+		python3-slixmpp)
+			"$IT_PY" -c 'import slixmpp' 2>/dev/null ;;
+		*)
+			command -v "$t" >/dev/null 2>&1 ;;
+		esac || missing="$missing $t"
+	done
+	[ -z "$missing" ] ||
+	    it_skip "$what: missing$missing (run tools/deps.sh)"
+}
+
+# it_node_env: the environment of a test that builds node binaries with
+# vcompc from the build tree: VCOMPC and B must be set (the script exits
+# otherwise), SAN defaults to empty, CC to cc, and the runtime comes from
+# beside $VCOMPC, never from an installed VCOMP_LIBDIR.
+it_node_env() {
+	: "${VCOMPC:?VCOMPC must name the vcompc binary}"
+	: "${B:?B must name the build directory}"
+	SAN=${SAN:-}
+	export CC=${CC:-cc}
+	unset VCOMP_LIBDIR
+}
+
+# it_san_link: under SAN=1, make vcompc link node binaries dynamically
+# with ASan+UBSan (static linking and the sanitizers do not mix); the
+# variable names are those of compiler/main.c (vcompc --help,
+# "Environment").
+it_san_link() {
+	[ "${SAN:-}" = 1 ] || return 0
+	export VCOMP_STATIC=0
+	export VCOMP_EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer"
+	export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
+	export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
+}
+
+# it_san_reports FILE...: does any FILE hold a sanitizer report?
+it_san_reports() {
+	grep -Eq 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$@"
+}
+
 # it_init NAME: make the work directory and install the cleanup trap.
 it_init() {
 	IT_WORK=$(mktemp -d "${TMPDIR:-/tmp}/vcomp-$1.XXXXXX")
