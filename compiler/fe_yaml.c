@@ -938,22 +938,6 @@ walk_node(struct walk *w, size_t kid, size_t vid)
 }
 
 static void
-walk_nodes(struct walk *w, size_t id)
-{
-	const struct ynode *m = get_map(w, id, "nodes",
-					"a mapping of node names to settings");
-	struct mapit it;
-	size_t k, v;
-
-	if (m == NULL)
-		return;
-	map_begin(w, &it, m);
-	while (map_next(&it, &k, &v))
-		walk_node(w, k, v);
-	map_end(&it);
-}
-
-static void
 walk_homes(struct walk *w, size_t id, struct ir_component *c)
 {
 	struct ynode *n = deref(w, id);
@@ -1159,11 +1143,13 @@ walk_component(struct walk *w, size_t kid, size_t vid)
 	}
 }
 
+/* A mapping of names to settings (nodes, components): each entry goes to
+ * fn, in document order. */
 static void
-walk_components(struct walk *w, size_t id)
+walk_named(struct walk *w, size_t id, const char *key, const char *what,
+	   void (*fn)(struct walk *, size_t, size_t))
 {
-	const struct ynode *m = get_map(w, id, "components",
-					"a mapping of component domains to settings");
+	const struct ynode *m = get_map(w, id, key, what);
 	struct mapit it;
 	size_t k, v;
 
@@ -1171,7 +1157,7 @@ walk_components(struct walk *w, size_t id)
 		return;
 	map_begin(w, &it, m);
 	while (map_next(&it, &k, &v))
-		walk_component(w, k, v);
+		fn(w, k, v);
 	map_end(&it);
 }
 
@@ -1234,10 +1220,13 @@ walk_top(struct walk *w, size_t root)
 			walk_cluster(w, v);
 			break;
 		case TK_NODES:
-			walk_nodes(w, v);
+			walk_named(w, v, "nodes", "a mapping of node names to settings",
+				   walk_node);
 			break;
 		case TK_COMPONENTS:
-			walk_components(w, v);
+			walk_named(w, v, "components",
+				   "a mapping of component domains to settings",
+				   walk_component);
 			break;
 		case TK_LIMITS:
 			walk_limits(w, v);

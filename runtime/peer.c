@@ -817,11 +817,13 @@ unescape_into(struct vbuf *b, const char *s, size_t n)
  * Fills st from a stanza's raw bytes without the XML parser: the element
  * name and the from, to, id and type attributes of its start tag, which
  * is all that queueing and bouncing need.  The bytes were parsed by the
- * ingress runtime, so they are well-formed.  Strings live in b.
+ * ingress runtime, so they are well-formed.  Strings live in b.  from,
+ * when the frame carried it (flen > 0), is taken as the sender's JID and
+ * the start tag's own from attribute is not looked for.
  */
 static void
 peek_stanza(struct xs_stanza *st, const char *raw, size_t len,
-    struct vbuf *b)
+    const char *from, size_t flen, struct vbuf *b)
 {
 	size_t i = 1, s, off[5] = { 0 };
 	static const char *const names[5] = { "from", "to", "id", "type", "" };
@@ -833,6 +835,12 @@ peek_stanza(struct xs_stanza *st, const char *raw, size_t len,
 	st->raw_len = len;
 	vbuf_clear(b);
 	vbuf_addch(b, '\0');        /* offset 0 is "absent" */
+	if (flen > 0) {
+		off[0] = b->len;
+		vbuf_add(b, from, flen);
+		vbuf_addch(b, '\0');
+		have[0] = true;
+	}
 	s = i;
 	while (i < len && raw[i] != ' ' && raw[i] != '\t' && raw[i] != '\r' &&
 	    raw[i] != '\n' && raw[i] != '/' && raw[i] != '>') {
@@ -890,10 +898,11 @@ got_stanza(struct link *l, const struct peer_frame *f)
 	const char *from, *raw;
 	size_t flen, rlen;
 	struct xs_stanza st;
-	struct vbuf fields = { 0 };
+	/* The attribute copies of the frame being handled; reused from frame
+	 * to frame (nothing keeps pointers into it: queues copy). */
+	static struct vbuf fields;
 	struct comp *c;
 	struct conn *dst;
-	char *fromz = NULL;
 
 	if (f->seq != p->recv_seq + 1 || f->comp >= ncomps ||
 	    (f->flags != PF_TO_HOME && f->flags != PF_TO_USER) ||
@@ -908,12 +917,7 @@ got_stanza(struct link *l, const struct peer_frame *f)
 	p->recv_seq = f->seq;
 	p->st.in++;
 	c = &comps[f->comp];
-	peek_stanza(&st, raw, rlen, &fields);
-	if (flen > 0) {
-		if ((fromz = strndup(from, flen)) == NULL)
-			vfatal("out of memory");
-		st.from = fromz;
-	}
+	peek_stanza(&st, raw, rlen, from, flen, &fields);
 	if (f->flags == PF_TO_HOME) {
 		/* The return route: replies to this user go back through
 		 * the node the stanza came in on. */
@@ -923,8 +927,6 @@ got_stanza(struct link *l, const struct peer_frame *f)
 	} else
 		dst = route_from_peer(c, l->conn, &st, false);
 	receipt_add(p, f->seq, dst);
-	free(fromz);
-	vbuf_free(&fields);
 }
 
 static void

@@ -112,6 +112,26 @@ disco_reply(struct vbuf *out, const struct vc_component *c,
 	return DISCO_NOT_FOUND;
 }
 
+/* The inside of a stanza or stream error (RFC 6120 §8.3.2, §4.9.2): the
+ * defined condition in namespace ns and an optional English text. */
+static void
+error_condition(struct vbuf *out, const char *ns, const char *condition,
+    const char *text)
+{
+	vbuf_addch(out, '<');
+	vbuf_addstr(out, condition);
+	vbuf_addstr(out, " xmlns='");
+	vbuf_addstr(out, ns);
+	vbuf_addstr(out, "'/>");
+	if (text != NULL) {
+		vbuf_addstr(out, "<text xmlns='");
+		vbuf_addstr(out, ns);
+		vbuf_addstr(out, "' xml:lang='en'>");
+		xml_escape(out, text, strlen(text));
+		vbuf_addstr(out, "</text>");
+	}
+}
+
 bool
 stanza_bounce(struct vbuf *out, const struct xs_stanza *st,
     const char *err_type, const char *condition, const char *text,
@@ -130,15 +150,8 @@ stanza_bounce(struct vbuf *out, const struct xs_stanza *st,
 	vbuf_addstr(out, "<error");
 	attr(out, "type", err_type);
 	attr(out, "by", by);
-	vbuf_addstr(out, "><");
-	vbuf_addstr(out, condition);
-	vbuf_addstr(out, " xmlns='" NS_STANZA_ERRORS "'/>");
-	if (text != NULL) {
-		vbuf_addstr(out, "<text xmlns='" NS_STANZA_ERRORS
-		    "' xml:lang='en'>");
-		xml_escape(out, text, strlen(text));
-		vbuf_addstr(out, "</text>");
-	}
+	vbuf_addch(out, '>');
+	error_condition(out, NS_STANZA_ERRORS, condition, text);
 	vbuf_addstr(out, "</error></");
 	vbuf_addstr(out, st->name);
 	vbuf_addch(out, '>');
@@ -148,15 +161,8 @@ stanza_bounce(struct vbuf *out, const struct xs_stanza *st,
 void
 stream_error(struct vbuf *out, const char *condition, const char *text)
 {
-	vbuf_addstr(out, "<stream:error><");
-	vbuf_addstr(out, condition);
-	vbuf_addstr(out, " xmlns='" XS_NS_STREAM_ERRORS "'/>");
-	if (text != NULL) {
-		vbuf_addstr(out, "<text xmlns='" XS_NS_STREAM_ERRORS
-		    "' xml:lang='en'>");
-		xml_escape(out, text, strlen(text));
-		vbuf_addstr(out, "</text>");
-	}
+	vbuf_addstr(out, "<stream:error>");
+	error_condition(out, XS_NS_STREAM_ERRORS, condition, text);
 	vbuf_addstr(out, "</stream:error></stream:stream>");
 }
 
