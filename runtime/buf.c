@@ -24,10 +24,7 @@ vbuf_reserve(struct vbuf *b, size_t n)
 	cap = b->cap ? b->cap : 64;
 	while (cap < need)
 		cap = cap > (size_t)-1 / 2 ? need : cap * 2;
-	if ((p = realloc(b->p, cap)) == NULL) {
-		fputs("vcomp: out of memory\n", stderr);
-		abort();
-	}
+	p = xrealloc(b->p, cap);
 	b->p = p;
 	b->cap = cap;
 }
@@ -80,4 +77,55 @@ vbuf_free(struct vbuf *b)
 	free(b->p);
 	b->p = NULL;
 	b->len = b->cap = 0;
+}
+
+void
+xoom(size_t n)
+{
+	/* fprintf may itself need memory; a fixed message is safest. */
+	char msg[64];
+	int len = snprintf(msg, sizeof msg, "vcomp: out of memory (%zu bytes)\n",
+	    n);
+
+	if (len > 0)
+		fwrite(msg, 1, (size_t)len, stderr);
+	abort();
+}
+
+void *
+xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+
+	if (p == NULL)
+		xoom(n);
+	return p;
+}
+
+void *
+xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size ? size : 1);
+
+	if (p == NULL)
+		xoom(n * size);
+	return p;
+}
+
+void *
+xrealloc(void *p, size_t n)
+{
+	void *q = realloc(p, n ? n : 1);
+
+	if (q == NULL)
+		xoom(n);
+	return q;
+}
+
+char *
+xstrdup(const char *s)
+{
+	size_t n = strlen(s) + 1;
+
+	return memcpy(xmalloc(n), s, n);
 }

@@ -11,7 +11,8 @@
  * cannot usefully continue half-way through building a stanza, so every
  * function here aborts with a message on stderr when malloc fails (as
  * Redis's zmalloc does).  Callers therefore never check for allocation
- * failure; they bound sizes before appending instead.
+ * failure; they bound sizes before appending instead.  The x* allocators
+ * below apply the same rule to every other allocation of the runtime.
  */
 #ifndef VCOMP_BUF_H
 #define VCOMP_BUF_H
@@ -38,5 +39,20 @@ void vbuf_drop(struct vbuf *b, size_t n);
 void vbuf_clear(struct vbuf *b);
 /* Release the memory; the buffer is empty and reusable afterwards. */
 void vbuf_free(struct vbuf *b);
+
+/*
+ * The runtime's one way to allocate: like malloc, calloc, realloc and
+ * strdup, but they never return NULL.  On exhaustion they write
+ * "vcomp: out of memory (N bytes)" to stderr and abort(), for the reason
+ * given above; the core dump shows where.  No file of the runtime calls
+ * malloc and checks for NULL itself.
+ */
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+/* Reports exhaustion of n bytes and aborts (for allocators the runtime
+ * does not call itself, such as expat's). */
+void xoom(size_t n) __attribute__((noreturn));
 
 #endif /* VCOMP_BUF_H */

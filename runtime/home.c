@@ -26,7 +26,8 @@
  * Once authenticated, stanzas from the upstream are written to it
  * (route.c) and its stanzas go through route_from_home (the from check).
  * Its arrival and departure are announced to the other nodes (STATUS,
- * peer.c), which send to the first home whose real component is up.
+ * peer.c, reached through route_home_changed), which send to the first
+ * home whose real component is up.
  *
  * Ownership: connections belong to conn.c; struct comp points at the
  * authenticated one (c->home) until its closed callback.
@@ -172,8 +173,7 @@ authenticate(struct conn *conn, const struct xs_stanza *st)
 	conn_send(conn, "<handshake/>", 12);
 	vlog(VL_INFO, "%s: authenticated", conn->name);
 	/* Other nodes learn it first, then what waited here goes in. */
-	peer_status_changed();
-	route_homes_changed();
+	route_home_changed(c);
 }
 
 static void
@@ -257,11 +257,9 @@ home_closed(struct conn *conn, const char *why)
 	vlog(shutting_down || why == NULL ? VL_INFO : VL_WARN,
 	    "%s: disconnected%s%s",
 	    conn->name, why ? ": " : "", why ? why : "");
-	peer_conn_lost(conn);
 	if (c->home == conn) {
 		c->home = NULL;
-		peer_status_changed();
-		route_homes_changed();
+		route_home_changed(c);
 	}
 }
 
@@ -286,8 +284,6 @@ home_accept(int fd, const char *peer)
 	snprintf(conn->name, sizeof conn->name, "component %s", peer);
 	conn->state = H_WAIT_HEADER;
 	conn->xs = xs_new(&home_cb, conn, table->limits.max_stanza);
-	if (conn->xs == NULL)
-		vfatal("out of memory (parser)");
 	conn->timer.fn = auth_timeout;
 	conn->timer.arg = conn;
 	timer_arm(&conn->timer, HOME_AUTH_TIMEOUT_MS);

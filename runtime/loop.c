@@ -1,13 +1,13 @@
 /*
  * loop.c — the event loop: epoll for file descriptors, a binary heap of
- * timers, and before-sleep hooks.
+ * timers, and one before-sleep step (node.c's, which orders the work).
  *
  * The shape is Redis's ae.c.  Handlers never write to sockets themselves;
- * they append to a connection's output buffer, and the before-sleep hook
- * (conn.c) writes every pending buffer directly and asks epoll for EPOLLOUT
+ * they append to a connection's output buffer, and the before-sleep step
+ * (conn_flush, run by node.c) writes every pending buffer directly and asks epoll for EPOLLOUT
  * only when the kernel did not take everything.  Nothing is freed inside its
- * own callback: a connection that dies is marked and reaped by another
- * before-sleep hook, after the batch of events that might still name it.
+ * own callback: a connection that dies is marked and reaped later in the
+ * before-sleep step, after the batch of events that might still name it.
  *
  * Ownership: struct io and struct timer are embedded in their owners; the
  * loop only points at them.  An owner must io_del() / timer_stop() before it
@@ -23,15 +23,13 @@
 #include "vcrt.h"
 
 #define MAX_EVENTS 64
-#define MAX_HOOKS  8
 
 static int epfd = -1;
 static uint64_t now;
 static int stopping;
 static struct timer **heap;
 static size_t nheap, capheap;
-static loop_hook *hooks[MAX_HOOKS];
-static int nhooks;
+static loop_step *before_sleep;
 
 uint64_t
 clock_ms(void)
@@ -58,11 +56,16 @@ loop_init(void)
 }
 
 void
-loop_add_hook(loop_hook *fn)
+loop_before_sleep(loop_step *fn)
 {
-	if (nhooks == MAX_HOOKS)
-		vfatal("too many before-sleep hooks");
-	hooks[nhooks++] = fn;
+	before_sleep = fn;
+}
+
+void
+loop_set_now(uint64_t t)
+{
+	now = t;
+	loop_run_timers();
 }
 
 void
@@ -180,10 +183,8 @@ timer_at(struct timer *t, uint64_t when)
 	timer_stop(t);
 	if (nheap == capheap) {
 		size_t cap = capheap ? capheap * 2 : 16;
-		struct timer **h = realloc(heap, cap * sizeof *h);
+		struct timer **h = xrealloc(heap, cap * sizeof *h);
 
-		if (h == NULL)
-			vfatal("out of memory (timers)");
 		heap = h;
 		capheap = cap;
 	}
@@ -199,8 +200,8 @@ timer_arm(struct timer *t, uint64_t delay_ms)
 	timer_at(t, now + delay_ms);
 }
 
-static void
-run_timers(void)
+void
+loop_run_timers(void)
 {
 	/* A callback may arm timers due now; they run in the same pass,
 	 * which is bounded because each run takes the timer off the heap
@@ -223,8 +224,8 @@ loop_run(void)
 	while (!stopping) {
 		int timeout = -1, n;
 
-		for (int i = 0; i < nhooks; i++)
-			hooks[i]();
+		if (before_sleep != NULL)
+			before_sleep();
 		if (stopping)
 			break;
 		if (nheap > 0) {
@@ -243,9 +244,9 @@ loop_run(void)
 			if (io->fd >= 0)
 				io->fn(io->arg, evs[i].events);
 		}
-		run_timers();
+		loop_run_timers();
 	}
-	/* Let the hooks write and reap what the last pass left. */
-	for (int i = 0; i < nhooks; i++)
-		hooks[i]();
+	/* Let the step write and reap what the last pass left. */
+	if (before_sleep != NULL)
+		before_sleep();
 }

@@ -97,11 +97,29 @@ begin_shutdown(void)
 	timer_arm(&grace, SHUTDOWN_GRACE_MS);
 }
 
-/* Before sleeping: once shutting down and every connection is gone, the
- * loop ends. */
+/*
+ * The one step the loop runs before every epoll_wait, in this order:
+ *   1. frames that paused links left in their decoders are handled (their
+ *      stanzas are queued on connections);
+ *   2. every pending output is written (conn_flush), so that
+ *   3. receipts see what reached the other host and ACKs are queued
+ *      (delivery.c), and they too are written by
+ *   4. a second flush (usually a no-op: it writes only ACKs and what the
+ *      first flush's drained callbacks queued last);
+ *   5. closed connections, then dead peer links, are freed — after
+ *      everything that might still name them this pass;
+ *   6. a shutdown whose connections are all gone ends the loop.
+ * Each step is a plain call: no file registers work of its own.
+ */
 static void
-shutdown_done(void)
+before_sleep(void)
 {
+	peer_resume_input();
+	conn_flush();
+	peer_ack();
+	conn_flush();
+	conn_reap();
+	peer_reap();
 	if (shutting_down && conn_all == NULL)
 		loop_stop();
 }
@@ -175,12 +193,10 @@ prepare(const struct node_opts *o)
 	bool any_home = false;
 	int bad = 0;
 
-	bundle = o->secrets != NULL ? strdup(o->secrets) :
+	bundle = o->secrets != NULL ? xstrdup(o->secrets) :
 	    secret_default_bundle(node);
 	ncomps = table->ncomponents;
-	comps = calloc(ncomps ? ncomps : 1, sizeof *comps);
-	if (comps == NULL || (o->secrets != NULL && bundle == NULL))
-		vfatal("out of memory");
+	comps = xcalloc(ncomps, sizeof *comps);
 	for (size_t i = 0; i < ncomps; i++) {
 		char what[1200];
 
@@ -215,20 +231,15 @@ static void
 release(void)
 {
 	for (size_t i = 0; i < ncomps; i++) {
-		if (comps[i].secret != NULL) {
-			explicit_bzero(comps[i].secret,
-			    strlen(comps[i].secret));
-			free(comps[i].secret);
-		}
+		secret_free(comps[i].secret);
+		comps[i].secret = NULL;
 		queue_clear(&comps[i].to_home);
 		queue_clear(&comps[i].to_up);
 	}
 	peer_free_all();
-	if (cluster_secret != NULL) {
-		explicit_bzero(cluster_secret, strlen(cluster_secret));
-		free(cluster_secret);
-		cluster_secret = NULL;
-	}
+	route_free();
+	secret_free(cluster_secret);
+	cluster_secret = NULL;
 	free(comps);
 	comps = NULL;
 	ncomps = 0;
@@ -257,8 +268,8 @@ node_run(const struct node_opts *o)
 		return 0;
 	}
 	loop_init();
-	conn_init();
-	loop_add_hook(shutdown_done);
+	loop_before_sleep(before_sleep);
+	route_init();
 	if (setup_signals() < 0 || home_listen() < 0 || stats_listen() < 0 ||
 	    peer_start() < 0) {
 		release();

@@ -1,16 +1,19 @@
 /*
- * peer.c — the peer links between the runtimes of the cluster
- * (docs/peer-protocol.md is the contract; docs/cluster.md the overview).
+ * peer.c — the link session between the runtimes of the cluster
+ * (docs/peer-protocol.md is the contract; docs/cluster.md the overview):
+ * dialling, the HELLO/PROOF handshake, STATUS, liveness, BYE and the
+ * listener.  What travels over an authenticated link reliably — sequence
+ * numbers, kept frames, receipts, ACKs — is delivery.c's; this file only
+ * feeds it frames and tells it when a link starts and ends.
  *
  * Two objects:
  *
  *   struct peer   one per remote node this node needs a link with
  *                 (peer_pair_needed).  It lives from peer_start() to exit
  *                 and holds what outlives a TCP connection: the dialler's
- *                 backoff, the remote STATUS, the counters.  It also holds
- *                 the state of the current authenticated connection —
- *                 sequence numbers, unacknowledged frames, receipts — which
- *                 is reset whenever that connection ends.
+ *                 backoff, the remote STATUS, the counters, and the
+ *                 delivery state (struct dlv), which is reset whenever
+ *                 the authenticated connection ends.
  *   struct link   one per TCP connection (dialled or accepted), from
  *                 connect/accept until it closes: the frame decoder and the
  *                 HELLO/PROOF handshake.  Once both proofs are verified the
@@ -20,49 +23,25 @@
  * link replaces an older authenticated one of the same peer (the dialler
  * decided the old one was dead).
  *
- * Nothing lost.  Every STANZA frame sent is kept (struct pframe, owning a
- * queue entry with the raw bytes and the fields a bounce needs) until the
- * other side acknowledges it.  When the link ends, frames toward a home
- * (PF_TO_HOME) go back to the front of their component's to_home queue in
- * their original order and are sent again to whichever home is available,
- * or bounced after queue-age; frames toward a user (PF_TO_USER) go to the
- * front of the component's to_up queue, out of this node's own upstream.
- * The receiving side keeps a receipt (seq, destination connection, the
- * offset in that connection's output where the stanza ends) and counts the
- * frame as handed on once the receiving host's TCP acknowledged the bytes
- * up to that offset (conn->nwritten minus SIOCOUTQ) — or at once when the
- * stanza was queued here or bounced (this node's queue then answers for
- * it).  A destination that closes while receipts still point at it cannot
- * prove delivery: the link is closed, so the sender sends those frames
- * again (at least once, never silently lost).  ACKs carry the highest handed-on seq and go
- * out every PEER_ACK_EVERY frames or PEER_ACK_DELAY_MS.
- *
- * Bounded.  The kept frames have a cap of their own: limits.output_cap
- * bytes per link, counted as the memory they take (frame_cost).  At the
- * cap peer_full() says so — queued stanzas wait in their component's queue
- * — and a source whose stanza took the link to the cap stops being read
- * (pause_source) until ACKs bring the kept frames below half the cap, the
- * same hysteresis conn.c uses for output.  Without it only TCP buffers and
- * the output caps of both runtimes held the list down, several times the
- * cap.  A source may overshoot by what it had already read (one read of
- * stanzas), and bounces (which have no source) are not held back.
+ * Routing reaches the peers only through the struct route_peers this file
+ * registers (route_set_peers): routing is a lower layer and never calls
+ * up into this one.
  *
  * Shutdown (peer_stop) says BYE and hands every kept frame back to its
- * queue at once, before node.c bounces the queues and stops the upstreams:
- * once BYE is sent nothing is read from the link, so no ACK can arrive to
- * change the outcome, and what is handed back while the upstreams are still
- * up can still be delivered or answered.
+ * queue at once (dlv_end), before node.c bounces the queues and stops the
+ * upstreams: once BYE is sent nothing is read from the link, so no ACK can
+ * arrive to change the outcome, and what is handed back while the
+ * upstreams are still up can still be delivered or answered.
  *
  * Liveness: a PING when nothing was sent for min(keepalive, peer-timeout/3)
  * (so that the other side never declares a healthy link dead), and a link
  * on which nothing arrived for peer-timeout is closed.  Unauthenticated
  * links are closed after peer-timeout too.
  *
- * Ownership: links are calloc'd at connect/accept and freed by the
- * before-sleep hook after their connection closed (never inside their own
- * callbacks).  pframes and their qents are owned by the peer until acked
- * or handed back to a queue (route_requeue).  The cluster secret is
- * malloc'd by node.c and freed by it at exit.
+ * Ownership: links are calloc'd at connect/accept and freed by peer_reap()
+ * (node.c's before-sleep step) after their connection closed, never
+ * inside their own callbacks.  The cluster secret is malloc'd by node.c
+ * and freed by it at exit.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -76,13 +55,9 @@
 #include <linux/sockios.h>
 
 #include "peer_proto.h"
-#include "routes.h"
+#include "delivery.h"
 #include "vcrt.h"
 
-/* Send an ACK after this many handed-on frames ... */
-#define PEER_ACK_EVERY		32
-/* ... or this long after the first one not yet acknowledged. */
-#define PEER_ACK_DELAY_MS	50
 /* Most unauthenticated accepted links at once. */
 #define PEER_MAX_PENDING	16
 
@@ -109,21 +84,6 @@ struct link {
 };
 
 /* A STANZA frame sent and not yet acknowledged. */
-struct pframe {
-	struct pframe *next;
-	uint32_t seq;
-	uint16_t comp;
-	uint8_t flags;
-	struct qent *e;             /* owned */
-};
-
-/* A STANZA frame received and not yet acknowledged. */
-struct receipt {
-	uint32_t seq;
-	struct conn *dst;           /* NULL: handed on already */
-	uint64_t end;               /* dst->nqueued after its bytes */
-};
-
 struct peer {
 	uint16_t idx;
 	const char *name;
@@ -131,28 +91,14 @@ struct peer {
 	struct link *link;          /* authenticated link, or NULL */
 	struct link *dialling;      /* our attempt in progress, or NULL */
 	uint8_t *status;            /* ncomps bytes of their last STATUS */
-	/* Outgoing STANZA frames of the current link. */
-	uint32_t send_seq;
-	struct pframe *unacked, *unacked_tail;
-	size_t nunacked;
-	size_t unacked_bytes;       /* sum of frame_cost() of unacked */
-	/* Sources stopped because unacked_bytes reached the cap (each
-	 * counted once in its blocked); released by ACKs, the link's loss
-	 * or peer_stop, forgotten when they close (peer_conn_lost). */
-	struct conn **paused;
-	size_t npaused, cappaused;
-	/* Incoming STANZA frames of the current link. */
-	uint32_t recv_seq, handed, ack_sent;
-	struct receipt *rc;         /* ring of nrc receipts from rc_head */
-	size_t rc_head, nrc, caprc;
-	struct timer retry, ack_timer, live_timer;
+	struct dlv dlv;             /* delivery over the current link */
+	struct timer retry;
 	uint32_t failures;
 	bool was_up;
 	struct pstats st;
 };
 
 char *cluster_secret;
-struct routes *routes;
 
 static struct peer *peers;      /* indexed by node index; NULL if none */
 static struct listener *peer_l;
@@ -186,7 +132,7 @@ link_up(const struct peer *p)
 	    (p->link->conn->flags & C_READY);
 }
 
-struct peer *
+static struct peer *
 peer_up(uint16_t node)
 {
 	if (peers == NULL || node >= table->nnodes || node == table->self ||
@@ -195,24 +141,53 @@ peer_up(uint16_t node)
 	return &peers[node];
 }
 
-bool
-peer_has_comp(const struct peer *p, size_t ci)
-{
-	return link_up(p) && ci < ncomps && (p->status[ci] & 1);
-}
 
-bool
+static bool
 peer_full(const struct peer *p)
 {
-	return !link_up(p) || conn_full(p->link->conn) ||
-	    p->unacked_bytes >= table->limits.output_cap;
+	return !link_up(p) || conn_full(p->link->conn) || dlv_full(&p->dlv);
 }
 
-const char *
-peer_name(const struct peer *p)
+/* --------------------------------------------- what routing sees */
+
+static bool
+rp_reachable(uint16_t node)
 {
-	return p->name;
+	return peer_up(node) != NULL;
 }
+
+static bool
+rp_has_comp(uint16_t node, size_t ci)
+{
+	struct peer *p = peer_up(node);
+
+	return p != NULL && ci < ncomps && (p->status[ci] & 1);
+}
+
+static bool
+rp_full(uint16_t node)
+{
+	struct peer *p = peer_up(node);
+
+	return p == NULL || peer_full(p);
+}
+
+static void
+rp_send(uint16_t node, struct conn *src, size_t ci, uint8_t flags,
+    struct qent *e)
+{
+	dlv_send(&peers[node].dlv, src, ci, flags, e);
+}
+
+static void rp_status_changed(void);
+
+static const struct route_peers route_peers = {
+	.reachable = rp_reachable,
+	.has_comp = rp_has_comp,
+	.full = rp_full,
+	.send = rp_send,
+	.status_changed = rp_status_changed,
+};
 
 /* ------------------------------------------------------------ output */
 
@@ -236,10 +211,8 @@ send_ctl(struct link *l, uint8_t type, const void *payload, size_t len)
 static void
 send_status(struct peer *p)
 {
-	uint8_t *b = calloc(ncomps ? ncomps : 1, 1);
+	uint8_t *b = xcalloc(ncomps, 1);
 
-	if (b == NULL)
-		vfatal("out of memory (status)");
 	for (size_t i = 0; i < ncomps; i++)
 		b[i] = comps[i].home != NULL &&
 		    (comps[i].home->flags & C_READY) ? 1 : 0;
@@ -247,8 +220,9 @@ send_status(struct peer *p)
 	free(b);
 }
 
-void
-peer_status_changed(void)
+/* A real component connected or disconnected here: tell every peer. */
+static void
+rp_status_changed(void)
 {
 	if (peers == NULL)
 		return;
@@ -258,231 +232,71 @@ peer_status_changed(void)
 }
 
 /* The memory an unacknowledged frame keeps: its record and its entry. */
-static size_t
-frame_cost(const struct pframe *f)
-{
-	return sizeof *f + qent_size(f->e);
-}
+/* ------------------------------------------------- delivery glue */
 
-/*
- * Stops reading src until the kept frames of p fall below half the cap.
- * conn.c's own waiters are released when a connection's output drains,
- * which says nothing about ACKs, so p keeps its own list; the rule for
- * EPOLLIN is conn.c's (read only while blocked is 0 and not draining).
- */
-static void
-pause_source(struct peer *p, struct conn *src)
-{
-	for (size_t i = 0; i < p->npaused; i++)
-		if (p->paused[i] == src)
-			return;
-	if (p->npaused == p->cappaused) {
-		size_t cap = p->cappaused ? p->cappaused * 2 : 4;
-		struct conn **n = realloc(p->paused, cap * sizeof *n);
-
-		if (n == NULL)
-			vfatal("out of memory (paused sources)");
-		p->paused = n;
-		p->cappaused = cap;
-	}
-	p->paused[p->npaused++] = src;
-	src->blocked++;
-	io_want(&src->io, src->io.events & ~(uint32_t)EPOLLIN);
-	vlog(VL_DEBUG, "peer %s: %zu bytes unacknowledged, pausing %s",
-	    p->name, p->unacked_bytes, src->name);
-}
+/* The delivery layer (delivery.c) reaches the link and the routing
+ * through these; arg is the struct peer. */
 
 static void
-resume_sources(struct peer *p)
+dlv_write(void *arg, struct conn *src, const void *b, size_t n)
 {
-	for (size_t i = 0; i < p->npaused; i++) {
-		struct conn *src = p->paused[i];
+	struct peer *p = arg;
 
-		if (src->blocked > 0)
-			src->blocked--;
-		if (src->blocked == 0 &&
-		    !(src->flags & (C_DEAD | C_DRAIN | C_CONNECTING))) {
-			vlog(VL_DEBUG, "%s: resuming", src->name);
-			io_want(&src->io, src->io.events | EPOLLIN);
-		}
-	}
-	p->npaused = 0;
-}
-
-void
-peer_send(struct peer *p, struct conn *src, struct comp *c, uint8_t flags,
-    struct qent *e)
-{
-	struct pframe *f = malloc(sizeof *f);
-	const char *from = e->from ? e->data + e->from : "";
-	size_t flen;
-
-	if (f == NULL)
-		vfatal("out of memory (frame)");
-	/* A stanza near max-stanza with a long from (a resource may be
-	 * 1023 bytes, and the parser does not bound JIDs) would not fit
-	 * the receiver's max-stanza + PEER_SLACK: leave the JID out then. */
-	flen = peer_stanza_from_len(strlen(from), e->len,
-	    table->limits.max_stanza + PEER_SLACK);
-	f->next = NULL;
-	f->seq = ++p->send_seq;
-	f->comp = (uint16_t)(c - comps);
-	f->flags = flags;
-	f->e = e;
-	vbuf_clear(&scratch);
-	if (!peer_put_stanza(&scratch, flags, f->comp, f->seq, from, flen,
-	    e->data, e->len))
-		vfatal("stanza frame does not fit");   /* bounded by max_stanza */
-	conn_relay(p->link->conn, src, scratch.p, scratch.len);
+	conn_relay(p->link->conn, src, b, n);
 	p->link->last_tx = loop_now();
-	p->st.bytes_out += scratch.len;
-	p->st.out++;
-	if (p->unacked_tail != NULL)
-		p->unacked_tail->next = f;
-	else
-		p->unacked = f;
-	p->unacked_tail = f;
-	p->nunacked++;
-	p->unacked_bytes += frame_cost(f);
-	if (src != NULL && !(src->flags & C_DEAD) &&
-	    p->unacked_bytes >= table->limits.output_cap)
-		pause_source(p, src);
+	p->st.bytes_out += n;
 }
 
-/* -------------------------------------------------------- receipts */
-
-static void
-receipt_add(struct peer *p, uint32_t seq, struct conn *dst)
+static struct conn *
+dlv_deliver(void *arg, size_t ci, bool to_home, const struct xs_stanza *st)
 {
-	struct receipt *r;
+	struct peer *p = arg;
 
-	if (p->nrc == p->caprc) {
-		size_t cap = p->caprc ? p->caprc * 2 : 64;
-		struct receipt *n = malloc(cap * sizeof *n);
-
-		if (n == NULL)
-			vfatal("out of memory (receipts)");
-		for (size_t i = 0; i < p->nrc; i++)
-			n[i] = p->rc[(p->rc_head + i) % p->caprc];
-		free(p->rc);
-		p->rc = n;
-		p->rc_head = 0;
-		p->caprc = cap;
-	}
-	r = &p->rc[(p->rc_head + p->nrc) % p->caprc];
-	r->seq = seq;
-	r->dst = dst;
-	r->end = dst != NULL ? dst->nqueued : 0;
-	p->nrc++;
-}
-
-/*
- * How many of the bytes ever queued on conn the receiving host's TCP has
- * acknowledged: written, minus what the kernel still holds unacknowledged
- * (SIOCOUTQ).  Bytes merely written are not enough: when a runtime is
- * killed with unread input, its kernel answers with a reset and throws its
- * send queue away — measured, 41 stanzas of 10 000 lost that way.
- */
-static uint64_t
-delivered(const struct conn *conn)
-{
-	int outq = 0;
-
-	if (conn->io.fd < 0 || ioctl(conn->io.fd, SIOCOUTQ, &outq) < 0 ||
-	    outq < 0)
-		return 0;
-	return conn->nwritten - (uint64_t)outq;
-}
-
-/* Pops the receipts whose stanzas arrived; returns true if handed moved. */
-static bool
-receipts_advance(struct peer *p)
-{
-	const struct conn *last = NULL;
-	uint64_t upto = 0;
-	bool moved = false;
-
-	while (p->nrc > 0) {
-		struct receipt *r = &p->rc[p->rc_head];
-
-		if (r->dst != NULL && r->dst != last) {
-			last = r->dst;
-			upto = delivered(last);
-		}
-		if (r->dst != NULL && upto < r->end)
-			break;
-		p->handed = r->seq;
-		p->rc_head = (p->rc_head + 1) % p->caprc;
-		p->nrc--;
-		moved = true;
-	}
-	return moved;
+	return route_from_peer(&comps[ci], p->link->conn, st, to_home,
+	    p->idx);
 }
 
 static void
-send_ack(struct peer *p)
+dlv_requeue(void *arg, size_t ci, bool to_home, struct qent *e)
 {
-	if (!link_up(p) || p->handed == p->ack_sent)
+	route_requeue(&comps[ci], e, to_home);
+}
+
+static void
+dlv_room(void *arg)
+{
+	struct peer *p = arg;
+
+	if (!peer_full(p))
+		route_homes_changed();
+}
+
+/* A real component or an upstream closed while frames from p were still
+ * in its output: closing the link makes p send them again. */
+static void
+dlv_lost(void *arg, struct conn *dst, size_t n)
+{
+	struct peer *p = arg;
+
+	if (p->link == NULL || (p->link->conn->flags & C_DRAIN))
 		return;
-	vbuf_clear(&scratch);
-	peer_put_ack(&scratch, p->handed);
-	link_send(p->link, scratch.p, scratch.len);
-	p->ack_sent = p->handed;
-	timer_stop(&p->ack_timer);
+	vlog(VL_WARN, "peer %s: %zu stanza(s) from it were still in the "
+	    "output of %s when it closed; closing the link so that they are "
+	    "sent again", p->name, n, dst->name);
+	dlv_quiet(&p->dlv);
+	send_ctl(p->link, PT_BYE, "destination lost", 16);
+	conn_finish(p->link->conn);
 }
 
-static void
-ack_due(struct timer *t)
-{
-	struct peer *p = t->arg;
+static const struct dlv_ops peer_dlv_ops = {
+	.write = dlv_write,
+	.deliver = dlv_deliver,
+	.requeue = dlv_requeue,
+	.delivered = conn_acked,
+	.room = dlv_room,
+	.lost = dlv_lost,
+};
 
-	receipts_advance(p);
-	send_ack(p);
-	if (p->nrc > 0 && link_up(p))
-		timer_arm(t, PEER_ACK_DELAY_MS);
-}
-
-void
-peer_conn_lost(struct conn *conn)
-{
-	if (peers == NULL)
-		return;
-	for (uint16_t i = 0; i < table->nnodes; i++) {
-		struct peer *p = &peers[i];
-		size_t lost = 0;
-
-		if (p->name == NULL)
-			continue;
-		/* conn_close() already set its blocked to 0. */
-		for (size_t k = 0; k < p->npaused; k++)
-			if (p->paused[k] == conn) {
-				p->paused[k] = p->paused[--p->npaused];
-				break;
-			}
-		for (size_t k = 0; k < p->nrc; k++) {
-			struct receipt *r = &p->rc[(p->rc_head + k) %
-			    p->caprc];
-
-			/* Its socket is gone, so whether the other host
-			 * got the last bytes is unknown: count them lost. */
-			if (r->dst != conn)
-				continue;
-			lost++;
-			r->dst = NULL;
-		}
-		/* A link already closing (C_DRAIN) said BYE once and sends
-		 * no ACK any more; it needs no second BYE. */
-		if (lost > 0 && p->link != NULL &&
-		    !(p->link->conn->flags & C_DRAIN)) {
-			vlog(VL_WARN, "peer %s: %zu stanza(s) from it were "
-			    "still in the output of %s when it closed; closing "
-			    "the link so that they are sent again", p->name,
-			    lost, conn->name);
-			send_ctl(p->link, PT_BYE, "destination lost", 16);
-			conn_finish(p->link->conn);
-		}
-	}
-}
 
 /* --------------------------------------------------------- liveness */
 
@@ -552,10 +366,8 @@ schedule_dial(struct peer *p, const char *why)
 static struct link *
 link_new(struct conn *conn, bool dialler, const char *addr)
 {
-	struct link *l = calloc(1, sizeof *l);
+	struct link *l = xcalloc(1, sizeof *l);
 
-	if (l == NULL)
-		vfatal("out of memory (link)");
 	l->conn = conn;
 	l->dialler = dialler;
 	snprintf(l->addr, sizeof l->addr, "%s", addr);
@@ -737,7 +549,7 @@ got_proof(struct link *l, const struct peer_frame *f)
 	l->state = L_READY;
 	l->conn->flags |= C_READY;
 	p->link = l;
-	p->send_seq = p->recv_seq = p->handed = p->ack_sent = 0;
+	dlv_start(&p->dlv);
 	memset(p->status, 0, ncomps);
 	p->failures = 0;
 	timer_stop(&p->retry);
@@ -751,216 +563,6 @@ got_proof(struct link *l, const struct peer_frame *f)
 }
 
 /* ------------------------------------------------------------ input */
-
-/* Copies the value of an attribute, unescaping the predefined entities
- * and character references, NUL-terminated. */
-static void
-unescape_into(struct vbuf *b, const char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		static const struct { const char *e; char c; } ents[] = {
-			{ "&lt;", '<' }, { "&gt;", '>' }, { "&amp;", '&' },
-			{ "&quot;", '"' }, { "&apos;", '\'' },
-		};
-		bool done = false;
-
-		if (s[i] != '&') {
-			vbuf_addch(b, s[i]);
-			continue;
-		}
-		for (size_t k = 0; k < 5 && !done; k++) {
-			size_t el = strlen(ents[k].e);
-
-			if (n - i >= el && memcmp(s + i, ents[k].e, el) == 0) {
-				vbuf_addch(b, ents[k].c);
-				i += el - 1;
-				done = true;
-			}
-		}
-		if (!done && i + 2 < n && s[i + 1] == '#') {
-			const char *semi = memchr(s + i, ';', n - i);
-			unsigned long cp;
-			char *end;
-
-			if (semi != NULL) {
-				cp = s[i + 2] == 'x' ?
-				    strtoul(s + i + 3, &end, 16) :
-				    strtoul(s + i + 2, &end, 10);
-				if (end == semi && cp < 0x110000) {
-					if (cp < 0x80)
-						vbuf_addch(b, (char)cp);
-					else if (cp < 0x800) {
-						vbuf_addch(b, (char)(0xc0 | cp >> 6));
-						vbuf_addch(b, (char)(0x80 | (cp & 0x3f)));
-					} else if (cp < 0x10000) {
-						vbuf_addch(b, (char)(0xe0 | cp >> 12));
-						vbuf_addch(b, (char)(0x80 | (cp >> 6 & 0x3f)));
-						vbuf_addch(b, (char)(0x80 | (cp & 0x3f)));
-					} else {
-						vbuf_addch(b, (char)(0xf0 | cp >> 18));
-						vbuf_addch(b, (char)(0x80 | (cp >> 12 & 0x3f)));
-						vbuf_addch(b, (char)(0x80 | (cp >> 6 & 0x3f)));
-						vbuf_addch(b, (char)(0x80 | (cp & 0x3f)));
-					}
-					i = (size_t)(semi - s);
-					done = true;
-				}
-			}
-		}
-		if (!done)
-			vbuf_addch(b, '&');
-	}
-	vbuf_addch(b, '\0');
-}
-
-/*
- * Fills st from a stanza's raw bytes without the XML parser: the element
- * name and the from, to, id and type attributes of its start tag, which
- * is all that queueing and bouncing need.  The bytes were parsed by the
- * ingress runtime, so they are well-formed.  Strings live in b.  from,
- * when the frame carried it (flen > 0), is taken as the sender's JID and
- * the start tag's own from attribute is not looked for.
- */
-static void
-peek_stanza(struct xs_stanza *st, const char *raw, size_t len,
-    const char *from, size_t flen, struct vbuf *b)
-{
-	size_t i = 1, s, off[5] = { 0 };
-	static const char *const names[5] = { "from", "to", "id", "type", "" };
-	const char **fields[4] = { &st->from, &st->to, &st->id, &st->type };
-	bool have[5] = { false };
-
-	memset(st, 0, sizeof *st);
-	st->raw = raw;
-	st->raw_len = len;
-	vbuf_clear(b);
-	vbuf_addch(b, '\0');        /* offset 0 is "absent" */
-	if (flen > 0) {
-		off[0] = b->len;
-		vbuf_add(b, from, flen);
-		vbuf_addch(b, '\0');
-		have[0] = true;
-	}
-	s = i;
-	while (i < len && raw[i] != ' ' && raw[i] != '\t' && raw[i] != '\r' &&
-	    raw[i] != '\n' && raw[i] != '/' && raw[i] != '>') {
-		if (raw[i] == ':')
-			s = i + 1;
-		i++;
-	}
-	off[4] = b->len;
-	unescape_into(b, raw + s, i - s);
-	have[4] = true;
-	while (i < len && raw[i] != '>' && raw[i] != '/') {
-		size_t an, ae;
-		char q;
-		const char *ve;
-
-		while (i < len && (raw[i] == ' ' || raw[i] == '\t' ||
-		    raw[i] == '\r' || raw[i] == '\n'))
-			i++;
-		an = i;
-		/* XML allows any whitespace before the '='. */
-		while (i < len && raw[i] != '=' && raw[i] != ' ' &&
-		    raw[i] != '\t' && raw[i] != '\r' && raw[i] != '\n' &&
-		    raw[i] != '>' && raw[i] != '/')
-			i++;
-		ae = i;
-		while (i < len && raw[i] != '\'' && raw[i] != '"' &&
-		    raw[i] != '>')
-			i++;
-		if (i >= len || raw[i] == '>' || ae == an)
-			break;
-		q = raw[i++];
-		if ((ve = memchr(raw + i, q, len - i)) == NULL)
-			break;
-		for (int k = 0; k < 4; k++)
-			if (!have[k] && strlen(names[k]) == ae - an &&
-			    memcmp(raw + an, names[k], ae - an) == 0) {
-				off[k] = b->len;
-				unescape_into(b, raw + i, (size_t)(ve - raw) - i);
-				have[k] = true;
-			}
-		i = (size_t)(ve - raw) + 1;
-	}
-	/* Pointers only now: b does not move any more. */
-	st->name = b->p + off[4];
-	st->ns = "";
-	st->text = "";
-	for (int k = 0; k < 4; k++)
-		*fields[k] = have[k] ? b->p + off[k] : NULL;
-}
-
-static void
-got_stanza(struct link *l, const struct peer_frame *f)
-{
-	struct peer *p = l->peer;
-	const char *from, *raw;
-	size_t flen, rlen;
-	struct xs_stanza st;
-	/* The attribute copies of the frame being handled; reused from frame
-	 * to frame (nothing keeps pointers into it: queues copy). */
-	static struct vbuf fields;
-	struct comp *c;
-	struct conn *dst;
-
-	if (f->seq != p->recv_seq + 1 || f->comp >= ncomps ||
-	    (f->flags != PF_TO_HOME && f->flags != PF_TO_USER) ||
-	    !peer_parse_stanza(f, &from, &flen, &raw, &rlen) || rlen < 3 ||
-	    raw[0] != '<') {
-		vlog(VL_WARN, "peer %s (%s): malformed STANZA frame (seq %"
-		    PRIu32 ", expected %" PRIu32 "); closing the link",
-		    p->name, l->addr, f->seq, p->recv_seq + 1);
-		refuse(l, "malformed STANZA");
-		return;
-	}
-	p->recv_seq = f->seq;
-	p->st.in++;
-	c = &comps[f->comp];
-	peek_stanza(&st, raw, rlen, from, flen, &fields);
-	if (f->flags == PF_TO_HOME) {
-		/* The return route: replies to this user go back through
-		 * the node the stanza came in on. */
-		if (routes != NULL && st.from != NULL)
-			routes_learn(routes, st.from, strlen(st.from), p->idx);
-		dst = route_from_peer(c, l->conn, &st, true);
-	} else
-		dst = route_from_peer(c, l->conn, &st, false);
-	receipt_add(p, f->seq, dst);
-}
-
-static void
-got_ack(struct link *l, const struct peer_frame *f)
-{
-	struct peer *p = l->peer;
-	uint32_t seq;
-	bool was_full = p->unacked_bytes >= table->limits.output_cap;
-
-	if (!peer_parse_ack(f, &seq) || seq > p->send_seq) {
-		vlog(VL_WARN, "peer %s (%s): ACK for a frame never sent; "
-		    "closing the link", p->name, l->addr);
-		refuse(l, "bad ACK");
-		return;
-	}
-	while (p->unacked != NULL && p->unacked->seq <= seq) {
-		struct pframe *fr = p->unacked;
-
-		p->unacked = fr->next;
-		if (p->unacked == NULL)
-			p->unacked_tail = NULL;
-		p->nunacked--;
-		p->unacked_bytes -= frame_cost(fr);
-		p->st.acked++;
-		free(fr->e);
-		free(fr);
-	}
-	if (p->npaused > 0 &&
-	    p->unacked_bytes < table->limits.output_cap / 2)
-		resume_sources(p);
-	/* Stanzas that waited in a queue for the cap may go now. */
-	if (was_full && !peer_full(p))
-		route_homes_changed();
-}
 
 static void
 got_status(struct link *l, const struct peer_frame *f)
@@ -1004,10 +606,16 @@ got_frame(struct link *l, const struct peer_frame *f)
 	case L_READY:
 		switch (f->type) {
 		case PT_STANZA:
-			got_stanza(l, f);
+			if (!dlv_got_stanza(&l->peer->dlv, f)) {
+				refuse(l, "malformed STANZA");
+				return false;
+			}
 			return true;
 		case PT_ACK:
-			got_ack(l, f);
+			if (!dlv_got_ack(&l->peer->dlv, f)) {
+				refuse(l, "bad ACK");
+				return false;
+			}
 			return true;
 		case PT_STATUS:
 			got_status(l, f);
@@ -1069,7 +677,7 @@ link_input(struct conn *conn, const char *p, size_t n)
 			return;
 		/* Backpressure: a destination filled up; read the rest
 		 * once it drained (the bytes stay in the decoder). */
-		if (conn->blocked > 0)
+		if (conn_paused(conn))
 			break;
 	}
 }
@@ -1079,7 +687,7 @@ link_input(struct conn *conn, const char *p, size_t n)
 static void
 link_resume(struct link *l)
 {
-	if (!(l->conn->flags & (C_DEAD | C_DRAIN)) && l->conn->blocked == 0)
+	if (!(l->conn->flags & (C_DEAD | C_DRAIN)) && !conn_paused(l->conn))
 		link_input(l->conn, NULL, 0);
 }
 
@@ -1094,43 +702,11 @@ link_drained(struct conn *conn)
 
 /* ----------------------------------------------------- link loss */
 
-/* Hands every unacknowledged frame back to its queue (route_requeue) and
- * releases the sources paused for them. */
-static void
-release_unacked(struct peer *p)
-{
-	struct pframe *rev = NULL, *f, *next;
-
-	/* Unacknowledged frames go back to the front of their queues in
-	 * their original order: reverse the list, then push each in front. */
-	for (f = p->unacked; f != NULL; f = next) {
-		next = f->next;
-		f->next = rev;
-		rev = f;
-	}
-	for (f = rev; f != NULL; f = next) {
-		next = f->next;
-		route_requeue(&comps[f->comp], f->e, f->flags == PF_TO_HOME);
-		p->st.resent++;
-		free(f);
-	}
-	if (p->nunacked > 0)
-		vlog(VL_INFO, "peer %s: %zu unacknowledged stanza(s) queued "
-		    "again", p->name, p->nunacked);
-	p->unacked = p->unacked_tail = NULL;
-	p->nunacked = 0;
-	p->unacked_bytes = 0;
-	resume_sources(p);
-}
-
 static void
 link_lost(struct peer *p)
 {
-	release_unacked(p);
-	p->nrc = p->rc_head = 0;
-	p->send_seq = p->recv_seq = p->handed = p->ack_sent = 0;
+	dlv_end(&p->dlv);
 	memset(p->status, 0, ncomps);
-	timer_stop(&p->ack_timer);
 	route_homes_changed();
 	for (size_t i = 0; i < ncomps; i++)
 		route_flush_up(&comps[i]);
@@ -1198,15 +774,36 @@ peer_accept(int fd, const char *addr)
 	vlog(VL_DEBUG, "peer link %s: accepted", addr);
 }
 
-/* ------------------------------------------------------ the hook */
+/* ---------------------------------------------- before sleeping */
 
-/* Before sleeping (after conn.c wrote the output): acknowledge what left,
- * resume links whose destinations drained, free dead links. */
-static void
-peer_hook(void)
+void
+peer_resume_input(void)
 {
-	bool sent = false;
+	if (peers == NULL)
+		return;
+	for (uint16_t i = 0; i < table->nnodes; i++) {
+		struct peer *p = &peers[i];
 
+		/* Frames left in the decoder while reading was paused. */
+		if (p->name != NULL && link_up(p) &&
+		    p->link->dec.buf.len > p->link->dec.off)
+			link_resume(p->link);
+	}
+}
+
+void
+peer_ack(void)
+{
+	if (peers == NULL)
+		return;
+	for (uint16_t i = 0; i < table->nnodes; i++)
+		if (peers[i].name != NULL && link_up(&peers[i]))
+			dlv_tick(&peers[i].dlv);
+}
+
+void
+peer_reap(void)
+{
 	while (dead_links != NULL) {
 		struct link *l = dead_links;
 
@@ -1215,33 +812,6 @@ peer_hook(void)
 		explicit_bzero(l, sizeof *l);
 		free(l);
 	}
-	if (peers == NULL)
-		return;
-	for (uint16_t i = 0; i < table->nnodes; i++) {
-		struct peer *p = &peers[i];
-
-		if (p->name == NULL || !link_up(p))
-			continue;
-		/* Frames left in the decoder while reading was paused:
-		 * what they produce must be written before sleeping. */
-		if (p->link->dec.buf.len > p->link->dec.off) {
-			link_resume(p->link);
-			sent = true;
-			if (!link_up(p))
-				continue;
-		}
-		receipts_advance(p);
-		if (p->handed - p->ack_sent >= PEER_ACK_EVERY) {
-			send_ack(p);
-			sent = true;
-		} else if (p->handed != p->ack_sent &&
-		    !timer_armed(&p->ack_timer))
-			timer_arm(&p->ack_timer, PEER_ACK_DELAY_MS);
-		else if (p->nrc > 0 && !timer_armed(&p->ack_timer))
-			timer_arm(&p->ack_timer, PEER_ACK_DELAY_MS);
-	}
-	if (sent)
-		conn_flush_all();
 }
 
 /* ------------------------------------------------------ start, stop */
@@ -1254,8 +824,7 @@ peer_start(void)
 
 	if (table->nnodes < 2)
 		return 0;
-	if ((peers = calloc(table->nnodes, sizeof *peers)) == NULL)
-		vfatal("out of memory (peers)");
+	peers = xcalloc(table->nnodes, sizeof *peers);
 	for (uint16_t i = 0; i < table->nnodes; i++) {
 		struct peer *p = &peers[i];
 
@@ -1265,17 +834,14 @@ peer_start(void)
 		p->idx = i;
 		p->name = table->nodes[i].name;
 		p->dials = table->self < i;
-		if ((p->status = calloc(ncomps ? ncomps : 1, 1)) == NULL)
-			vfatal("out of memory (peers)");
+		p->status = xcalloc(ncomps, 1);
 		p->retry.fn = dial_now;
 		p->retry.arg = p;
-		p->ack_timer.fn = ack_due;
-		p->ack_timer.arg = p;
+		dlv_init(&p->dlv, &peer_dlv_ops, p, &p->st, p->name, ncomps,
+		    table->limits.max_stanza, table->limits.output_cap);
 	}
-	for (size_t i = 0; i < ncomps; i++)
-		if (comps[i].vc->role == VC_ROLE_HOME && routes == NULL)
-			routes = routes_new(table->limits.routes);
-	loop_add_hook(peer_hook);
+	conn_on_close(dlv_conn_closed, NULL);
+	route_set_peers(&route_peers);
 	if (!any)
 		return 0;
 	if (self->peer.host == NULL) {
@@ -1310,12 +876,11 @@ peer_stop(void)
 		if (p->name == NULL)
 			continue;
 		timer_stop(&p->retry);
-		timer_stop(&p->ack_timer);
 		if (p->dialling != NULL)
 			conn_close(p->dialling->conn, NULL);
 		if (p->link != NULL) {
-			receipts_advance(p);
-			send_ack(p);
+			dlv_ack_now(&p->dlv);
+			dlv_quiet(&p->dlv);
 			send_ctl(p->link, PT_BYE, "shutting down", 13);
 			conn_finish(p->link->conn);
 		}
@@ -1338,9 +903,9 @@ peer_stop(void)
 	for (uint16_t i = 0; i < table->nnodes; i++) {
 		struct peer *p = &peers[i];
 
-		if (p->name == NULL || p->nunacked == 0)
+		if (p->name == NULL)
 			continue;
-		release_unacked(p);
+		dlv_end(&p->dlv);
 	}
 	route_homes_changed();
 	for (size_t i = 0; i < ncomps; i++)
@@ -1350,26 +915,20 @@ peer_stop(void)
 void
 peer_free_all(void)
 {
-	peer_hook();
+	peer_reap();
 	if (peers != NULL) {
 		for (uint16_t i = 0; i < table->nnodes; i++) {
 			struct peer *p = &peers[i];
-			struct pframe *f, *next;
 
-			for (f = p->unacked; f != NULL; f = next) {
-				next = f->next;
-				free(f->e);
-				free(f);
-			}
+			if (p->name == NULL)
+				continue;
+			dlv_free(&p->dlv);
 			free(p->status);
-			free(p->rc);
-			free(p->paused);
 		}
 		free(peers);
 		peers = NULL;
 	}
-	routes_free(routes);
-	routes = NULL;
+	route_set_peers(NULL);
 	vbuf_free(&scratch);
 }
 
@@ -1391,8 +950,6 @@ pline(struct vbuf *out, const char *node, const char *name, uint64_t v)
 void
 peer_stats_render(struct vbuf *out)
 {
-	char num[64];
-
 	if (peers != NULL)
 		for (uint16_t i = 0; i < table->nnodes; i++) {
 			struct peer *p = &peers[i];
@@ -1403,16 +960,8 @@ peer_stats_render(struct vbuf *out)
 			PEER_COUNTERS(X)
 #undef X
 			pline(out, p->name, "up", link_up(p));
-			pline(out, p->name, "unacked", p->nunacked);
+			pline(out, p->name, "unacked", p->dlv.nunacked);
 			pline(out, p->name, "unacked_bytes",
-			    p->unacked_bytes);
+			    p->dlv.unacked_bytes);
 		}
-	if (routes != NULL) {
-		snprintf(num, sizeof num, "routes.entries %zu\n",
-		    routes_count(routes));
-		vbuf_addstr(out, num);
-		snprintf(num, sizeof num, "routes.bytes %zu\n",
-		    routes_memory(routes));
-		vbuf_addstr(out, num);
-	}
 }

@@ -57,8 +57,7 @@ qent_new(const struct xs_stanza *st, uint64_t now)
 	struct qent *e;
 	size_t size = data_size(st), off;
 
-	if ((e = malloc(sizeof *e + size)) == NULL)
-		vfatal("out of memory (queue)");
+	e = xmalloc(sizeof *e + size);
 	e->next = NULL;
 	e->t = now;
 	e->len = st->raw_len;

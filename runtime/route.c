@@ -1,5 +1,6 @@
 /*
- * route.c — what happens to each stanza (DESIGN.md, "Flows").
+ * route.c — what happens to each stanza (docs/architecture.md, "A stanza's
+ * path"; docs/cluster.md).
  *
  * From the upstream (the node's server, on behalf of a user):
  *   - a disco#info get to the bare component domain, with disco: local,
@@ -8,7 +9,7 @@
  *     order, that can take it: this node when the real component is
  *     connected here (written to it), or another node whose last STATUS
  *     says it is connected there (a STANZA frame PF_TO_HOME over the peer
- *     link, peer.c).  With none, it waits in the component's to_home queue
+ *     link, through the struct route_peers that peer.c registered).  With none, it waits in the component's to_home queue
  *     and is flushed to the first home that becomes available.
  * From a peer (route_from_peer): PF_TO_HOME stanzas go to the local real
  *   component, PF_TO_USER ones to the upstream, queued while away.
@@ -29,8 +30,19 @@
  * exactly one counter: local, forwarded, upstreamed, to_peer, bounced (its
  * reply), rejected, or dropped — queued only says it waited on the way.
  *
+ *
+ * The return-route table (retroute.c) is this file's alone: a to_home
+ * stanza from a peer teaches it (route_from_peer), a reply consults it
+ * (to_user).
+ *
+ * Layering: routing calls down (queues, stanzas, connections) and never
+ * up: the peer links are reached through struct route_peers, and the roles
+ * above (upstream.c, home.c, peer.c) call in here.
+ *
  * Ownership: replies are built in local vbufs and copied into output
- * buffers; queue entries are freed here once delivered or bounced.
+ * buffers; queue entries are freed here once delivered or bounced.  The
+ * return-route table is created by route_init() and freed by
+ * route_free().
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,13 +50,16 @@
 #include <strings.h>
 
 #include "peer_proto.h"
-#include "routes.h"
+#include "retroute.h"
 #include "vcrt.h"
 
 struct comp *comps;
 size_t ncomps;
 const struct vc_table *table = &vcomp_table;
 bool shutting_down;
+
+static const struct route_peers *peers;   /* NULL: no other node */
+static struct rroutes *rroutes;           /* NULL: nothing homed here */
 
 static void send_home(struct comp *c, struct conn *src,
     const struct xs_stanza *st);
@@ -181,15 +196,58 @@ up_ready(const struct comp *c)
 	return c->up != NULL && (c->up->flags & C_READY);
 }
 
+void
+route_set_peers(const struct route_peers *rp)
+{
+	peers = rp;
+}
+
+void
+route_init(void)
+{
+	for (size_t i = 0; i < ncomps; i++)
+		if (comps[i].vc->role == VC_ROLE_HOME && rroutes == NULL)
+			rroutes = rroutes_new(table->limits.routes);
+}
+
+void
+route_free(void)
+{
+	rroutes_free(rroutes);
+	rroutes = NULL;
+}
+
+void
+route_stats_render(struct vbuf *out)
+{
+	char num[64];
+
+	if (rroutes == NULL)
+		return;
+	snprintf(num, sizeof num, "routes.entries %zu\n",
+	    rroutes_count(rroutes));
+	vbuf_addstr(out, num);
+	snprintf(num, sizeof num, "routes.bytes %zu\n",
+	    rroutes_memory(rroutes));
+	vbuf_addstr(out, num);
+}
+
+static bool
+peer_reachable(uint16_t n)
+{
+	return peers != NULL && n != table->self && n < table->nnodes &&
+	    peers->reachable(n);
+}
+
 /* Sends e (taken) to another node's runtime, counting it for c. */
 static void
-emit_peer(struct comp *c, struct peer *p, struct conn *src, uint8_t flags,
+emit_peer(struct comp *c, uint16_t node, struct conn *src, uint8_t flags,
     struct qent *e)
 {
 	c->st.out++;
 	c->st.bytes_out += e->len;
 	c->st.to_peer++;
-	peer_send(p, src, c, flags, e);
+	peers->send(node, src, (size_t)(c - comps), flags, e);
 }
 
 /* Logs where stanzas for c's real component go when that changes.  A
@@ -218,27 +276,26 @@ note_dest(struct comp *c, uint32_t dest)
 
 /*
  * The first home, in c's home order, that can take stanzas now: this
- * node when the real component is connected here (*pp = NULL), or a node
- * whose link is up and whose last STATUS says the real component is
- * connected there (*pp = its peer).  False when there is none.
+ * node when the real component is connected here (*np = table->self), or
+ * a node whose link is up and whose last STATUS says the real component
+ * is connected there (*np = that node).  False when there is none.
  */
 static bool
-choose_home(struct comp *c, struct peer **pp)
+choose_home(struct comp *c, uint16_t *np)
 {
 	for (uint16_t i = 0; i < c->vc->nhomes; i++) {
 		uint16_t n = c->vc->homes[i];
-		struct peer *p;
 
 		if (n == table->self) {
 			if (!home_ready(c))
 				continue;
-			*pp = NULL;
+			*np = n;
 			note_dest(c, (uint32_t)n + 1);
 			return true;
 		}
-		if ((p = peer_up(n)) != NULL &&
-		    peer_has_comp(p, (size_t)(c - comps))) {
-			*pp = p;
+		if (peer_reachable(n) &&
+		    peers->has_comp(n, (size_t)(c - comps))) {
+			*np = n;
 			note_dest(c, (uint32_t)n + 1);
 			return true;
 		}
@@ -251,15 +308,15 @@ choose_home(struct comp *c, struct peer **pp)
 static void
 send_home(struct comp *c, struct conn *src, const struct xs_stanza *st)
 {
-	struct peer *p;
+	uint16_t n;
 
 	/* Behind a non-empty queue a stanza waits its turn: order is kept. */
-	if (c->to_home.head == NULL && choose_home(c, &p)) {
-		if (p == NULL) {
+	if (c->to_home.head == NULL && choose_home(c, &n)) {
+		if (n == table->self) {
 			emit(c, c->home, src, st->raw, st->raw_len);
 			c->st.forwarded++;
 		} else
-			emit_peer(c, p, src, PF_TO_HOME,
+			emit_peer(c, n, src, PF_TO_HOME,
 			    qent_new(st, loop_now()));
 		return;
 	}
@@ -284,12 +341,11 @@ static void
 to_user(struct comp *c, struct conn *src, const struct xs_stanza *st)
 {
 	uint16_t n;
-	struct peer *p;
 
-	if (routes != NULL && st->to != NULL &&
-	    routes_lookup(routes, st->to, strlen(st->to), &n) &&
-	    (p = peer_up(n)) != NULL) {
-		emit_peer(c, p, src, PF_TO_USER, qent_new(st, loop_now()));
+	if (rroutes != NULL && st->to != NULL &&
+	    rroutes_lookup(rroutes, st->to, strlen(st->to), &n) &&
+	    peer_reachable(n)) {
+		emit_peer(c, n, src, PF_TO_USER, qent_new(st, loop_now()));
 		return;
 	}
 	send_up(c, src, st);
@@ -297,12 +353,17 @@ to_user(struct comp *c, struct conn *src, const struct xs_stanza *st)
 
 struct conn *
 route_from_peer(struct comp *c, struct conn *src, const struct xs_stanza *st,
-    bool to_home)
+    bool to_home, uint16_t from_node)
 {
 	c->st.in++;
 	c->st.from_peer++;
 	c->st.bytes_in += st->raw_len;
 	if (to_home) {
+		/* The return route: replies to this user go back through
+		 * the node the stanza came in on. */
+		if (rroutes != NULL && st->from != NULL)
+			rroutes_learn(rroutes, st->from, strlen(st->from),
+			    from_node);
 		if (home_ready(c) && c->to_home.head == NULL) {
 			emit(c, c->home, src, st->raw, st->raw_len);
 			c->st.forwarded++;
@@ -431,17 +492,17 @@ flush_queue(struct comp *c, struct queue *q, struct conn *dst,
 void
 route_flush_home(struct comp *c)
 {
-	struct peer *p;
+	uint16_t n;
 
-	while (c->to_home.head != NULL && choose_home(c, &p)) {
-		if (p == NULL) {
+	while (c->to_home.head != NULL && choose_home(c, &n)) {
+		if (n == table->self) {
 			flush_queue(c, &c->to_home, c->home,
 			    &c->st.forwarded);
 			return;
 		}
-		if (peer_full(p))
+		if (peers->full(n))
 			break;
-		emit_peer(c, p, NULL, PF_TO_HOME, queue_pop(&c->to_home));
+		emit_peer(c, n, NULL, PF_TO_HOME, queue_pop(&c->to_home));
 	}
 	if (c->to_home.head == NULL)
 		timer_stop(&c->to_home.timer);
@@ -452,13 +513,21 @@ route_homes_changed(void)
 {
 	for (size_t i = 0; i < ncomps; i++) {
 		struct comp *c = &comps[i];
-		struct peer *p;
+		uint16_t n;
 
 		/* Chosen even with nothing queued, so a switch is logged
 		 * when it happens, not at the next stanza. */
-		choose_home(c, &p);
+		choose_home(c, &n);
 		route_flush_home(c);
 	}
+}
+
+void
+route_home_changed(struct comp *c)
+{
+	if (peers != NULL)
+		peers->status_changed();
+	route_homes_changed();
 }
 
 void

@@ -9,7 +9,11 @@
  * accept a component that knows no secret.
  *
  * Ownership: secret_load() and secret_default_bundle() return malloc'd
- * strings that the caller frees.
+ * strings that the caller frees; a secret with secret_free(), which wipes
+ * it first.  Every buffer that held secret bytes here (a secret file's
+ * text, the whole bundle's text, a value that turned out empty) is wiped
+ * with explicit_bzero before it is freed, so no copy lingers in freed heap
+ * memory for a later allocation or a core dump to show.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -49,8 +53,7 @@ read_small(const char *path, const char *what, size_t *lenp)
 		vlog(VL_WARN, "%s: %s is accessible by group or others "
 		    "(mode %03o); chmod 600 it", what, path,
 		    (unsigned)(sb.st_mode & 0777));
-	if ((p = malloc(SECRET_FILE_MAX + 1)) == NULL)
-		vfatal("out of memory (secret)");
+	p = xmalloc(SECRET_FILE_MAX + 1);
 	for (;;) {
 		ssize_t n = read(fd, p + len, SECRET_FILE_MAX + 1 - len);
 
@@ -76,8 +79,26 @@ read_small(const char *path, const char *what, size_t *lenp)
 	return p;
 fail:
 	close(fd);
+	explicit_bzero(p, len < SECRET_FILE_MAX + 1 ? len : SECRET_FILE_MAX + 1);
 	free(p);
 	return NULL;
+}
+
+void
+secret_free(char *s)
+{
+	if (s == NULL)
+		return;
+	explicit_bzero(s, strlen(s));
+	free(s);
+}
+
+/* Wipes and frees a buffer of len bytes that may contain NUL bytes. */
+static void
+wipe_free(char *p, size_t len)
+{
+	explicit_bzero(p, len);
+	free(p);
 }
 
 /* Finds key in a bundle's text: the value of the first line "key=value".
@@ -100,8 +121,7 @@ bundle_lookup(const char *text, const char *key)
 
 			if (vlen > 0 && v[vlen - 1] == '\r')
 				vlen--;
-			if ((out = malloc(vlen + 1)) == NULL)
-				vfatal("out of memory (secret)");
+			out = xmalloc(vlen + 1);
 			memcpy(out, v, vlen);
 			out[vlen] = '\0';
 			return out;
@@ -131,12 +151,12 @@ secret_load(const struct vc_secret *s, const char *bundle, const char *what)
 		if (len != strlen(v)) {
 			vlog(VL_ERR, "%s: %s contains a NUL byte", what,
 			    s->ref);
-			free(v);
+			wipe_free(v, len);
 			return NULL;
 		}
 		if (len == 0) {
 			vlog(VL_ERR, "%s: %s is empty", what, s->ref);
-			free(v);
+			wipe_free(v, len);
 			return NULL;
 		}
 		return v;
@@ -147,8 +167,7 @@ secret_load(const struct vc_secret *s, const char *bundle, const char *what)
 			    s->ref, e == NULL ? "not set" : "empty");
 			return NULL;
 		}
-		if ((v = strdup(e)) == NULL)
-			vfatal("out of memory (secret)");
+		v = xstrdup(e);
 		return v;
 	case VC_SECRET_BUNDLE:
 		if (bundle == NULL) {
@@ -159,11 +178,13 @@ secret_load(const struct vc_secret *s, const char *bundle, const char *what)
 		if ((text = read_small(bundle, what, &len)) == NULL)
 			return NULL;
 		v = bundle_lookup(text, s->ref);
-		free(text);
+		/* The bundle holds every secret of the node, not only this
+		 * one. */
+		wipe_free(text, len);
 		if (v == NULL || *v == '\0') {
 			vlog(VL_ERR, "%s: key %s is %s in %s", what, s->ref,
 			    v == NULL ? "missing" : "empty", bundle);
-			free(v);
+			secret_free(v);
 			return NULL;
 		}
 		return v;
@@ -187,8 +208,7 @@ secret_default_bundle(const char *node)
 		return NULL;
 	slash[1] = '\0';
 	len = strlen(exe) + strlen(node) + sizeof ".secrets";
-	if ((out = malloc(len)) == NULL)
-		vfatal("out of memory (secret)");
+	out = xmalloc(len);
 	snprintf(out, len, "%s%s.secrets", exe, node);
 	return out;
 }

@@ -5,6 +5,7 @@
  * value that came from the network goes through xml_escape, which escapes
  * both quote characters, so no input can end an attribute early.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "stanza.h"
@@ -215,4 +216,152 @@ stream_header_server(struct vbuf *out, const char *from, const char *id)
 	attr(out, "from", from);
 	attr(out, "id", id);
 	vbuf_addch(out, '>');
+}
+
+/* ------------------------------------------------------------ peek */
+
+/* Copies the value of an attribute as an XML parser reports it: the
+ * predefined entities and character references unescaped, literal white
+ * space normalised, NUL-terminated. */
+static void
+unescape_into(struct vbuf *b, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		static const struct { const char *e; char c; } ents[] = {
+			{ "&lt;", '<' }, { "&gt;", '>' }, { "&amp;", '&' },
+			{ "&quot;", '"' }, { "&apos;", '\'' },
+		};
+		bool done = false;
+
+		/* Attribute-value normalisation (XML 1.0 §3.3.3, after
+		 * §2.11's line-end handling): a literal tab, line feed,
+		 * carriage return or CR LF pair is one space, as the
+		 * parser reports it.  Character references are not
+		 * normalised. */
+		if (s[i] == '\t' || s[i] == '\n' || s[i] == '\r') {
+			if (s[i] == '\r' && i + 1 < n && s[i + 1] == '\n')
+				i++;
+			vbuf_addch(b, ' ');
+			continue;
+		}
+		if (s[i] != '&') {
+			vbuf_addch(b, s[i]);
+			continue;
+		}
+		for (size_t k = 0; k < 5 && !done; k++) {
+			size_t el = strlen(ents[k].e);
+
+			if (n - i >= el && memcmp(s + i, ents[k].e, el) == 0) {
+				vbuf_addch(b, ents[k].c);
+				i += el - 1;
+				done = true;
+			}
+		}
+		if (!done && i + 2 < n && s[i + 1] == '#') {
+			const char *semi = memchr(s + i, ';', n - i);
+			unsigned long cp;
+			char *end;
+
+			if (semi != NULL) {
+				cp = s[i + 2] == 'x' ?
+				    strtoul(s + i + 3, &end, 16) :
+				    strtoul(s + i + 2, &end, 10);
+				if (end == semi && cp < 0x110000) {
+					if (cp < 0x80)
+						vbuf_addch(b, (char)cp);
+					else if (cp < 0x800) {
+						vbuf_addch(b, (char)(0xc0 | cp >> 6));
+						vbuf_addch(b, (char)(0x80 | (cp & 0x3f)));
+					} else if (cp < 0x10000) {
+						vbuf_addch(b, (char)(0xe0 | cp >> 12));
+						vbuf_addch(b, (char)(0x80 | (cp >> 6 & 0x3f)));
+						vbuf_addch(b, (char)(0x80 | (cp & 0x3f)));
+					} else {
+						vbuf_addch(b, (char)(0xf0 | cp >> 18));
+						vbuf_addch(b, (char)(0x80 | (cp >> 12 & 0x3f)));
+						vbuf_addch(b, (char)(0x80 | (cp >> 6 & 0x3f)));
+						vbuf_addch(b, (char)(0x80 | (cp & 0x3f)));
+					}
+					i = (size_t)(semi - s);
+					done = true;
+				}
+			}
+		}
+		if (!done)
+			vbuf_addch(b, '&');
+	}
+	vbuf_addch(b, '\0');
+}
+
+/* The contract is in stanza.h.  The start tag is scanned once, left to
+ * right; the first occurrence of each attribute wins, as it would for a
+ * parser that rejected duplicates (the ingress parser did). */
+void
+stanza_peek(struct xs_stanza *st, const char *raw, size_t len,
+    const char *from, size_t flen, struct vbuf *b)
+{
+	size_t i = 1, s, off[5] = { 0 };
+	static const char *const names[5] = { "from", "to", "id", "type", "" };
+	const char **fields[4] = { &st->from, &st->to, &st->id, &st->type };
+	bool have[5] = { false };
+
+	memset(st, 0, sizeof *st);
+	st->raw = raw;
+	st->raw_len = len;
+	vbuf_clear(b);
+	vbuf_addch(b, '\0');        /* offset 0 is "absent" */
+	if (flen > 0) {
+		off[0] = b->len;
+		vbuf_add(b, from, flen);
+		vbuf_addch(b, '\0');
+		have[0] = true;
+	}
+	s = i;
+	while (i < len && raw[i] != ' ' && raw[i] != '\t' && raw[i] != '\r' &&
+	    raw[i] != '\n' && raw[i] != '/' && raw[i] != '>') {
+		if (raw[i] == ':')
+			s = i + 1;
+		i++;
+	}
+	off[4] = b->len;
+	unescape_into(b, raw + s, i - s);
+	have[4] = true;
+	while (i < len && raw[i] != '>' && raw[i] != '/') {
+		size_t an, ae;
+		char q;
+		const char *ve;
+
+		while (i < len && (raw[i] == ' ' || raw[i] == '\t' ||
+		    raw[i] == '\r' || raw[i] == '\n'))
+			i++;
+		an = i;
+		/* XML allows any whitespace before the '='. */
+		while (i < len && raw[i] != '=' && raw[i] != ' ' &&
+		    raw[i] != '\t' && raw[i] != '\r' && raw[i] != '\n' &&
+		    raw[i] != '>' && raw[i] != '/')
+			i++;
+		ae = i;
+		while (i < len && raw[i] != '\'' && raw[i] != '"' &&
+		    raw[i] != '>')
+			i++;
+		if (i >= len || raw[i] == '>' || ae == an)
+			break;
+		q = raw[i++];
+		if ((ve = memchr(raw + i, q, len - i)) == NULL)
+			break;
+		for (int k = 0; k < 4; k++)
+			if (!have[k] && strlen(names[k]) == ae - an &&
+			    memcmp(raw + an, names[k], ae - an) == 0) {
+				off[k] = b->len;
+				unescape_into(b, raw + i, (size_t)(ve - raw) - i);
+				have[k] = true;
+			}
+		i = (size_t)(ve - raw) + 1;
+	}
+	/* Pointers only now: b does not move any more. */
+	st->name = b->p + off[4];
+	st->ns = "";
+	st->text = "";
+	for (int k = 0; k < 4; k++)
+		*fields[k] = have[k] ? b->p + off[k] : NULL;
 }

@@ -91,4 +91,21 @@ bool jid_domain_is(const char *jid, const char *domain, size_t dlen);
 void stream_header_client(struct vbuf *out, const char *to);
 void stream_header_server(struct vbuf *out, const char *from, const char *id);
 
+/*
+ * Fills st from a stanza's raw bytes without the XML parser: the element
+ * name (without a prefix) and the from, to, id and type attributes of its
+ * start tag, unescaped (the five predefined entities and character
+ * references), which is all that queueing and bouncing need.  Used on
+ * STANZA frames from a peer: their bytes were checked by the ingress
+ * runtime's parser (xmlstream.h), so they are well-formed; on such input
+ * the results equal that parser's (tests/unit/runtime/test_stanza_peek.c
+ * compares them over the fuzz corpus).  st->ns and st->text are "", and
+ * the child fields NULL.  The strings live in b, which is cleared first:
+ * they stay valid until b changes.  from, when flen > 0 (the frame carried
+ * the sender's JID), is taken as st->from and the start tag's own from
+ * attribute is not looked for.
+ */
+void stanza_peek(struct xs_stanza *st, const char *raw, size_t len,
+    const char *from, size_t flen, struct vbuf *b);
+
 #endif /* VCOMP_STANZA_H */

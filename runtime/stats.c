@@ -55,6 +55,7 @@ stats_render(struct vbuf *out)
 		line(out, d, "queue_up_bytes", c->to_up.bytes);
 	}
 	peer_stats_render(out);
+	route_stats_render(out);
 }
 
 void

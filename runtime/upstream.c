@@ -251,7 +251,6 @@ up_closed(struct conn *conn, const char *why)
 	if (c->up == conn)
 		c->up = NULL;
 	timer_stop(&c->up_keepalive);
-	peer_conn_lost(conn);
 	if (conn->state == UP_READY)
 		vlog(shutting_down ? VL_INFO : VL_WARN,
 		    "upstream %s: disconnected%s%s", c->vc->domain,
@@ -289,8 +288,6 @@ connect_now(struct timer *t)
 	snprintf(conn->name, sizeof conn->name, "upstream %s", c->vc->domain);
 	conn->state = UP_CONNECTING;
 	conn->xs = xs_new(&up_cb, conn, table->limits.max_stanza);
-	if (conn->xs == NULL)
-		vfatal("out of memory (parser)");
 	conn->timer.fn = open_timeout;
 	conn->timer.arg = conn;
 	timer_arm(&conn->timer, UPSTREAM_OPEN_TIMEOUT_MS);

@@ -3,8 +3,12 @@
  * queues, routing, statistics, secrets and logging of one node.
  *
  * The pure pieces have their own headers (buf.h, xmlstream.h, stanza.h,
- * auth.h); this one is for everything that touches sockets, timers or the
- * node's global state.  Exports are grouped by the file that defines them.
+ * auth.h, peer_proto.h, retroute.h), and the peer link's delivery layer
+ * has delivery.h; this one is for everything that touches sockets, timers
+ * or the node's global state.  Exports are grouped by the file that
+ * defines them, lowest layer first (docs/architecture.md draws the
+ * layers): log, loop, conn, queue, stats, secrets, route, then the roles.
+ * Out of memory aborts everywhere (buf.h's xmalloc family).
  *
  * Memory: the runtime is one process with one thread.  Per-component state
  * (struct comp) is allocated once at start and lives until exit.
@@ -64,7 +68,7 @@ void vfatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn)
 /* --------------------------------------------------------------- loop.c */
 
 typedef void io_fn(void *arg, uint32_t events);
-typedef void loop_hook(void);
+typedef void loop_step(void);
 
 /* A file descriptor watched by the loop.  Embedded in its owner. */
 struct io {
@@ -83,14 +87,19 @@ struct timer {
 };
 
 void loop_init(void);
-/* Runs until loop_stop(); the before-sleep hooks run once more at the end. */
+/* Runs until loop_stop(); the before-sleep step runs once more at the end. */
 void loop_run(void);
 void loop_stop(void);
-/* fn runs before every epoll_wait (writing output, reaping). */
-void loop_add_hook(loop_hook *fn);
+/* The one step run before every epoll_wait: node.c's before_sleep, which
+ * writes output, acknowledges, reaps and ends the run in a fixed order. */
+void loop_before_sleep(loop_step *fn);
 /* Milliseconds on the monotonic clock, cached once per loop pass. */
 uint64_t loop_now(void);
 uint64_t clock_ms(void);
+/* For tests that drive timers without epoll (tests/unit/runtime): sets the
+ * cached clock, then runs every timer due by then. */
+void loop_set_now(uint64_t now);
+void loop_run_timers(void);
 
 int io_add(struct io *io, int fd, uint32_t events, io_fn *fn, void *arg);
 void io_want(struct io *io, uint32_t events);
@@ -149,9 +158,10 @@ struct conn {
 	struct vbuf out;            /* output; out.p[ooff..len) not yet sent */
 	size_t ooff;
 	size_t cap;                 /* output cap (limits.output_cap) */
-	/* Backpressure.  blocked counts the destinations this connection
-	 * waits on; while it is non-zero nothing is read from it.  waiters
-	 * are the sources waiting for this connection to drain. */
+	/* Backpressure (conn.c's alone).  blocked counts the destinations
+	 * this connection waits on and the conn_pause()s not yet resumed;
+	 * while it is non-zero nothing is read from it.  waiters are the
+	 * sources waiting for this connection to drain. */
 	int blocked;
 	struct conn **waiters;
 	size_t nwaiters, capwaiters;
@@ -170,8 +180,6 @@ struct conn {
 /* The list of every connection not yet reaped (for shutdown, stats). */
 extern struct conn *conn_all;
 
-/* Must run once after loop_init(): installs the write and reap hooks. */
-void conn_init(void);
 /* Wraps an open non-blocking socket.  connecting: connect() in progress. */
 struct conn *conn_new(int fd, enum conn_kind kind, const struct conn_ops *ops,
     void *owner, bool connecting, size_t cap);
@@ -187,6 +195,10 @@ void conn_relay(struct conn *dst, struct conn *src, const void *p, size_t n);
 size_t conn_pending(const struct conn *c);
 /* Is c at or over its output cap? */
 bool conn_full(const struct conn *c);
+/* How many of the bytes ever queued on c the receiving host's TCP has
+ * acknowledged (0 once c is closed): the end of a stanza queued when
+ * nqueued was N has reached the other host once this is >= N. */
+uint64_t conn_acked(const struct conn *c);
 /* Closes at once: output not yet written is lost. */
 void conn_close(struct conn *c, const char *why);
 /* Stops reading and closes once the output is written (or after
@@ -196,9 +208,23 @@ void conn_finish(struct conn *c);
 /* Ends c's XMPP stream politely: queues </stream:stream>, then
  * conn_finish(). */
 void conn_end_stream(struct conn *c);
-/* Writes every pending output now (shutdown); the normal path is the
- * before-sleep hook. */
-void conn_flush_all(void);
+/* Before sleeping (node.c): writes every pending output, asking for
+ * EPOLLOUT only where the kernel did not take it all. */
+void conn_flush(void);
+/* Before sleeping, after everything else: frees closed connections. */
+void conn_reap(void);
+/* Stops reading c until a matching conn_resume() (counted: c is read only
+ * while every pause was resumed and no destination holds it back).  A
+ * close forgets every pause. */
+void conn_pause(struct conn *c);
+void conn_resume(struct conn *c);
+/* Is c held back (paused, or waiting for a destination to drain)? */
+bool conn_paused(const struct conn *c);
+/* fn(c, arg) runs whenever any connection closes, right before its owner's
+ * closed callback, while c's memory is valid; for layers that keep
+ * pointers to connections they do not own.  Registered once at start. */
+typedef void conn_close_fn(struct conn *c, void *arg);
+void conn_on_close(conn_close_fn *fn, void *arg);
 /* Closes every connection at once and frees them (end of the run). */
 void conn_close_all(void);
 
@@ -345,6 +371,8 @@ void stats_close(void);
  */
 char *secret_load(const struct vc_secret *s, const char *bundle,
     const char *what);
+/* Wipes a secret (explicit_bzero) and frees it; NULL is ignored. */
+void secret_free(char *s);
 /* The default bundle path: NODE.secrets beside the running binary
  * (/proc/self/exe).  Malloc'd, or NULL. */
 char *secret_default_bundle(const char *node);
@@ -383,6 +411,33 @@ extern size_t ncomps;
 extern const struct vc_table *table;
 extern bool shutting_down;
 
+/*
+ * How routing reaches the other nodes.  The peer link (peer.c, a layer
+ * above routing) registers these at start; routing never calls into the
+ * peer layer by name, so no circle of calls runs through it.  Without
+ * them (one node) no other node is reachable.
+ */
+struct route_peers {
+	/* Is the link to node authenticated? */
+	bool (*reachable)(uint16_t node);
+	/* ... and did its last STATUS say component ci's real component
+	 * is connected there? */
+	bool (*has_comp)(uint16_t node, size_t ci);
+	/* Can the link to node take no more now (down, output at its cap,
+	 * or its unacknowledged frames at theirs)? */
+	bool (*full)(uint16_t node);
+	/* Sends e (taken) as a STANZA frame with flags for component ci;
+	 * src is held back while the link cannot take more. */
+	void (*send)(uint16_t node, struct conn *src, size_t ci,
+	    uint8_t flags, struct qent *e);
+	/* A real component came or went here: tell the other nodes. */
+	void (*status_changed)(void);
+};
+void route_set_peers(const struct route_peers *rp);
+/* Creates the return-route table when a component is homed here. */
+void route_init(void);
+void route_free(void);
+
 /* Finds the component serving domain (ASCII case-insensitive). */
 struct comp *comp_find(const char *domain);
 /* A stanza read on c's upstream. */
@@ -401,18 +456,25 @@ void route_bounce_all(void);
  * A stanza that arrived in a STANZA frame: to_home (PF_TO_HOME) goes to
  * the local real component, else (PF_TO_USER) to the upstream; queued
  * while that is away.  Local disco does not apply (the ingress runtime
- * decided).  st has the raw bytes and the fields a bounce needs.  Returns
+ * decided).  st has the raw bytes and the fields a bounce needs.  A
+ * to_home stanza teaches the return-route table that replies to its
+ * sender go back through from_node.  Returns
  * the connection the bytes were written to, or NULL when the stanza was
  * queued or bounced.
  */
 struct conn *route_from_peer(struct comp *c, struct conn *src,
-    const struct xs_stanza *st, bool to_home);
+    const struct xs_stanza *st, bool to_home, uint16_t from_node);
 /* An unacknowledged frame's entry (taken) goes back to the FRONT of c's
  * to_home (to_home) or to_up queue; bounced while shutting down. */
 void route_requeue(struct comp *c, struct qent *e, bool to_home);
-/* A peer link or a STATUS changed, or a local real component came or
- * went: choose the homes again (logging switches) and flush. */
+/* A peer link or a STATUS changed: choose the homes again (logging
+ * switches) and flush. */
 void route_homes_changed(void);
+/* The local real component of c connected or went away (home.c): the
+ * other nodes are told, then the homes are chosen again. */
+void route_home_changed(struct comp *c);
+/* Appends routes.entries and routes.bytes when there is a table. */
+void route_stats_render(struct vbuf *out);
 
 /* ----------------------------------------------------------- upstream.c */
 
@@ -433,15 +495,12 @@ void home_stop(struct comp *c);
 
 /* --------------------------------------------------------------- peer.c */
 
-struct peer;
-struct routes;
-
 /* The cluster secret (malloc'd by node.c when the cluster has more than
- * one node), and the return-route table (on nodes that home something). */
+ * one node). */
 extern char *cluster_secret;
-extern struct routes *routes;
 
-/* Creates the peers, opens the peer listener and dials; 0 or -1. */
+/* Creates the peers, registers them with routing (route_set_peers), opens
+ * the peer listener and dials; 0 or -1. */
 int peer_start(void);
 /* Shutdown, before shutting_down is set and before the upstreams stop:
  * no more dialling or accepting; links get BYE and close once their output
@@ -450,26 +509,15 @@ int peer_start(void);
 void peer_stop(void);
 /* Frees every peer (end of the run). */
 void peer_free_all(void);
-/* The peer of node if its link is authenticated, else NULL. */
-struct peer *peer_up(uint16_t node);
-/* Did p's last STATUS say the real component of comps[ci] is there? */
-bool peer_has_comp(const struct peer *p, size_t ci);
-/* Is p's link down, its output at the cap, or are its unacknowledged
- * frames at the cap (limits.output_cap bytes of memory)? */
-bool peer_full(const struct peer *p);
-const char *peer_name(const struct peer *p);
-/* Sends e (taken: kept until acknowledged) as a STANZA frame with flags
- * for component c; src is paused when the link's output is full, or until
- * ACKs come when the unacknowledged frames reached the cap.  src must be
- * NULL or a connection whose closed callback calls peer_conn_lost(). */
-void peer_send(struct peer *p, struct conn *src, struct comp *c,
-    uint8_t flags, struct qent *e);
-/* A real component connected or disconnected here: tell every peer. */
-void peer_status_changed(void);
-/* conn (a real component or an upstream) closed: frames whose bytes it
- * still held cannot be acknowledged, so their link is closed. */
-void peer_conn_lost(struct conn *conn);
-/* Appends "peer.NODE.COUNTER VALUE\n" lines and routes.entries/bytes. */
+/* Before sleeping (node.c): handles the frames that links paused by
+ * backpressure left in their decoders, once they may be read again. */
+void peer_resume_input(void);
+/* Before sleeping, after the output was written: counts the receipts
+ * whose bytes arrived and queues ACKs (delivery.c). */
+void peer_ack(void);
+/* Before sleeping, after the connections were reaped: frees dead links. */
+void peer_reap(void);
+/* Appends "peer.NODE.COUNTER VALUE\n" lines. */
 void peer_stats_render(struct vbuf *out);
 
 /* --------------------------------------------------------------- node.c */

@@ -594,15 +594,13 @@ xs_new(const struct xs_callbacks *cb, void *ud, size_t max_stanza)
 {
 	struct xs_parser *p;
 
-	if ((p = calloc(1, sizeof *p)) == NULL)
-		return NULL;
+	p = xcalloc(1, sizeof *p);
 	p->cb = *cb;
 	p->ud = ud;
 	p->max = max_stanza > 0 ? max_stanza : 1;
-	if (make_expat(p) == -1) {
-		free(p);
-		return NULL;
-	}
+	/* expat reports its own allocation failure only as -1. */
+	if (make_expat(p) == -1)
+		xoom(sizeof *p);
 	clear_state(p);
 	return p;
 }
@@ -614,8 +612,7 @@ map_error(enum XML_Error e)
 	switch (e) {
 	case XML_ERROR_NO_MEMORY:
 		/* Same policy as buf.h: out of memory is fatal. */
-		fputs("vcomp: out of memory in expat\n", stderr);
-		abort();
+		xoom(0);
 	case XML_ERROR_UNDEFINED_ENTITY:
 	case XML_ERROR_PARAM_ENTITY_REF:
 	case XML_ERROR_RECURSIVE_ENTITY_REF:
@@ -786,10 +783,8 @@ xs_reset(struct xs_parser *p)
 	/* A fresh expat parser is simpler than XML_ParserReset, which
 	 * clears every handler and setting that make_expat applies. */
 	XML_ParserFree(p->xp);
-	if (make_expat(p) == -1) {
-		fputs("vcomp: out of memory in expat\n", stderr);
-		abort();
-	}
+	if (make_expat(p) == -1)
+		xoom(0);
 	clear_state(p);
 }
 

@@ -109,8 +109,8 @@ enum xs_status {
 /*
  * Create a parser.  cb is copied; any callback may be NULL.  ud is passed to
  * every callback.  max_stanza bounds the raw size of one top-level element
- * (and of the stream header); it must be at least 1.  Returns NULL only if
- * expat cannot allocate its parser.
+ * (and of the stream header); it must be at least 1.  Never NULL: out of
+ * memory aborts (buf.h).
  */
 struct xs_parser *xs_new(const struct xs_callbacks *cb, void *ud,
     size_t max_stanza);

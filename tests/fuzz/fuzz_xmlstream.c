@@ -14,7 +14,10 @@
  *     end with '>';
  *   - the parser never holds more than max_stanza after a successful feed;
  *   - every reply built for a stanza (bounce, disco reply) parses back as
- *     well-formed, unrestricted XML.
+ *     well-formed, unrestricted XML;
+ *   - stanza_peek() (the scanner peer links use instead of the parser)
+ *     reads the same name, from, to, id and type from the stanza's raw
+ *     bytes as the parser reported.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -77,6 +80,26 @@ on_open(void *ud, const struct xs_attr *a, size_t n)
 	vbuf_addch(log, '\n');
 }
 
+static int
+same(const char *a, const char *b)
+{
+	return a == NULL || b == NULL ? a == b : strcmp(a, b) == 0;
+}
+
+/* The differential oracle for stanza_peek (stanza.h). */
+static void
+check_peek(const struct xs_stanza *st)
+{
+	static struct vbuf b;
+	struct xs_stanza p;
+
+	stanza_peek(&p, st->raw, st->raw_len, NULL, 0, &b);
+	if (!same(p.name, st->name) || !same(p.from, st->from) ||
+	    !same(p.to, st->to) || !same(p.id, st->id) ||
+	    !same(p.type, st->type))
+		abort();
+}
+
 static void
 on_stanza(void *ud, const struct xs_stanza *st)
 {
@@ -100,6 +123,7 @@ on_stanza(void *ud, const struct xs_stanza *st)
 	add(log, st->err_text);
 	vbuf_add(log, st->raw, st->raw_len);
 	vbuf_addch(log, '\n');
+	check_peek(st);
 
 	if (stanza_bounce(&out, st, "cancel", "service-unavailable",
 	    st->text, st->to))

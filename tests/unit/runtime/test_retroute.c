@@ -1,27 +1,27 @@
 /*
- * test_routes.c — the bounded LRU return-route table (runtime/routes.c).
+ * test_retroute.c — the bounded LRU return-route table (runtime/retroute.c).
  */
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "routes.h"
+#include "retroute.h"
 #include "../unit.h"
 
 static void
-learn(struct routes *r, const char *jid, uint16_t node)
+learn(struct rroutes *r, const char *jid, uint16_t node)
 {
-	routes_learn(r, jid, strlen(jid), node);
+	rroutes_learn(r, jid, strlen(jid), node);
 }
 
 /* The node of jid, or -1 when it has no route. */
 static int
-look(struct routes *r, const char *jid)
+look(struct rroutes *r, const char *jid)
 {
 	uint16_t n = 0xffff;
 
-	if (!routes_lookup(r, jid, strlen(jid), &n))
+	if (!rroutes_lookup(r, jid, strlen(jid), &n))
 		return -1;
 	return n;
 }
@@ -29,43 +29,43 @@ look(struct routes *r, const char *jid)
 static void
 test_learn_lookup_update(void)
 {
-	struct routes *r = routes_new(10);
+	struct rroutes *r = rroutes_new(10);
 
-	CU_ASSERT_EQUAL(routes_count(r), 0);
+	CU_ASSERT_EQUAL(rroutes_count(r), 0);
 	CU_ASSERT_EQUAL(look(r, "a@x/1"), -1);
 	learn(r, "a@x/1", 1);
 	learn(r, "b@x/1", 2);
 	CU_ASSERT_EQUAL(look(r, "a@x/1"), 1);
 	CU_ASSERT_EQUAL(look(r, "b@x/1"), 2);
-	CU_ASSERT_EQUAL(routes_count(r), 2);
+	CU_ASSERT_EQUAL(rroutes_count(r), 2);
 	/* Learning again updates in place. */
 	learn(r, "a@x/1", 3);
 	CU_ASSERT_EQUAL(look(r, "a@x/1"), 3);
-	CU_ASSERT_EQUAL(routes_count(r), 2);
+	CU_ASSERT_EQUAL(rroutes_count(r), 2);
 	/* Byte-exact: case, prefixes and embedded NULs all differ. */
 	CU_ASSERT_EQUAL(look(r, "A@x/1"), -1);
 	CU_ASSERT_EQUAL(look(r, "a@x/"), -1);
 	CU_ASSERT_EQUAL(look(r, "a@x/12"), -1);
-	routes_learn(r, "a@x/1\0z", 7, 7);
+	rroutes_learn(r, "a@x/1\0z", 7, 7);
 	CU_ASSERT_EQUAL(look(r, "a@x/1"), 3);
 	{
 		uint16_t n;
 
-		CU_ASSERT_TRUE(routes_lookup(r, "a@x/1\0z", 7, &n));
+		CU_ASSERT_TRUE(rroutes_lookup(r, "a@x/1\0z", 7, &n));
 		CU_ASSERT_EQUAL(n, 7);
 	}
 	/* The empty JID is a key like any other. */
 	learn(r, "", 9);
 	CU_ASSERT_EQUAL(look(r, ""), 9);
-	CU_ASSERT_EQUAL(routes_count(r), 4);
-	routes_free(r);
-	routes_free(NULL);
+	CU_ASSERT_EQUAL(rroutes_count(r), 4);
+	rroutes_free(r);
+	rroutes_free(NULL);
 }
 
 static void
 test_lru_order(void)
 {
-	struct routes *r = routes_new(3);
+	struct rroutes *r = rroutes_new(3);
 
 	learn(r, "a", 1);
 	learn(r, "b", 2);
@@ -73,7 +73,7 @@ test_lru_order(void)
 	/* A lookup refreshes a, so b is now the least recently used. */
 	CU_ASSERT_EQUAL(look(r, "a"), 1);
 	learn(r, "d", 4);
-	CU_ASSERT_EQUAL(routes_count(r), 3);
+	CU_ASSERT_EQUAL(rroutes_count(r), 3);
 	CU_ASSERT_EQUAL(look(r, "b"), -1);
 	/* Order now (oldest first): c a d.  Re-learning c refreshes it. */
 	learn(r, "c", 5);
@@ -84,30 +84,30 @@ test_lru_order(void)
 	CU_ASSERT_EQUAL(look(r, "e"), 6);
 	/* Order: c d e.  Without lookups, learning evicts in learn order. */
 	learn(r, "f", 7);
-	CU_ASSERT_EQUAL(routes_count(r), 3);
+	CU_ASSERT_EQUAL(rroutes_count(r), 3);
 	learn(r, "g", 8);
-	CU_ASSERT_EQUAL(routes_count(r), 3);
+	CU_ASSERT_EQUAL(rroutes_count(r), 3);
 	CU_ASSERT_EQUAL(look(r, "c"), -1);
 	CU_ASSERT_EQUAL(look(r, "d"), -1);
 	CU_ASSERT_EQUAL(look(r, "e"), 6);
 	CU_ASSERT_EQUAL(look(r, "f"), 7);
 	CU_ASSERT_EQUAL(look(r, "g"), 8);
-	routes_free(r);
+	rroutes_free(r);
 
 	/* max 0 is taken as 1. */
-	r = routes_new(0);
+	r = rroutes_new(0);
 	learn(r, "a", 1);
 	learn(r, "b", 2);
-	CU_ASSERT_EQUAL(routes_count(r), 1);
+	CU_ASSERT_EQUAL(rroutes_count(r), 1);
 	CU_ASSERT_EQUAL(look(r, "a"), -1);
 	CU_ASSERT_EQUAL(look(r, "b"), 2);
-	routes_free(r);
+	rroutes_free(r);
 }
 
 static void
 test_bound(void)
 {
-	struct routes *r = routes_new(1000);
+	struct rroutes *r = rroutes_new(1000);
 	char jid[64];
 	size_t mem1000 = 0, present = 0;
 
@@ -116,12 +116,12 @@ test_bound(void)
 		    i * 2654435761u & 0xffffff);
 		learn(r, jid, (uint16_t)(i % 7));
 		if (i == 999)
-			mem1000 = routes_memory(r);
+			mem1000 = rroutes_memory(r);
 	}
-	CU_ASSERT_EQUAL(routes_count(r), 1000);
+	CU_ASSERT_EQUAL(rroutes_count(r), 1000);
 	/* Churn through 99 000 evictions did not grow the table. */
-	CU_ASSERT(routes_memory(r) <= mem1000 + 1000 * 16);
-	CU_ASSERT(routes_memory(r) < 1000 * 160);
+	CU_ASSERT(rroutes_memory(r) <= mem1000 + 1000 * 16);
+	CU_ASSERT(rroutes_memory(r) < 1000 * 160);
 	for (int i = 0; i < 100000; i++) {
 		snprintf(jid, sizeof jid, "user%d@example.test/res-%06x", i,
 		    i * 2654435761u & 0xffffff);
@@ -131,7 +131,7 @@ test_bound(void)
 			CU_ASSERT_EQUAL(look(r, jid), i % 7);
 	}
 	CU_ASSERT_EQUAL(present, 0);
-	routes_free(r);
+	rroutes_free(r);
 }
 
 /*
@@ -143,45 +143,45 @@ test_bound(void)
 static void
 test_jid_length_bound(void)
 {
-	struct routes *r = routes_new(10);
+	struct rroutes *r = rroutes_new(10);
 	size_t big = 70000;
 	char *jid = malloc(big);
 	uint16_t n = 0;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(jid);
-	CU_ASSERT_EQUAL(ROUTES_MAX_JID, 3071);
+	CU_ASSERT_EQUAL(RROUTES_MAX_JID, 3071);
 	memset(jid, 'a', big);
 	/* 3071 bytes: the longest valid JID is learned and found. */
-	CU_ASSERT_TRUE(routes_learn(r, jid, 3071, 4));
-	CU_ASSERT_TRUE(routes_lookup(r, jid, 3071, &n));
+	CU_ASSERT_TRUE(rroutes_learn(r, jid, 3071, 4));
+	CU_ASSERT_TRUE(rroutes_lookup(r, jid, 3071, &n));
 	CU_ASSERT_EQUAL(n, 4);
 	/* 3072 bytes: refused; the table is unchanged. */
-	CU_ASSERT_FALSE(routes_learn(r, jid, 3072, 5));
-	CU_ASSERT_FALSE(routes_lookup(r, jid, 3072, &n));
-	CU_ASSERT_EQUAL(routes_count(r), 1);
+	CU_ASSERT_FALSE(rroutes_learn(r, jid, 3072, 5));
+	CU_ASSERT_FALSE(rroutes_lookup(r, jid, 3072, &n));
+	CU_ASSERT_EQUAL(rroutes_count(r), 1);
 	/* Lengths the old 16-bit field still accepted, and beyond it. */
-	CU_ASSERT_FALSE(routes_learn(r, jid, 65535, 5));
-	CU_ASSERT_FALSE(routes_learn(r, jid, 65536, 5));
-	CU_ASSERT_FALSE(routes_learn(r, jid, big, 5));
-	CU_ASSERT_EQUAL(routes_count(r), 1);
-	CU_ASSERT_TRUE(routes_lookup(r, jid, 3071, &n));
+	CU_ASSERT_FALSE(rroutes_learn(r, jid, 65535, 5));
+	CU_ASSERT_FALSE(rroutes_learn(r, jid, 65536, 5));
+	CU_ASSERT_FALSE(rroutes_learn(r, jid, big, 5));
+	CU_ASSERT_EQUAL(rroutes_count(r), 1);
+	CU_ASSERT_TRUE(rroutes_lookup(r, jid, 3071, &n));
 	CU_ASSERT_EQUAL(n, 4);
 	free(jid);
-	routes_free(r);
+	rroutes_free(r);
 }
 
 static void
 test_forget_node(void)
 {
-	struct routes *r = routes_new(100);
+	struct rroutes *r = rroutes_new(100);
 	char jid[32];
 
 	for (int i = 0; i < 60; i++) {
 		snprintf(jid, sizeof jid, "u%d@x", i);
 		learn(r, jid, (uint16_t)(i % 3));
 	}
-	routes_forget_node(r, 1);
-	CU_ASSERT_EQUAL(routes_count(r), 40);
+	rroutes_forget_node(r, 1);
+	CU_ASSERT_EQUAL(rroutes_count(r), 40);
 	for (int i = 0; i < 60; i++) {
 		snprintf(jid, sizeof jid, "u%d@x", i);
 		CU_ASSERT_EQUAL(look(r, jid), i % 3 == 1 ? -1 : i % 3);
@@ -189,12 +189,12 @@ test_forget_node(void)
 	/* The table still works after removals from the middle. */
 	learn(r, "u1@x", 2);
 	CU_ASSERT_EQUAL(look(r, "u1@x"), 2);
-	routes_forget_node(r, 0);
-	routes_forget_node(r, 2);
-	CU_ASSERT_EQUAL(routes_count(r), 0);
+	rroutes_forget_node(r, 0);
+	rroutes_forget_node(r, 2);
+	CU_ASSERT_EQUAL(rroutes_count(r), 0);
 	learn(r, "v@x", 5);
 	CU_ASSERT_EQUAL(look(r, "v@x"), 5);
-	routes_free(r);
+	rroutes_free(r);
 }
 
 /*
@@ -209,20 +209,20 @@ test_memory_per_entry(void)
 {
 	enum { N = 1000000 };
 	struct mallinfo2 before, after;
-	struct routes *r;
+	struct rroutes *r;
 	char jid[64];
 	double per, heap;
 
 	before = mallinfo2();
-	r = routes_new(N);
+	r = rroutes_new(N);
 	for (int i = 0; i < N; i++) {
 		snprintf(jid, sizeof jid, "user%05d@example.test/res-%06x",
 		    i % 100000, (unsigned)i * 2654435761u & 0xffffff);
 		learn(r, jid, (uint16_t)(i & 3));
 	}
 	after = mallinfo2();
-	CU_ASSERT_EQUAL(routes_count(r), N);
-	per = (double)routes_memory(r) / N;
+	CU_ASSERT_EQUAL(rroutes_count(r), N);
+	per = (double)rroutes_memory(r) / N;
 	/* Small chunks are in uordblks, the bucket array (megabytes) is
 	 * mmapped and counted in hblkhd. */
 	heap = (double)(after.uordblks + after.hblkhd - before.uordblks -
@@ -236,10 +236,10 @@ test_memory_per_entry(void)
 		/* glibc malloc: the table's own count is honest. */
 		CU_ASSERT(heap < per * 1.05 && heap > per * 0.95);
 	}
-	routes_free(r);
+	rroutes_free(r);
 }
 
-UNIT_SUITE(routes)
+UNIT_SUITE(retroute)
 {
 	UNIT_TEST(suite, test_learn_lookup_update);
 	UNIT_TEST(suite, test_lru_order);

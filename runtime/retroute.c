@@ -1,5 +1,5 @@
 /*
- * routes.c — the bounded LRU return-route table (routes.h).
+ * retroute.c — the bounded LRU return-route table (retroute.h).
  *
  * Layout: a chained hash table of individually allocated entries, each
  * carrying its JID inline (one malloc per entry), threaded on an
@@ -19,18 +19,19 @@
 #include <string.h>
 
 #include "auth.h"
-#include "routes.h"
+#include "buf.h"
+#include "retroute.h"
 
 struct rent {
 	struct rent *hnext;         /* next in the same bucket */
 	struct rent *prev, *next;   /* recency list: prev is more recent */
 	uint32_t hash;
 	uint16_t node;
-	uint16_t len;               /* at most ROUTES_MAX_JID */
+	uint16_t len;               /* at most RROUTES_MAX_JID */
 	char jid[];
 };
 
-struct routes {
+struct rroutes {
 	struct rent **buckets;
 	size_t nbuckets;            /* a power of two */
 	size_t maxbuckets;
@@ -41,30 +42,6 @@ struct routes {
 };
 
 #define INITIAL_BUCKETS	16
-
-static void *
-xmalloc(size_t n)
-{
-	void *p = malloc(n);
-
-	if (p == NULL) {
-		fprintf(stderr, "out of memory (%zu bytes)\n", n);
-		abort();
-	}
-	return p;
-}
-
-static void *
-xcalloc(size_t n, size_t size)
-{
-	void *p = calloc(n, size);
-
-	if (p == NULL) {
-		fprintf(stderr, "out of memory (%zu x %zu bytes)\n", n, size);
-		abort();
-	}
-	return p;
-}
 
 /* ------------------------------------------------------------ SipHash */
 
@@ -113,10 +90,10 @@ siphash(uint64_t k0, uint64_t k1, const void *p, size_t n)
 
 /* ---------------------------------------------------------- the table */
 
-struct routes *
-routes_new(uint32_t max)
+struct rroutes *
+rroutes_new(uint32_t max)
 {
-	struct routes *r = xcalloc(1, sizeof *r);
+	struct rroutes *r = xcalloc(1, sizeof *r);
 	uint64_t key[2];
 
 	r->max = max > 0 ? max : 1;
@@ -132,7 +109,7 @@ routes_new(uint32_t max)
 }
 
 void
-routes_free(struct routes *r)
+rroutes_free(struct rroutes *r)
 {
 	struct rent *e, *next;
 
@@ -147,7 +124,7 @@ routes_free(struct routes *r)
 }
 
 static void
-lru_unlink(struct routes *r, struct rent *e)
+lru_unlink(struct rroutes *r, struct rent *e)
 {
 	if (e->prev != NULL)
 		e->prev->next = e->next;
@@ -161,7 +138,7 @@ lru_unlink(struct routes *r, struct rent *e)
 }
 
 static void
-lru_push_front(struct routes *r, struct rent *e)
+lru_push_front(struct rroutes *r, struct rent *e)
 {
 	e->prev = NULL;
 	e->next = r->head;
@@ -174,7 +151,7 @@ lru_push_front(struct routes *r, struct rent *e)
 
 /* Removes e from its bucket's chain. */
 static void
-hash_unlink(struct routes *r, struct rent *e)
+hash_unlink(struct rroutes *r, struct rent *e)
 {
 	struct rent **pp = &r->buckets[e->hash & (r->nbuckets - 1)];
 
@@ -185,7 +162,7 @@ hash_unlink(struct routes *r, struct rent *e)
 
 /* Unlinks and frees e. */
 static void
-remove_entry(struct routes *r, struct rent *e)
+remove_entry(struct rroutes *r, struct rent *e)
 {
 	hash_unlink(r, e);
 	lru_unlink(r, e);
@@ -195,7 +172,7 @@ remove_entry(struct routes *r, struct rent *e)
 }
 
 static struct rent *
-find(const struct routes *r, const char *jid, size_t len, uint32_t h)
+find(const struct rroutes *r, const char *jid, size_t len, uint32_t h)
 {
 	struct rent *e;
 
@@ -208,7 +185,7 @@ find(const struct routes *r, const char *jid, size_t len, uint32_t h)
 
 /* Doubles the bucket array, moving every entry to its new chain. */
 static void
-grow(struct routes *r)
+grow(struct rroutes *r)
 {
 	size_t n = r->nbuckets * 2;
 	struct rent **nb = xcalloc(n, sizeof *nb);
@@ -228,7 +205,7 @@ grow(struct routes *r)
 }
 
 bool
-routes_learn(struct routes *r, const char *jid, size_t len, uint16_t node)
+rroutes_learn(struct rroutes *r, const char *jid, size_t len, uint16_t node)
 {
 	uint32_t h;
 	struct rent *e, **b;
@@ -236,7 +213,7 @@ routes_learn(struct routes *r, const char *jid, size_t len, uint16_t node)
 	/* The parser does not bound attribute values, so a user could
 	 * otherwise pin up to max-stanza bytes per entry: a million entries
 	 * of half a megabyte each.  Nothing longer than a JID can be. */
-	if (len > ROUTES_MAX_JID)
+	if (len > RROUTES_MAX_JID)
 		return false;
 	h = (uint32_t)siphash(r->k0, r->k1, jid, len);
 	if ((e = find(r, jid, len, h)) != NULL) {
@@ -264,11 +241,11 @@ routes_learn(struct routes *r, const char *jid, size_t len, uint16_t node)
 }
 
 bool
-routes_lookup(struct routes *r, const char *jid, size_t len, uint16_t *node)
+rroutes_lookup(struct rroutes *r, const char *jid, size_t len, uint16_t *node)
 {
 	struct rent *e;
 
-	if (len > ROUTES_MAX_JID)
+	if (len > RROUTES_MAX_JID)
 		return false;
 	e = find(r, jid, len, (uint32_t)siphash(r->k0, r->k1, jid, len));
 	if (e == NULL)
@@ -282,7 +259,7 @@ routes_lookup(struct routes *r, const char *jid, size_t len, uint16_t *node)
 }
 
 void
-routes_forget_node(struct routes *r, uint16_t node)
+rroutes_forget_node(struct rroutes *r, uint16_t node)
 {
 	struct rent *e, *next;
 
@@ -294,13 +271,13 @@ routes_forget_node(struct routes *r, uint16_t node)
 }
 
 size_t
-routes_count(const struct routes *r)
+rroutes_count(const struct rroutes *r)
 {
 	return r->count;
 }
 
 size_t
-routes_memory(const struct routes *r)
+rroutes_memory(const struct rroutes *r)
 {
 	/* malloc_usable_size() counts what the allocator really reserved
 	 * for an entry (rounding included); each chunk also carries one

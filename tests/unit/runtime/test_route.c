@@ -1,0 +1,273 @@
+/*
+ * test_route.c — routing (runtime/route.c) as a state machine, with no
+ * sockets: the components are those of tests/unit/fixture.yaml for node1
+ * (muc.example.test homed here, pubsub.example.test homed on node2), the
+ * upstream and real-component connections are struct conns that were
+ * never opened (what routing writes stays in their output buffers), the
+ * other node is the fake struct route_peers below, and time is the loop's
+ * clock, set with loop_set_now(), which also runs the queues' expiry
+ * timers.
+ *
+ * Covered: return routes learned from a peer's to_home stanza, used for
+ * replies, not used while that node's link is down and used again when it
+ * is back; a stanza for a remote home queued
+ * while no home is available, flushed when one announces itself, and
+ * bounced (remote-server-timeout) after queue-age; unacknowledged frames
+ * handed back to the front of their queue.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "peer_proto.h"
+#include "vcrt.h"
+#include "../unit.h"
+
+#define MUC	0       /* comps[] index of muc.example.test (home: node1) */
+#define PUBSUB	1       /* pubsub.example.test (home: node2) */
+
+/* ---------------------------------------------------- the fake node */
+
+static struct conn up[2], home;   /* upstreams of both, muc's component */
+static bool reach[4], hascomp[4];
+static struct {
+	uint16_t node;
+	size_t ci;
+	uint8_t flags;
+	char to[64], id[16];
+} sent[64];
+static int nsent, nstatus;
+
+static bool f_reachable(uint16_t n) { return n < 4 && reach[n]; }
+static bool f_has_comp(uint16_t n, size_t ci) { return n < 4 && reach[n] && hascomp[n]; }
+static bool f_full(uint16_t n) { return !f_reachable(n); }
+static void f_status_changed(void) { nstatus++; }
+
+static void
+f_send(uint16_t node, struct conn *src, size_t ci, uint8_t flags,
+    struct qent *e)
+{
+	if (nsent < 64) {
+		sent[nsent].node = node;
+		sent[nsent].ci = ci;
+		sent[nsent].flags = flags;
+		snprintf(sent[nsent].to, 64, "%s", e->to ? e->data + e->to : "");
+		snprintf(sent[nsent].id, 16, "%s", e->id ? e->data + e->id : "");
+	}
+	nsent++;
+	free(e);
+}
+
+static const struct route_peers fake_peers = {
+	.reachable = f_reachable,
+	.has_comp = f_has_comp,
+	.full = f_full,
+	.send = f_send,
+	.status_changed = f_status_changed,
+};
+
+/* A connection that was never opened; routing writes to its output. */
+static void
+fake_conn(struct conn *c, const char *name)
+{
+	/* Its output buffer is reused; C_PENDING (set by the first write)
+	 * stays set, so the conn is put on conn.c's pending list once and
+	 * never flushed: nothing here calls conn_flush. */
+	vbuf_clear(&c->out);
+	c->ooff = 0;
+	c->io.fd = -1;
+	c->cap = 1 << 20;
+	c->flags = (c->flags & C_PENDING) | C_READY;
+	snprintf(c->name, sizeof c->name, "%s", name);
+}
+
+static bool
+wrote(const struct conn *c, const char *needle)
+{
+	return c->out.p != NULL && strstr(c->out.p, needle) != NULL;
+}
+
+static void
+setup(void)
+{
+	ncomps = table->ncomponents;
+	comps = calloc(ncomps, sizeof *comps);
+	CU_ASSERT_FATAL(comps != NULL && ncomps == 2);
+	for (size_t i = 0; i < ncomps; i++)
+		comps[i].vc = &table->components[i];
+	CU_ASSERT_STRING_EQUAL(comps[MUC].vc->domain, "muc.example.test");
+	fake_conn(&up[0], "upstream muc");
+	fake_conn(&up[1], "upstream pubsub");
+	fake_conn(&home, "component muc");
+	comps[MUC].up = &up[0];
+	comps[PUBSUB].up = &up[1];
+	comps[MUC].home = &home;
+	memset(reach, 0, sizeof reach);
+	memset(hascomp, 0, sizeof hascomp);
+	nsent = nstatus = 0;
+	shutting_down = false;
+	vlog_level = VL_ERR;
+	loop_set_now(5000000);
+	route_set_peers(&fake_peers);
+	route_init();
+}
+
+static void
+teardown(void)
+{
+	for (size_t i = 0; i < ncomps; i++) {
+		queue_clear(&comps[i].to_home);
+		queue_clear(&comps[i].to_up);
+		timer_stop(&comps[i].to_home.timer);
+		timer_stop(&comps[i].to_up.timer);
+	}
+	route_free();
+	route_set_peers(NULL);
+	free(comps);
+	comps = NULL;
+	ncomps = 0;
+}
+
+/* Parses raw into st (strings in b) the way a STANZA frame is read. */
+static void
+stanza(struct xs_stanza *st, struct vbuf *b, const char *raw)
+{
+	stanza_peek(st, raw, strlen(raw), NULL, 0, b);
+}
+
+/* ------------------------------------------------------------- routes */
+
+static void
+test_routes_learned_and_used(void)
+{
+	struct vbuf b = { 0 };
+	struct xs_stanza st;
+	struct conn *dst;
+
+	setup();
+	reach[1] = true;
+	/* alice's message came in on node2: it reaches the component here
+	 * and teaches the route. */
+	stanza(&st, &b, "<message from='alice@example.test/a' "
+	    "to='room@muc.example.test' id='m1'/>");
+	dst = route_from_peer(&comps[MUC], NULL, &st, true, 1);
+	CU_ASSERT_PTR_EQUAL(dst, &home);
+	CU_ASSERT(wrote(&home, "id='m1'"));
+	/* The component's reply goes back through node2. */
+	stanza(&st, &b, "<message from='room@muc.example.test/x' "
+	    "to='alice@example.test/a' id='r1'/>");
+	route_from_home(&comps[MUC], &home, &st);
+	CU_ASSERT_EQUAL(nsent, 1);
+	CU_ASSERT_EQUAL(sent[0].node, 1);
+	CU_ASSERT_EQUAL(sent[0].flags, PF_TO_USER);
+	CU_ASSERT_STRING_EQUAL(sent[0].id, "r1");
+	CU_ASSERT_FALSE(wrote(&up[0], "r1"));
+	/* A JID nobody announced leaves by this node's own upstream. */
+	stanza(&st, &b, "<message from='room@muc.example.test/x' "
+	    "to='bob@example.test/b' id='r2'/>");
+	route_from_home(&comps[MUC], &home, &st);
+	CU_ASSERT_EQUAL(nsent, 1);
+	CU_ASSERT(wrote(&up[0], "id='r2'"));
+	/* Routes are per full JID: another resource is unknown. */
+	stanza(&st, &b, "<message from='room@muc.example.test/x' "
+	    "to='alice@example.test/other' id='r3'/>");
+	route_from_home(&comps[MUC], &home, &st);
+	CU_ASSERT(wrote(&up[0], "id='r3'"));
+	vbuf_free(&b);
+	teardown();
+}
+
+static void
+test_route_while_link_down(void)
+{
+	struct vbuf b = { 0 };
+	struct xs_stanza st;
+
+	setup();
+	reach[1] = true;
+	stanza(&st, &b, "<presence from='carol@example.test/c' "
+	    "to='room@muc.example.test/carol'/>");
+	route_from_peer(&comps[MUC], NULL, &st, true, 1);
+	/* node2's link is down: the reply cannot go that way now. */
+	reach[1] = false;
+	stanza(&st, &b, "<message from='room@muc.example.test' "
+	    "to='carol@example.test/c' id='d1'/>");
+	route_from_home(&comps[MUC], &home, &st);
+	CU_ASSERT_EQUAL(nsent, 0);
+	CU_ASSERT(wrote(&up[0], "id='d1'"));
+	/* Back up: the route is still there. */
+	reach[1] = true;
+	stanza(&st, &b, "<message from='room@muc.example.test' "
+	    "to='carol@example.test/c' id='d2'/>");
+	route_from_home(&comps[MUC], &home, &st);
+	CU_ASSERT_EQUAL(nsent, 1);
+	CU_ASSERT_EQUAL(sent[0].node, 1);
+	vbuf_free(&b);
+	teardown();
+}
+
+/* ------------------------------------------------------------- queues */
+
+static void
+test_queued_flushed_and_expired(void)
+{
+	struct vbuf b = { 0 };
+	struct xs_stanza st;
+	uint32_t age = table->limits.queue_age_ms;
+
+	setup();
+	/* pubsub's home is node2, whose link is down: the iq waits. */
+	stanza(&st, &b, "<iq type='get' from='dave@example.test/d' "
+	    "to='pubsub.example.test' id='q1'><ping/></iq>");
+	route_from_upstream(&comps[PUBSUB], &up[1], &st);
+	CU_ASSERT_EQUAL(comps[PUBSUB].to_home.count, 1);
+	CU_ASSERT_EQUAL(nsent, 0);
+	/* node2 comes up and says its real component is there: the queue
+	 * is flushed to it, in order. */
+	reach[1] = hascomp[1] = true;
+	route_homes_changed();
+	CU_ASSERT_EQUAL(comps[PUBSUB].to_home.count, 0);
+	CU_ASSERT_EQUAL(nsent, 1);
+	CU_ASSERT_EQUAL(sent[0].flags, PF_TO_HOME);
+	CU_ASSERT_STRING_EQUAL(sent[0].id, "q1");
+	/* The link drops with that frame unacknowledged: it goes back to
+	 * the front of the queue (delivery.c hands it back) ... */
+	reach[1] = hascomp[1] = false;
+	route_requeue(&comps[PUBSUB], qent_new(&st, loop_now()), true);
+	stanza(&st, &b, "<iq type='get' from='dave@example.test/d' "
+	    "to='pubsub.example.test' id='q2'><ping/></iq>");
+	route_from_upstream(&comps[PUBSUB], &up[1], &st);
+	CU_ASSERT_EQUAL(comps[PUBSUB].to_home.count, 2);
+	CU_ASSERT_STRING_EQUAL(comps[PUBSUB].to_home.head->data +
+	    comps[PUBSUB].to_home.head->id, "q1");
+	/* ... and both are answered once queue-age passed since this node
+	 * first took them: nothing earlier, both then. */
+	loop_set_now(loop_now() + age - 1);
+	CU_ASSERT_EQUAL(comps[PUBSUB].to_home.count, 2);
+	CU_ASSERT_FALSE(wrote(&up[1], "remote-server-timeout"));
+	loop_set_now(loop_now() + 1);
+	CU_ASSERT_EQUAL(comps[PUBSUB].to_home.count, 0);
+	CU_ASSERT(wrote(&up[1], "id='q1'"));
+	CU_ASSERT(wrote(&up[1], "id='q2'"));
+	CU_ASSERT(wrote(&up[1], "remote-server-timeout"));
+	CU_ASSERT_EQUAL(comps[PUBSUB].st.bounced, 2);
+	vbuf_free(&b);
+	teardown();
+}
+
+static void
+test_local_home_changes_are_announced(void)
+{
+	setup();
+	route_home_changed(&comps[MUC]);
+	CU_ASSERT_EQUAL(nstatus, 1);
+	teardown();
+}
+
+UNIT_SUITE(route)
+{
+	UNIT_TEST(suite, test_routes_learned_and_used);
+	UNIT_TEST(suite, test_route_while_link_down);
+	UNIT_TEST(suite, test_queued_flushed_and_expired);
+	UNIT_TEST(suite, test_local_home_changes_are_announced);
+}
