@@ -46,7 +46,11 @@ GEN_H      = $(GRAMMAR_Y:grammar/%.y=$(B)/gen/%.tab.h)
 # and the parser object needs its header after the fact.
 .SECONDARY: $(GEN_C) $(GEN_H)
 COMP_SRC   = $(filter-out compiler/main.c,$(wildcard compiler/*.c))
-COMP_OBJ   = $(COMP_SRC:%.c=$(B)/%.o) $(GEN_C:%.c=%.o)
+# runtime/jid.c (the RFC 7622 checks) is shared: the compiler checks a
+# spec's JIDs with the same code the runtime checks stanzas with.
+COMP_SHARED = runtime/jid.c
+COMP_OBJ   = $(COMP_SRC:%.c=$(B)/%.o) $(GEN_C:%.c=%.o) \
+             $(COMP_SHARED:%.c=$(B)/%.o)
 COMP_LIBS  = $(XML2_LIBS) -lyaml -lnettle
 
 VCOMPC     = $(B)/vcompc

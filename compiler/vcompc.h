@@ -20,6 +20,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "jid.h"	/* runtime/jid.h, shared with the runtime */
+
 #define VCOMPC_VERSION "0.1.0"
 
 /* ---------------------------------------------------------------- limits */
@@ -29,7 +31,7 @@
  * wrong file, and refusing it keeps memory bounded. */
 #define VC_MAX_SPEC_BYTES   (16u * 1024 * 1024)
 /* RFC 7622 §3.1: every part of a JID is 1..1023 octets. */
-#define VC_MAX_JID_PART     1023
+#define VC_MAX_JID_PART     JID_MAX_PART
 /* Most YAML nodes a document may expand to through aliases (alias bombs). */
 #define VC_MAX_YAML_NODES   1000000u
 /* Most nodes and components in one cluster.  Node indexes are uint16_t in
@@ -320,13 +322,8 @@ bool yaml_to_ir(const char *path, const char *text, size_t len,
 
 /* ------------------------------------------------------------ jid.c */
 
-/* RFC 7622 checks.  On failure they return false and set *why to a static
- * English phrase ("domainpart is longer than 1023 octets", ...) and *off to
- * the byte offset of the offending character. */
-bool jid_check_domain(const char *s, const char **why, size_t *off);
-bool jid_check_jid(const char *s, const char **why, size_t *off);
-/* True if s is valid UTF-8 without NUL or C0 controls other than tab. */
-bool utf8_valid(const char *s, size_t len, size_t *bad_off);
+/* The RFC 7622 checks live in runtime/jid.c, shared with the runtime
+ * (runtime/jid.h): jid_check_domain, jid_check_jid, utf8_valid. */
 
 /* ------------------------------------------------------------ check.c */
 

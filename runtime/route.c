@@ -12,12 +12,15 @@
  *     link, through the struct route_peers that peer.c registered).  With none, it waits in the component's to_home queue
  *     and is flushed to the first home that becomes available.
  * From a peer (route_from_peer): PF_TO_HOME stanzas go to the local real
- *   component, PF_TO_USER ones to the upstream, queued while away.
+ *   component, PF_TO_USER ones to the upstream, queued while away; the
+ *   latter get the address check below again.
  * From the real component:
- *   - a stanza whose from is outside the component's domain is refused with
- *     a cancel/not-allowed stanza error back to the component and never
- *     reaches the upstream (a server would close the whole stream with
- *     invalid-from, cutting every user off);
+ *   - a stanza whose from is outside the component's domain, or whose from
+ *     or to is not a JID at all (RFC 7622: "@d", "d/", "l@d/", a bad
+ *     label...), is refused with a stanza error back to the component
+ *     (cancel/not-allowed, modify/jid-malformed; stanza_addresses_ok) and
+ *     never reaches the upstream: a server would close the whole stream
+ *     with invalid-from, cutting every user off;
  *   - a stanza without from gets from='DOMAIN' stamped into it, as Prosody
  *     does itself, so every server sees the same thing;
  *   - everything else goes back through the node its addressee's last
@@ -67,6 +70,9 @@ static void send_up(struct comp *c, struct conn *src,
     const struct xs_stanza *st);
 static void to_user(struct comp *c, struct conn *src,
     const struct xs_stanza *st);
+static void reject(struct comp *c, struct conn *src,
+    const struct xs_stanza *st, const char *etype, const char *cond,
+    const char *text);
 
 struct comp *
 comp_find(const char *domain)
@@ -355,6 +361,9 @@ struct conn *
 route_from_peer(struct comp *c, struct conn *src, const struct xs_stanza *st,
     bool to_home, uint16_t from_node)
 {
+	struct vbuf text = { 0 };
+	const char *etype, *cond;
+
 	c->st.in++;
 	c->st.from_peer++;
 	c->st.bytes_in += st->raw_len;
@@ -370,6 +379,16 @@ route_from_peer(struct comp *c, struct conn *src, const struct xs_stanza *st,
 			return c->home;
 		}
 		enqueue(c, &c->to_home, st, true);
+		return NULL;
+	}
+	/* Toward a user, the bytes are the real component's, checked by
+	 * the home that read them; checked again because this node's
+	 * server is the one that would cut the stream (and the home may
+	 * run an older runtime during a rolling upgrade). */
+	if (!stanza_addresses_ok(st, c->vc->domain, c->vc->domain_len,
+	    &etype, &cond, &text)) {
+		reject(c, NULL, st, etype, cond, text.p);
+		vbuf_free(&text);
 		return NULL;
 	}
 	if (up_ready(c) && c->to_up.head == NULL) {
@@ -430,14 +449,50 @@ stamp_from(struct vbuf *b, const struct xs_stanza *st, const char *domain)
 	vbuf_add(b, st->raw + i, st->raw_len - i);
 }
 
+/*
+ * Refuses st, a stanza of the real component that stanza_addresses_ok() turned
+ * down: counted in rejected, never written toward a server, and answered
+ * with a stanza error that goes back to the real component — on src when
+ * it came from the real component here, else wherever the real component
+ * is (a stanza that a peer relayed toward a user).  The stream stays up.
+ */
+static void
+reject(struct comp *c, struct conn *src, const struct xs_stanza *st,
+    const char *etype, const char *cond, const char *text)
+{
+	struct vbuf b = { 0 };
+	struct xs_stanza r;
+
+	c->st.rejected++;
+	vlog(VL_WARN, "%s: stanza of the real component refused: %.300s",
+	    c->vc->domain, text);
+	if (stanza_bounce(&b, st, etype, cond, text, NULL)) {
+		c->st.bounced++;
+		if (src != NULL)
+			emit(c, src, src, b.p, b.len);
+		else {
+			reply_stanza(&r, st, &b);
+			send_home(c, NULL, &r);
+		}
+	}
+	vbuf_free(&b);
+}
+
 void
 route_from_home(struct comp *c, struct conn *src, const struct xs_stanza *st)
 {
-	struct vbuf b = { 0 };
+	struct vbuf b = { 0 }, text = { 0 };
 	struct xs_stanza stamped;
+	const char *etype, *cond;
 
 	c->st.in++;
 	c->st.bytes_in += st->raw_len;
+	if (!stanza_addresses_ok(st, c->vc->domain, c->vc->domain_len,
+	    &etype, &cond, &text)) {
+		reject(c, src, st, etype, cond, text.p);
+		vbuf_free(&text);
+		return;
+	}
 	if (st->from == NULL) {
 		stamp_from(&b, st, c->vc->domain);
 		stamped = *st;
@@ -445,28 +500,6 @@ route_from_home(struct comp *c, struct conn *src, const struct xs_stanza *st)
 		stamped.raw_len = b.len;
 		stamped.from = c->vc->domain;
 		to_user(c, src, &stamped);
-		vbuf_free(&b);
-		return;
-	}
-	if (!jid_domain_is(st->from, c->vc->domain, c->vc->domain_len)) {
-		struct vbuf text = { 0 };
-
-		c->st.rejected++;
-		vlog(VL_WARN, "%s: real component sent from '%.200s', outside "
-		    "its domain: refused", c->vc->domain, st->from);
-		/* The whole from (bounded by max-stanza): cutting it at a byte
-		 * count could split a UTF-8 sequence and make the reply
-		 * ill-formed XML, which would cost the component its stream. */
-		vbuf_addstr(&text, "from '");
-		vbuf_addstr(&text, st->from);
-		vbuf_addstr(&text, "' is not in domain ");
-		vbuf_addstr(&text, c->vc->domain);
-		if (stanza_bounce(&b, st, "cancel", "not-allowed", text.p,
-		    NULL)) {
-			emit(c, src, src, b.p, b.len);
-			c->st.bounced++;
-		}
-		vbuf_free(&text);
 		vbuf_free(&b);
 		return;
 	}

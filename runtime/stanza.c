@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jid.h"
 #include "stanza.h"
 
 size_t
@@ -195,6 +196,43 @@ jid_domain_is(const char *jid, const char *domain, size_t dlen)
 	for (size_t i = 0; i < dlen; i++)
 		if (ascii_lower(start[i]) != ascii_lower(domain[i]))
 			return false;
+	return true;
+}
+
+bool
+stanza_addresses_ok(const struct xs_stanza *st, const char *domain,
+    size_t dlen, const char **etype, const char **cond, struct vbuf *text)
+{
+	const char *why, *which = NULL, *jid = NULL;
+	size_t off;
+
+	if (st->from != NULL && !jid_check_jid(st->from, &why, &off))
+		which = "from", jid = st->from;
+	else if (st->to != NULL && !jid_check_jid(st->to, &why, &off))
+		which = "to", jid = st->to;
+	if (which != NULL) {
+		*etype = "modify";
+		*cond = "jid-malformed";
+		/* The whole JID (bounded by max-stanza): cutting it at a byte
+		 * count could split a UTF-8 sequence and make the reply
+		 * ill-formed XML, which would cost the component its
+		 * stream. */
+		vbuf_addstr(text, which);
+		vbuf_addstr(text, " '");
+		vbuf_addstr(text, jid);
+		vbuf_addstr(text, "' is not a valid JID: ");
+		vbuf_addstr(text, why);
+		return false;
+	}
+	if (st->from != NULL && !jid_domain_is(st->from, domain, dlen)) {
+		*etype = "cancel";
+		*cond = "not-allowed";
+		vbuf_addstr(text, "from '");
+		vbuf_addstr(text, st->from);
+		vbuf_addstr(text, "' is not in domain ");
+		vbuf_add(text, domain, dlen);
+		return false;
+	}
 	return true;
 }
 

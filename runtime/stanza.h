@@ -83,6 +83,20 @@ void stream_error(struct vbuf *out, const char *condition, const char *text);
 bool jid_domain_is(const char *jid, const char *domain, size_t dlen);
 
 /*
+ * Would a server cut the stream over st's addresses if a component wrote
+ * it?  A component's from must be a JID (RFC 7622, jid.h) inside domain
+ * d[0..dlen), and its to a JID: Prosody and ejabberd close the whole
+ * component stream with invalid-from otherwise.  An absent from or to is
+ * fine.  Returns true when st may go; otherwise sets the stanza error to
+ * answer with — *etype "modify" and *cond "jid-malformed" for a JID that
+ * is not one ("from '@d' is not a valid JID: localpart is empty"),
+ * "cancel"/"not-allowed" for a from outside the domain ("from 'x@e' is
+ * not in domain d") — and appends that text to *text (the caller's).
+ */
+bool stanza_addresses_ok(const struct xs_stanza *st, const char *domain,
+    size_t dlen, const char **etype, const char **cond, struct vbuf *text);
+
+/*
  * XEP-0114 stream headers (with an XML declaration in front).  The client
  * side (what a component sends) carries to=TO; the server side (what the
  * runtime sends to a real component) carries from=FROM and the stream id.

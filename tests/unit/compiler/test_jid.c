@@ -1,5 +1,5 @@
 /*
- * test_jid.c — RFC 7622 checks (compiler/jid.c).
+ * test_jid.c — RFC 7622 checks (runtime/jid.c, shared with the runtime).
  *
  * The corpus is RFC 7622's Tables 1 and 2 as jxmpp ships them, plus
  * Prosody's invalid cases (see PROTOCOL-NOTES §3.5).  Two invalid JIDs of

@@ -1,6 +1,9 @@
 /*
  * jid.c — RFC 7622 checks for JIDs and domainparts, and a strict UTF-8
- * validator.
+ * validator.  Shared by vcompc (which checks the JIDs and domains of a
+ * spec) and the runtime (which checks the from and to of every stanza a
+ * real component writes before a server sees it): one set of rules, so
+ * that what the compiler accepts the runtime accepts too.
  *
  * What is checked, and what is not.  RFC 7622 prepares the localpart with
  * the PRECIS UsernameCaseMapped profile and the resourcepart with
@@ -26,11 +29,21 @@
  * also disallowed).  The XMPP server the runtime connects to applies the
  * full rules to every JID it routes; the compiler's job is to catch typos
  * and broken bytes in a spec, and it does not pretend to do more.
+ *
+ * At run time the same holds.  Prosody (util.jid.prep) and ejabberd
+ * (jid:decode) refuse a JID with an empty part, a part over 1023 octets,
+ * broken UTF-8, a control character, a forbidden localpart character or a
+ * domain that is not a host name, and close a component's whole stream
+ * with invalid-from when its from is such a JID; all of that is decided
+ * here.  What only PRECIS tables could decide makes a server answer with
+ * a stanza error at worst, never cut the stream.
+ *
+ * Pure functions on byte strings; nothing is allocated.
  */
 #include <arpa/inet.h>
 #include <string.h>
 
-#include "vcompc.h"
+#include "jid.h"
 
 /*
  * Decodes one UTF-8 sequence at s[0..len).  Returns its length in bytes
@@ -159,9 +172,9 @@ check_domain(const char *s, size_t len, const char **why, size_t *off)
 
 	if (len == 0)
 		return fail(why, off, "domainpart is empty", 0);
-	if (len > VC_MAX_JID_PART)
+	if (len > JID_MAX_PART)
 		return fail(why, off, "domainpart is longer than 1023 octets",
-			    VC_MAX_JID_PART);
+			    JID_MAX_PART);
 
 	if (s[0] == '[') {
 		const char *close = memchr(s, ']', len);
@@ -284,9 +297,9 @@ check_localpart(const char *s, size_t len, size_t base, const char **why,
 
 	if (len == 0)
 		return fail(why, off, "localpart is empty", base);
-	if (len > VC_MAX_JID_PART)
+	if (len > JID_MAX_PART)
 		return fail(why, off, "localpart is longer than 1023 octets",
-			    base + VC_MAX_JID_PART);
+			    base + JID_MAX_PART);
 	for (size_t i = 0; i < len; i += n) {
 		n = utf8_decode(u + i, len - i, &cp);
 		if (n == 0)
@@ -323,9 +336,9 @@ check_resourcepart(const char *s, size_t len, size_t base, const char **why,
 
 	if (len == 0)
 		return fail(why, off, "resourcepart is empty", base);
-	if (len > VC_MAX_JID_PART)
+	if (len > JID_MAX_PART)
 		return fail(why, off, "resourcepart is longer than 1023 octets",
-			    base + VC_MAX_JID_PART);
+			    base + JID_MAX_PART);
 	for (size_t i = 0; i < len; i += n) {
 		n = utf8_decode(u + i, len - i, &cp);
 		if (n == 0)
