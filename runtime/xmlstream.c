@@ -79,6 +79,18 @@ struct xs_parser {
 	/* Namespace declarations of the stream header, as name/value pairs
 	 * of NUL-terminated strings. */
 	struct vbuf hdr;
+
+	/* Inherited prefixes; see "Prefixes from the stream header" below.
+	 * inh holds "prefix\0uri\0" for each of the header's prefix
+	 * declarations that a stream we write does not repeat; bit i of
+	 * inh_used says the current stanza uses prefix i, bit i of
+	 * inh_declared that its top element declares prefix i itself.
+	 * XS_MAX_ATTRS (64) bounds ninh, so 64 bits suffice. */
+	struct vbuf inh;
+	size_t inh_off[XS_MAX_ATTRS];
+	unsigned ninh;
+	uint64_t inh_used, inh_declared;
+	struct vbuf rebuilt;		/* the stanza with its declarations */
 };
 
 /* A name as expat reports it with triplets, split into its parts. */
@@ -250,6 +262,123 @@ put_stanza_attrs(struct xs_parser *p, const char **atts)
 	}
 }
 
+/*
+ * Prefixes from the stream header.  A stanza may use a prefix that only
+ * the stream header declares (<stream:stream xmlns:x='urn:x' ...> then
+ * <message><x:data/></message>): well-formed on that stream, but its raw
+ * bytes forwarded into another stream carry an unbound prefix, and the
+ * server there closes the whole stream with not-well-formed.  So the
+ * parser notes which of the header's prefixes each stanza uses, and hands
+ * out the stanza with those declarations added to its start tag, which
+ * makes it well-formed on its own wherever it goes.  Exempt are "xml"
+ * (always bound) and "stream" bound to XS_NS_STREAMS, which every stream
+ * header the runtime writes declares too.  A header without other prefix
+ * declarations (the usual case) costs one test per element.
+ */
+
+/* The bit of the inherited prefix spelled s[0..n), or 0. */
+static uint64_t
+inherited_bit(const struct xs_parser *p, const char *s, size_t n)
+{
+	for (unsigned i = 0; i < p->ninh; i++) {
+		const char *q = p->inh.p + p->inh_off[i];
+
+		if (strncmp(q, s, n) == 0 && q[n] == '\0')
+			return (uint64_t)1 << i;
+	}
+	return 0;
+}
+
+/* The prefix of a name as expat spells it with triplets, or NULL. */
+static const char *
+name_prefix(const char *name)
+{
+	const char *a;
+
+	if ((a = strchr(name, NSSEP)) == NULL ||
+	    (a = strchr(a + 1, NSSEP)) == NULL)
+		return NULL;
+	return a + 1;
+}
+
+/* An element of a stanza: which inherited prefixes do its name and its
+ * attributes' names use? */
+static void
+note_prefixes(struct xs_parser *p, const char *name, const char **atts)
+{
+	const char *pf;
+
+	if ((pf = name_prefix(name)) != NULL)
+		p->inh_used |= inherited_bit(p, pf, strlen(pf));
+	for (; atts[0] != NULL; atts += 2)
+		if ((pf = name_prefix(atts[0])) != NULL)
+			p->inh_used |= inherited_bit(p, pf, strlen(pf));
+}
+
+/* Remembers the header's declarations that stanzas inherit. */
+static void
+note_inherited(struct xs_parser *p, const char *name, const char *uri)
+{
+	if (strncmp(name, "xmlns:", 6) != 0)
+		return;
+	name += 6;
+	if (strcmp(name, "xml") == 0 ||
+	    (strcmp(name, "stream") == 0 && strcmp(uri, XS_NS_STREAMS) == 0))
+		return;
+	p->inh_off[p->ninh++] = p->inh.len;
+	vbuf_addstr(&p->inh, name);
+	vbuf_addch(&p->inh, '\0');
+	vbuf_addstr(&p->inh, uri);
+	vbuf_addch(&p->inh, '\0');
+}
+
+/* Appends s escaped for an attribute value in single quotes. */
+static void
+add_attr_value(struct vbuf *b, const char *s)
+{
+	for (; *s != '\0'; s++)
+		switch (*s) {
+		case '&':
+			vbuf_addstr(b, "&amp;");
+			break;
+		case '<':
+			vbuf_addstr(b, "&lt;");
+			break;
+		case '\'':
+			vbuf_addstr(b, "&apos;");
+			break;
+		default:
+			vbuf_addch(b, *s);
+		}
+}
+
+/* The stanza raw[0..len) with the inherited declarations it needs added
+ * after its element name, in p->rebuilt. */
+static void
+add_declarations(struct xs_parser *p, const char *raw, size_t len,
+    uint64_t need)
+{
+	size_t i = 1;
+
+	while (i < len && !is_xml_space(raw[i]) && raw[i] != '/' &&
+	    raw[i] != '>')
+		i++;
+	vbuf_clear(&p->rebuilt);
+	vbuf_add(&p->rebuilt, raw, i);
+	for (unsigned k = 0; k < p->ninh; k++) {
+		const char *pf = p->inh.p + p->inh_off[k];
+
+		if (!(need & ((uint64_t)1 << k)))
+			continue;
+		vbuf_addstr(&p->rebuilt, " xmlns:");
+		vbuf_addstr(&p->rebuilt, pf);
+		vbuf_addstr(&p->rebuilt, "='");
+		add_attr_value(&p->rebuilt, pf + strlen(pf) + 1);
+		vbuf_addch(&p->rebuilt, '\'');
+	}
+	vbuf_add(&p->rebuilt, raw + i, len - i);
+}
+
 static void XMLCALL
 on_ns_decl(void *ud, const XML_Char *prefix, const XML_Char *uri)
 {
@@ -258,6 +387,8 @@ on_ns_decl(void *ud, const XML_Char *prefix, const XML_Char *uri)
 	if (p->status != XS_OK)
 		return;
 	p->pending_ns++;
+	if (p->depth == 1 && p->ninh != 0 && prefix != NULL)
+		p->inh_declared |= inherited_bit(p, prefix, strlen(prefix));
 	if (p->depth != 0 || p->pending_ns > XS_MAX_ATTRS)
 		return;
 	vbuf_addstr(&p->hdr, "xmlns");
@@ -289,6 +420,7 @@ open_stream(struct xs_parser *p, const struct qname *q, const char **atts)
 		offs[2 * n] = pos;
 		pos += strlen(p->hdr.p + pos) + 1;
 		offs[2 * n + 1] = pos;
+		note_inherited(p, p->hdr.p + offs[2 * n], p->hdr.p + pos);
 		pos += strlen(p->hdr.p + pos) + 1;
 		n++;
 	}
@@ -386,6 +518,8 @@ on_start(void *ud, const XML_Char *name, const XML_Char **atts)
 		fail(p, XS_ERR_POLICY);
 		return;
 	}
+	if (p->ninh != 0 && p->depth >= 1)
+		note_prefixes(p, name, atts);
 	/* Names are split only where something is read from them: most
 	 * elements of a stanza are merely counted. */
 	if (p->depth == 0) {
@@ -434,6 +568,13 @@ deliver(struct xs_parser *p)
 		st.err_condition = s[F_ERR_COND];
 		st.err_text = p->has_err_text ? trimmed(&p->err_text) : NULL;
 	}
+	if (p->inh_used & ~p->inh_declared) {
+		add_declarations(p, st.raw, st.raw_len,
+		    p->inh_used & ~p->inh_declared);
+		st.raw = p->rebuilt.p;
+		st.raw_len = p->rebuilt.len;
+	}
+	p->inh_used = p->inh_declared = 0;
 	p->in_stanza = 0;
 	if (p->cb.stanza != NULL)
 		p->cb.stanza(p->ud, &st);
@@ -587,6 +728,10 @@ clear_state(struct xs_parser *p)
 	vbuf_clear(&p->text);
 	vbuf_clear(&p->err_text);
 	vbuf_clear(&p->hdr);
+	vbuf_clear(&p->inh);
+	p->ninh = 0;
+	p->inh_used = p->inh_declared = 0;
+	vbuf_clear(&p->rebuilt);
 }
 
 struct xs_parser *
@@ -799,6 +944,8 @@ xs_free(struct xs_parser *p)
 	vbuf_free(&p->text);
 	vbuf_free(&p->err_text);
 	vbuf_free(&p->hdr);
+	vbuf_free(&p->inh);
+	vbuf_free(&p->rebuilt);
 	free(p);
 }
 

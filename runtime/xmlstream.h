@@ -61,9 +61,14 @@ struct xs_attr {
 /* A complete top-level element.  Valid only during the stanza callback. */
 struct xs_stanza {
 	/* The element's bytes exactly as received, from its '<' to the end of
-	 * its end tag (or of "/>").  Namespace declarations inherited from the
-	 * stream header (the default xmlns, xmlns:stream) are of course not
-	 * in these bytes. */
+	 * its end tag (or of "/>"), with one exception: when it uses a prefix
+	 * that only the stream header declares (other than "xml", and
+	 * "stream" bound to XS_NS_STREAMS), that declaration is added after
+	 * its element name (" xmlns:x='urn:x'", in header order), so the
+	 * bytes are well-formed on their own in any stream that binds the
+	 * default namespace and "stream" as the runtime's headers do.  raw_len
+	 * may then exceed max_stanza by the declarations' size.  The default
+	 * xmlns is never added. */
 	const char *raw;
 	size_t raw_len;
 	const char *name;	/* local name: "message", "iq", "handshake", "error" */

@@ -10,8 +10,13 @@
  *   - chunking never changes what is reported: when both runs succeed the
  *     callback logs are identical, otherwise one log is a prefix of the
  *     other (a run may stop earlier at a limit);
- *   - raw bytes of a stanza are bounded by max_stanza, start with '<' and
- *     end with '>';
+ *   - raw bytes of a stanza start with '<' and end with '>', and are
+ *     bounded by max_stanza plus the declarations inherited from the
+ *     stream header (each at most the header's size, which max_stanza
+ *     bounds, times 6 for a quote escaped as &apos;);
+ *   - raw bytes of a stanza parse on their own inside a plain
+ *     jabber:component:accept stream: prefixes bound only on the stream
+ *     header were declared in them;
  *   - the parser never holds more than max_stanza after a successful feed;
  *   - every reply built for a stanza (bounce, disco reply) parses back as
  *     well-formed, unrestricted XML;
@@ -105,9 +110,12 @@ on_stanza(void *ud, const struct xs_stanza *st)
 {
 	struct vbuf *log = ud, out = {0};
 
-	if (st->raw_len == 0 || st->raw_len > MAX_STANZA ||
+	if (st->raw_len == 0 || st->raw_len > 8 * MAX_STANZA ||
 	    st->raw[0] != '<' || st->raw[st->raw_len - 1] != '>')
 		abort();
+	vbuf_add(&out, st->raw, st->raw_len);
+	check_reply(&out);
+	vbuf_clear(&out);
 	vbuf_addstr(log, "stanza");
 	add(log, st->name);
 	add(log, st->ns);
