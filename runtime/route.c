@@ -27,6 +27,11 @@
  *     stanza came in on, when the return-route table knows it and that
  *     link is up (PF_TO_USER); otherwise to the upstream, or it waits in
  *     to_up while the upstream reconnects.
+ * Nothing larger than max-stanza is ever written, to a stream or a peer
+ * link (the server, or the other runtime's decoder, would close it): such
+ * a stanza — grown by an inherited namespace declaration or a stamped
+ * from, or a disco#info reply built here — is refused with
+ * modify/policy-violation going back where it came from (too_big).
  * A queued stanza that expires or does not fit is answered with an error
  * going the other way (bounce_build); an error or iq result that cannot be
  * delivered is counted as dropped, never answered.  So every stanza ends in
@@ -47,6 +52,7 @@
  * return-route table is created by route_init() and freed by
  * route_free().
  */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,9 +76,8 @@ static void send_up(struct comp *c, struct conn *src,
     const struct xs_stanza *st);
 static void to_user(struct comp *c, struct conn *src,
     const struct xs_stanza *st);
-static void reject(struct comp *c, struct conn *src,
-    const struct xs_stanza *st, const char *etype, const char *cond,
-    const char *text);
+static bool too_big(struct comp *c, struct conn *back,
+    const struct xs_stanza *st, bool from_home);
 
 struct comp *
 comp_find(const char *domain)
@@ -310,12 +315,73 @@ choose_home(struct comp *c, uint16_t *np)
 	return false;
 }
 
+/*
+ * Refuses st before any server sees it: counted in rejected, logged, and
+ * answered with a stanza error that goes back where st came from — on
+ * back when given (the stream st was read from), else toward the real
+ * component (from_home: st is the real component's) or toward the user.
+ * Errors and iq results are not answered (RFC 6120 §8.3.1, §8.2.3), and
+ * neither is a stanza whose error would itself be over max-stanza.
+ */
+static void
+refuse(struct comp *c, struct conn *back, const struct xs_stanza *st,
+    bool from_home, const char *etype, const char *cond, const char *text)
+{
+	struct vbuf b = { 0 };
+	struct xs_stanza r;
+
+	c->st.rejected++;
+	vlog(VL_WARN, "%s: stanza %s the real component refused: %.300s",
+	    c->vc->domain, from_home ? "of" : "for", text);
+	if (!stanza_bounce(&b, st, etype, cond, text, NULL) ||
+	    b.len > table->limits.max_stanza) {
+		vbuf_free(&b);
+		return;
+	}
+	c->st.bounced++;
+	if (back != NULL)
+		emit(c, back, back, b.p, b.len);
+	else {
+		reply_stanza(&r, st, &b);
+		if (from_home)
+			send_home(c, NULL, &r);
+		else
+			to_user(c, NULL, &r);
+	}
+	vbuf_free(&b);
+}
+
+/*
+ * Is st larger than max-stanza?  Then it is refused (modify/
+ * policy-violation, see refuse()) rather than written: the server (or
+ * the peer's decoder) would close the whole stream over it.  A stanza
+ * read from a stream is within the limit, but one the runtime grew (an
+ * inherited namespace declaration added by the parser, a stamped from)
+ * or built (a disco#info reply) may not be.
+ */
+static bool
+too_big(struct comp *c, struct conn *back, const struct xs_stanza *st,
+    bool from_home)
+{
+	char text[160];
+
+	if (st->raw_len <= table->limits.max_stanza)
+		return false;
+	snprintf(text, sizeof text, "stanza of %zu bytes is larger than "
+	    "max-stanza (%" PRIu32 " bytes)", st->raw_len,
+	    table->limits.max_stanza);
+	refuse(c, back, st, from_home, "modify", "policy-violation", text);
+	return true;
+}
+
 /* Toward the real component, wherever its home is. */
 static void
 send_home(struct comp *c, struct conn *src, const struct xs_stanza *st)
 {
 	uint16_t n;
 
+	if (too_big(c, NULL, st, false))
+		return;
 	/* Behind a non-empty queue a stanza waits its turn: order is kept. */
 	if (c->to_home.head == NULL && choose_home(c, &n)) {
 		if (n == table->self) {
@@ -348,6 +414,8 @@ to_user(struct comp *c, struct conn *src, const struct xs_stanza *st)
 {
 	uint16_t n;
 
+	if (too_big(c, NULL, st, true))
+		return;
 	if (rroutes != NULL && st->to != NULL &&
 	    rroutes_lookup(rroutes, st->to, strlen(st->to), &n) &&
 	    peer_reachable(n)) {
@@ -369,10 +437,12 @@ route_from_peer(struct comp *c, struct conn *src, const struct xs_stanza *st,
 	c->st.bytes_in += st->raw_len;
 	if (to_home) {
 		/* The return route: replies to this user go back through
-		 * the node the stanza came in on. */
+		 * the node the stanza came in on (a refusal too). */
 		if (rroutes != NULL && st->from != NULL)
 			rroutes_learn(rroutes, st->from, strlen(st->from),
 			    from_node);
+		if (too_big(c, NULL, st, false))
+			return NULL;
 		if (home_ready(c) && c->to_home.head == NULL) {
 			emit(c, c->home, src, st->raw, st->raw_len);
 			c->st.forwarded++;
@@ -385,9 +455,11 @@ route_from_peer(struct comp *c, struct conn *src, const struct xs_stanza *st,
 	 * the home that read them; checked again because this node's
 	 * server is the one that would cut the stream (and the home may
 	 * run an older runtime during a rolling upgrade). */
+	if (too_big(c, NULL, st, true))
+		return NULL;
 	if (!stanza_addresses_ok(st, c->vc->domain, c->vc->domain_len,
 	    &etype, &cond, &text)) {
-		reject(c, NULL, st, etype, cond, text.p);
+		refuse(c, NULL, st, true, etype, cond, text.p);
 		vbuf_free(&text);
 		return NULL;
 	}
@@ -422,11 +494,23 @@ route_from_upstream(struct comp *c, struct conn *src,
 	if (c->vc->disco == VC_DISCO_LOCAL && stanza_is_disco_info_get(st) &&
 	    st->to != NULL && strcasecmp(st->to, c->vc->domain) == 0) {
 		struct vbuf b = { 0 };
+		char text[160];
 
 		disco_reply(&b, c->vc, st);
-		emit(c, src, src, b.p, b.len);
+		if (b.len > table->limits.max_stanza) {
+			/* The compiler refuses a response that cannot fit,
+			 * but the reply also echoes the query's id and
+			 * addresses. */
+			snprintf(text, sizeof text, "disco#info reply of %zu "
+			    "bytes is larger than max-stanza (%" PRIu32
+			    " bytes)", b.len, table->limits.max_stanza);
+			refuse(c, src, st, false, "modify",
+			    "policy-violation", text);
+		} else {
+			emit(c, src, src, b.p, b.len);
+			c->st.local++;
+		}
 		vbuf_free(&b);
-		c->st.local++;
 		return;
 	}
 	send_home(c, src, st);
@@ -449,35 +533,6 @@ stamp_from(struct vbuf *b, const struct xs_stanza *st, const char *domain)
 	vbuf_add(b, st->raw + i, st->raw_len - i);
 }
 
-/*
- * Refuses st, a stanza of the real component that stanza_addresses_ok() turned
- * down: counted in rejected, never written toward a server, and answered
- * with a stanza error that goes back to the real component — on src when
- * it came from the real component here, else wherever the real component
- * is (a stanza that a peer relayed toward a user).  The stream stays up.
- */
-static void
-reject(struct comp *c, struct conn *src, const struct xs_stanza *st,
-    const char *etype, const char *cond, const char *text)
-{
-	struct vbuf b = { 0 };
-	struct xs_stanza r;
-
-	c->st.rejected++;
-	vlog(VL_WARN, "%s: stanza of the real component refused: %.300s",
-	    c->vc->domain, text);
-	if (stanza_bounce(&b, st, etype, cond, text, NULL)) {
-		c->st.bounced++;
-		if (src != NULL)
-			emit(c, src, src, b.p, b.len);
-		else {
-			reply_stanza(&r, st, &b);
-			send_home(c, NULL, &r);
-		}
-	}
-	vbuf_free(&b);
-}
-
 void
 route_from_home(struct comp *c, struct conn *src, const struct xs_stanza *st)
 {
@@ -489,7 +544,7 @@ route_from_home(struct comp *c, struct conn *src, const struct xs_stanza *st)
 	c->st.bytes_in += st->raw_len;
 	if (!stanza_addresses_ok(st, c->vc->domain, c->vc->domain_len,
 	    &etype, &cond, &text)) {
-		reject(c, src, st, etype, cond, text.p);
+		refuse(c, src, st, true, etype, cond, text.p);
 		vbuf_free(&text);
 		return;
 	}
