@@ -392,6 +392,7 @@ conn_close(struct conn *c, const char *why)
 		return;
 	c->flags |= C_DEAD;
 	c->flags &= ~C_READY;
+	preauth_remove(c);
 	if (c->xs != NULL)
 		xs_stop(c->xs);   /* no more callbacks from the current feed */
 	timer_stop(&c->timer);

@@ -15,7 +15,12 @@
  *     the handshake arrived (input is ignored meanwhile), which slows down
  *     anyone guessing secrets; the handshake itself is compared in constant
  *     time (xep0114_verify);
- *   - no handshake within HOME_AUTH_TIMEOUT_MS: connection-timeout;
+ *   - no handshake within HOME_AUTH_TIMEOUT_MS (5 s): connection-timeout;
+ *   - unauthenticated connections are bounded per source address and in
+ *     all (HOME_MAX_PENDING_SOURCE, HOME_MAX_PENDING); a new connection is
+ *     never refused for lack of room, the oldest one that has not sent a
+ *     valid header (else the oldest) is closed instead (preauth.c), so
+ *     idle strangers cannot lock the real component out;
  *   - a second connection for a component that is already connected:
  *     the NEW one gets conflict "Component already connected" and the live
  *     one is untouched — Prosody's default (kick_new).  A real component
@@ -47,7 +52,12 @@ enum home_state {
 };
 
 static struct listener *home_l;
-static int npending;    /* connections not (yet) authenticated */
+/* Connections not (yet) authenticated, bounded per source (preauth.c). */
+static struct preauth home_pa = {
+	.what = "component listener",
+	.max_total = HOME_MAX_PENDING,
+	.max_source = HOME_MAX_PENDING_SOURCE,
+};
 
 static void home_input(struct conn *conn, const char *p, size_t n);
 static void home_drained(struct conn *conn);
@@ -133,6 +143,9 @@ home_stream_open(void *ud, const struct xs_attr *attrs, size_t nattrs)
 	conn_send(conn, b.p, b.len);
 	vbuf_free(&b);
 	conn->state = H_WAIT_HANDSHAKE;
+	/* A valid header for a component homed here: evicted after the
+	 * connections that have said nothing useful. */
+	preauth_progress(conn, true);
 }
 
 static void
@@ -152,6 +165,7 @@ authenticate(struct conn *conn, const struct xs_stanza *st)
 		/* Ignore everything else it sends; answer a little later. */
 		xs_stop(conn->xs);
 		conn->state = H_AUTH_FAILED;
+		preauth_progress(conn, false);
 		conn->timer.fn = auth_failed_later;
 		timer_arm(&conn->timer, HOME_AUTH_FAIL_DELAY_MS);
 		return;
@@ -165,7 +179,7 @@ authenticate(struct conn *conn, const struct xs_stanza *st)
 		return;
 	}
 	timer_stop(&conn->timer);
-	npending--;
+	preauth_remove(conn);
 	conn->flags &= ~C_UNAUTH;
 	conn->state = H_READY;
 	conn->flags |= C_READY;
@@ -250,10 +264,8 @@ home_closed(struct conn *conn, const char *why)
 {
 	struct comp *c = conn->owner;
 
-	if (conn->flags & C_UNAUTH) {
-		npending--;
+	if (conn->flags & C_UNAUTH)
 		return;
-	}
 	vlog(shutting_down || why == NULL ? VL_INFO : VL_WARN,
 	    "%s: disconnected%s%s",
 	    conn->name, why ? ": " : "", why ? why : "");
@@ -268,10 +280,9 @@ home_accept(int fd, const char *peer)
 {
 	struct conn *conn;
 
-	if (shutting_down || npending >= HOME_MAX_PENDING) {
-		vlog(VL_WARN, "component listener: refusing %s (%s)", peer,
-		    shutting_down ? "shutting down" :
-		    "too many unauthenticated connections");
+	if (shutting_down) {
+		vlog(VL_WARN, "component listener: refusing %s (shutting "
+		    "down)", peer);
 		close(fd);
 		return;
 	}
@@ -279,7 +290,9 @@ home_accept(int fd, const char *peer)
 	    table->limits.output_cap);
 	if (conn == NULL)
 		return;
-	npending++;
+	/* Never refused for lack of room: an older unauthenticated
+	 * connection makes way (preauth.c). */
+	preauth_add(&home_pa, conn, peer);
 	conn->flags |= C_UNAUTH;
 	snprintf(conn->name, sizeof conn->name, "component %s", peer);
 	conn->state = H_WAIT_HEADER;

@@ -36,7 +36,10 @@
  * Liveness: a PING when nothing was sent for min(keepalive, peer-timeout/3)
  * (so that the other side never declares a healthy link dead), and a link
  * on which nothing arrived for peer-timeout is closed.  Unauthenticated
- * links are closed after peer-timeout too.
+ * links are closed after peer-timeout or PEER_AUTH_TIMEOUT_MS, whichever
+ * is shorter, and accepted ones are bounded per source address and in all,
+ * the oldest idle one evicted to make room (preauth.c): idle strangers on
+ * the peer port cannot keep a real node's link down.
  *
  * Ownership: links are calloc'd at connect/accept and freed by peer_reap()
  * (node.c's before-sleep step) after their connection closed, never
@@ -58,8 +61,13 @@
 #include "delivery.h"
 #include "vcrt.h"
 
-/* Most unauthenticated accepted links at once. */
+/* Most unauthenticated accepted links at once, and from one source
+ * address; beyond either the oldest idle one is evicted (preauth.c). */
 #define PEER_MAX_PENDING	16
+#define PEER_MAX_PENDING_SOURCE	4
+/* Longest a link may take from TCP to both proofs (at most peer-timeout):
+ * one round trip and two hashes for a real node. */
+#define PEER_AUTH_TIMEOUT_MS	5000
 
 enum link_state {
 	L_CONNECTING,   /* dialler: connect() in progress */
@@ -73,7 +81,6 @@ struct link {
 	struct peer *peer;          /* dialler: from the start; acceptor:
 	                             * once the HELLO named it */
 	bool dialler;
-	bool counted;               /* acceptor: in npending */
 	enum link_state state;
 	struct peer_decoder dec;
 	uint8_t nonce[PEER_NONCE_LEN], their_nonce[PEER_NONCE_LEN];
@@ -102,7 +109,12 @@ char *cluster_secret;
 
 static struct peer *peers;      /* indexed by node index; NULL if none */
 static struct listener *peer_l;
-static int npending;
+/* Accepted links not (yet) authenticated, bounded per source. */
+static struct preauth peer_pa = {
+	.what = "peer listener",
+	.max_total = PEER_MAX_PENDING,
+	.max_source = PEER_MAX_PENDING_SOURCE,
+};
 static bool stopping;           /* peer_stop ran: no dialling, no accepting */
 static struct link *dead_links;
 static struct vbuf scratch;
@@ -310,6 +322,16 @@ ping_interval(void)
 	return k ? k : 1000;
 }
 
+/* The authentication timeout: peer-timeout, but at most
+ * PEER_AUTH_TIMEOUT_MS, so that strangers hold no place for long. */
+static uint32_t
+auth_timeout_ms(void)
+{
+	uint32_t t = table->limits.peer_timeout_ms;
+
+	return t > 0 && t < PEER_AUTH_TIMEOUT_MS ? t : PEER_AUTH_TIMEOUT_MS;
+}
+
 static void
 live_check(struct timer *t)
 {
@@ -323,8 +345,8 @@ live_check(struct timer *t)
 		return;
 	if (l->state != L_READY) {
 		vlog(VL_WARN, "peer link %s%s%s: not authenticated within %"
-		    PRIu64 " ms", l->addr, l->peer ? " " : "",
-		    l->peer ? l->peer->name : "", timeout);
+		    PRIu32 " ms", l->addr, l->peer ? " " : "",
+		    l->peer ? l->peer->name : "", auth_timeout_ms());
 		conn_close(l->conn, "authentication timeout");
 		return;
 	}
@@ -377,7 +399,7 @@ link_new(struct conn *conn, bool dialler, const char *addr)
 	conn->owner = l;
 	conn->timer.fn = live_check;
 	conn->timer.arg = l;
-	timer_arm(&conn->timer, table->limits.peer_timeout_ms);
+	timer_arm(&conn->timer, auth_timeout_ms());
 	return l;
 }
 
@@ -517,9 +539,13 @@ got_hello(struct link *l, const struct peer_frame *f)
 	    l->dialler ? 'A' : 'D', dn, an, dnonce, anonce, l->expect);
 	send_ctl(l, PT_PROOF, mine, PEER_MAC_LEN);
 	explicit_bzero(mine, sizeof mine);
-	if (!l->dialler)
+	if (!l->dialler) {
 		snprintf(l->conn->name, sizeof l->conn->name, "peer %s (%s)",
 		    l->peer->name, l->addr);
+		/* A HELLO from a node of this cluster: evicted after the
+		 * links that have said nothing useful. */
+		preauth_progress(l->conn, true);
+	}
 	l->state = L_PROOF;
 }
 
@@ -535,10 +561,7 @@ got_proof(struct link *l, const struct peer_frame *f)
 		return;
 	}
 	explicit_bzero(l->expect, sizeof l->expect);
-	if (!l->dialler && l->counted) {
-		npending--;
-		l->counted = false;
-	}
+	preauth_remove(l->conn);
 	if (p->link != NULL && p->link != l) {
 		vlog(VL_INFO, "peer %s: a new link from %s replaces the old "
 		    "one", p->name, l->addr);
@@ -718,10 +741,6 @@ link_closed(struct conn *conn, const char *why)
 	struct link *l = conn->owner;
 	struct peer *p = l->peer;
 
-	if (l->counted) {
-		npending--;
-		l->counted = false;
-	}
 	if (p != NULL && p->dialling == l)
 		p->dialling = NULL;
 	if (p != NULL && p->link == l) {
@@ -755,10 +774,9 @@ peer_accept(int fd, const char *addr)
 	struct conn *conn;
 	struct link *l;
 
-	if (stopping || npending >= PEER_MAX_PENDING) {
-		vlog(VL_WARN, "peer listener: refusing %s (%s)", addr,
-		    stopping ? "shutting down" :
-		    "too many unauthenticated links");
+	if (stopping) {
+		vlog(VL_WARN, "peer listener: refusing %s (shutting down)",
+		    addr);
 		close(fd);
 		return;
 	}
@@ -768,8 +786,9 @@ peer_accept(int fd, const char *addr)
 		return;
 	snprintf(conn->name, sizeof conn->name, "peer link %s", addr);
 	l = link_new(conn, false, addr);
-	l->counted = true;
-	npending++;
+	/* Never refused for lack of room: an older unauthenticated link
+	 * makes way (preauth.c). */
+	preauth_add(&peer_pa, conn, addr);
 	send_hello(l);
 	vlog(VL_DEBUG, "peer link %s: accepted", addr);
 }

@@ -36,13 +36,18 @@
 
 /* How long SIGTERM/SIGINT waits for output to drain before exiting. */
 #define SHUTDOWN_GRACE_MS	3000
-/* How long a real component has to authenticate after connecting. */
-#define HOME_AUTH_TIMEOUT_MS	10000
+/* How long a real component has to authenticate after connecting.  It
+ * speaks at once and needs one round trip; strangers must not hold a
+ * place for long (preauth.c). */
+#define HOME_AUTH_TIMEOUT_MS	5000
 /* Delay before a failed handshake is answered (slows guessing). */
 #define HOME_AUTH_FAIL_DELAY_MS	1000
-/* Most unauthenticated connections on the home listener at once; beyond
- * that new ones are closed at once (memory stays bounded). */
+/* Most unauthenticated connections on the home listener at once, and from
+ * one source address; beyond either, the oldest idle one is evicted to
+ * make room (preauth.c), so memory stays bounded and nobody is locked
+ * out. */
 #define HOME_MAX_PENDING	64
+#define HOME_MAX_PENDING_SOURCE	16
 /* Most stats connections at once. */
 #define STATS_MAX_CONNS		8
 /* How long the upstream may take from connect() to <handshake/>. */
@@ -123,6 +128,7 @@ static inline bool timer_armed(const struct timer *t) { return t->slot != 0; }
 enum conn_kind { CK_UPSTREAM, CK_HOME, CK_STATS, CK_PEER };
 
 struct conn;
+struct preauth;
 struct conn_ops {
 	/* Bytes were read.  May send, relay, close. */
 	void (*input)(struct conn *c, const char *p, size_t n);
@@ -173,6 +179,13 @@ struct conn {
 	 * frames that way). */
 	uint64_t nqueued, nwritten;
 	char sid[STREAM_ID_LEN + 1]; /* home: the stream id we issued */
+	/* preauth.c: the list of unauthenticated connections of a listener
+	 * this one is on (NULL when on none), its source address, and
+	 * whether it has shown it speaks the protocol. */
+	struct preauth *pa;
+	struct conn *pa_next, *pa_prev;
+	char pa_src[64];
+	bool pa_progress;
 	struct conn *next, *prev;   /* every live connection */
 	struct conn *pnext;         /* pending output or reap list */
 };
@@ -245,6 +258,35 @@ void listener_close(struct listener *l);
 /* Resolves host:port for a stream socket; 0 or -1 after logging why. */
 int resolve(const char *host, uint16_t port, struct sockaddr_storage *ss,
     socklen_t *len);
+
+/* ------------------------------------------------------------ preauth.c */
+
+/* The unauthenticated connections of one listener, oldest first, and
+ * their bounds.  Zero-initialised but for what, max_total, max_source. */
+struct preauth {
+	const char *what;           /* "component listener", for logs */
+	size_t max_total;           /* in all */
+	size_t max_source;          /* from one source address */
+	struct conn *head, *tail;
+	size_t n;
+	uint64_t evicted, evicted_logged, logged_at;
+};
+
+/* Puts c, just accepted from peer ("HOST:PORT"), on pa's list; when that
+ * takes pa over a bound, first evicts (closes) the oldest connection of
+ * the same source, or of any source, that made no progress, else the
+ * oldest.  Never refuses c. */
+void preauth_add(struct preauth *pa, struct conn *c, const char *peer);
+/* The connection preauth_add would evict before adding one from peer, or
+ * NULL; *why says which bound.  Changes nothing. */
+struct conn *preauth_victim(struct preauth *pa, const char *peer,
+    const char **why);
+/* c has (true) or has not (false) shown that it speaks the protocol:
+ * connections without progress are evicted first. */
+void preauth_progress(struct conn *c, bool progress);
+/* Takes c off its list (authenticated, or closing); no-op when on none.
+ * conn_close() calls it. */
+void preauth_remove(struct conn *c);
 
 /* -------------------------------------------------------------- queue.c */
 
