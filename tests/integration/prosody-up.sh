@@ -10,6 +10,8 @@
 # prosody-down.sh), starts Prosody in the background, waits until both ports
 # accept and prints its pid on stdout.  Logs go to DIR/prosody.log.
 # The recipe and the reasons for each setting are in TEST-SERVERS.md §2.1.
+# IT_PROSODY_EXTRA, when set, is added to the global section (e.g.
+# "component_stanza_size_limit = 10000", to match a spec's max-stanza).
 set -eu
 [ $# -eq 4 ] || { echo "usage: $0 DIR C2S_PORT COMPONENT_PORT SECRET" >&2; exit 2; }
 DIR=$(mkdir -p "$1" && cd "$1" && pwd)
@@ -48,6 +50,7 @@ storage = "internal"
 c2s_require_encryption = false
 s2s_require_encryption = false
 allow_unencrypted_plain_auth = true
+${IT_PROSODY_EXTRA:-}
 
 VirtualHost "example.test"
 
