@@ -40,6 +40,10 @@
  * is shorter, and accepted ones are bounded per source address and in all,
  * the oldest idle one evicted to make room (preauth.c): idle strangers on
  * the peer port cannot keep a real node's link down.
+ * A PING is also sent as soon as a link is authenticated; the time from a
+ * PING to its PONG is the link's round trip (peer_info,
+ * vcomp_peer_rtt_seconds), so it is fresh on an idle link and as old as
+ * the last idle moment on a busy one.
  *
  * Ownership: links are calloc'd at connect/accept and freed by peer_reap()
  * (node.c's before-sleep step) after their connection closed, never
@@ -51,6 +55,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -87,6 +92,8 @@ struct link {
 	uint8_t expect[PEER_MAC_LEN];   /* the proof we want from them */
 	char addr[80];              /* "127.0.0.1:5277", for logs */
 	uint64_t last_rx, last_tx;  /* loop_now() of the last frame */
+	uint64_t ping_us;           /* mono_us() of the PING awaiting its
+	                             * PONG; 0 when none */
 	struct link *next_dead;
 };
 
@@ -102,6 +109,8 @@ struct peer {
 	struct timer retry;
 	uint32_t failures;
 	bool was_up;
+	bool has_rtt;
+	uint64_t rtt_us;            /* last PING to PONG, for the metrics */
 	struct pstats st;
 };
 
@@ -312,6 +321,26 @@ static const struct dlv_ops peer_dlv_ops = {
 
 /* --------------------------------------------------------- liveness */
 
+/* Microseconds on the monotonic clock: loop_now()'s milliseconds are too
+ * coarse for a round trip on a LAN. */
+static uint64_t
+mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* A PING, timed when none is in flight: its PONG gives the round trip. */
+static void
+send_ping(struct link *l)
+{
+	if (l->ping_us == 0)
+		l->ping_us = mono_us();
+	send_ctl(l, PT_PING, NULL, 0);
+}
+
 static uint32_t
 ping_interval(void)
 {
@@ -357,7 +386,7 @@ live_check(struct timer *t)
 		return;
 	}
 	if (now - l->last_tx >= ping_interval())
-		send_ctl(l, PT_PING, NULL, 0);
+		send_ping(l);
 	next = l->last_tx + ping_interval();
 	if (l->last_rx + timeout < next)
 		next = l->last_rx + timeout;
@@ -583,6 +612,8 @@ got_proof(struct link *l, const struct peer_frame *f)
 	    l->dialler ? "dialled" : "accepted");
 	timer_at(&l->conn->timer, loop_now() + ping_interval());
 	send_status(p);
+	/* A first round trip at once, so the metrics have one. */
+	send_ping(l);
 }
 
 /* ------------------------------------------------------------ input */
@@ -647,6 +678,11 @@ got_frame(struct link *l, const struct peer_frame *f)
 			send_ctl(l, PT_PONG, NULL, 0);
 			return true;
 		case PT_PONG:
+			if (l->ping_us != 0) {
+				l->peer->rtt_us = mono_us() - l->ping_us;
+				l->peer->has_rtt = true;
+				l->ping_us = 0;
+			}
 			return true;
 		case PT_BYE:
 			vlog(VL_INFO, "peer %s (%s): closing: %.*s",
@@ -746,8 +782,8 @@ link_closed(struct conn *conn, const char *why)
 	if (p != NULL && p->link == l) {
 		p->link = NULL;
 		vlog(stopping ? VL_INFO : VL_WARN,
-		    "peer %s (%s): link down%s%s", p->name, l->addr,
-		    why ? ": " : "", why ? why : "");
+		    "peer %s (%s): link down: %s", p->name, l->addr,
+		    why ? why : "closed in order (BYE, or our end)");
 		link_lost(p);
 	} else if (!stopping && l->state != L_CONNECTING)
 		vlog(VL_WARN, "peer link %s%s%s: closed before authentication"
@@ -953,34 +989,19 @@ peer_free_all(void)
 
 /* ------------------------------------------------------------ stats */
 
-static void
-pline(struct vbuf *out, const char *node, const char *name, uint64_t v)
+bool
+peer_info(uint16_t node, struct peer_info *pi)
 {
-	char num[32];
+	const struct peer *p;
 
-	vbuf_addstr(out, "peer.");
-	vbuf_addstr(out, node);
-	vbuf_addch(out, '.');
-	vbuf_addstr(out, name);
-	snprintf(num, sizeof num, " %" PRIu64 "\n", v);
-	vbuf_addstr(out, num);
-}
-
-void
-peer_stats_render(struct vbuf *out)
-{
-	if (peers != NULL)
-		for (uint16_t i = 0; i < table->nnodes; i++) {
-			struct peer *p = &peers[i];
-
-			if (p->name == NULL)
-				continue;
-#define X(n) pline(out, p->name, #n, p->st.n);
-			PEER_COUNTERS(X)
-#undef X
-			pline(out, p->name, "up", link_up(p));
-			pline(out, p->name, "unacked", p->dlv.nunacked);
-			pline(out, p->name, "unacked_bytes",
-			    p->dlv.unacked_bytes);
-		}
+	if (peers == NULL || node >= table->nnodes || peers[node].name == NULL)
+		return false;
+	p = &peers[node];
+	pi->name = p->name;
+	pi->up = link_up(p);
+	pi->unacked = p->dlv.nunacked;
+	pi->unacked_bytes = p->dlv.unacked_bytes;
+	pi->rtt_us = p->has_rtt ? (int64_t)p->rtt_us : -1;
+	pi->st = p->st;
+	return true;
 }

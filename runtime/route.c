@@ -156,6 +156,7 @@ bounce(struct comp *c, const struct xs_stanza *st, bool toward_up,
 		return;
 	}
 	c->st.bounced++;
+	c->st.bounced_by[reason]++;
 	vlog(VL_DEBUG, "%s: bounced <%s id='%s'> (%s)", c->vc->domain,
 	    st->name, st->id ? st->id : "", reason == BOUNCE_TIMEOUT ?
 	    "timeout" : reason == BOUNCE_OVERFLOW ? "queue full" :
@@ -228,19 +229,14 @@ route_free(void)
 	rroutes = NULL;
 }
 
-void
-route_stats_render(struct vbuf *out)
+bool
+route_table_stats(size_t *entries, size_t *bytes)
 {
-	char num[64];
-
 	if (rroutes == NULL)
-		return;
-	snprintf(num, sizeof num, "routes.entries %zu\n",
-	    rroutes_count(rroutes));
-	vbuf_addstr(out, num);
-	snprintf(num, sizeof num, "routes.bytes %zu\n",
-	    rroutes_memory(rroutes));
-	vbuf_addstr(out, num);
+		return false;
+	*entries = rroutes_count(rroutes);
+	*bytes = rroutes_memory(rroutes);
+	return true;
 }
 
 static bool
@@ -339,6 +335,7 @@ refuse(struct comp *c, struct conn *back, const struct xs_stanza *st,
 		return;
 	}
 	c->st.bounced++;
+	c->st.bounced_by[STATS_BOUNCE_REFUSED]++;
 	if (back != NULL)
 		emit(c, back, back, b.p, b.len);
 	else {

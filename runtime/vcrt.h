@@ -66,6 +66,12 @@ extern const char *vlog_prog;   /* "vcomp-NODE", prefix of every line */
 
 void vlog(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void vlogv(int level, const char *fmt, va_list ap);
+/* Is stderr the journal's stream ($JOURNAL_STREAM names its device and
+ * inode)?  Then lines carry "<N>" priorities instead of timestamps. */
+bool vlog_journal(void);
+/* Decides the prefix again (after stderr or JOURNAL_STREAM changed); the
+ * first line decides it otherwise. */
+void vlog_setup(void);
 /* Logs at error level and exits 1.  Only for start-up and impossible
  * states: a running node never exits because of what a peer sent. */
 void vfatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
@@ -355,51 +361,105 @@ bool bounce_build(struct vbuf *out, const struct xs_stanza *st,
 
 /* -------------------------------------------------------------- stats.c */
 
-/* One list feeds the struct, the names and the printer. */
-#define STATS_COUNTERS(X)                                                \
-	X(in)          /* stanzas received for it, from either side */    \
-	X(out)         /* stanzas written for it, to either side */       \
-	X(local)       /* disco#info answered by the runtime */           \
-	X(forwarded)   /* stanzas handed to the real component */         \
-	X(to_peer)     /* stanzas sent to another node's runtime */      \
-	X(from_peer)   /* stanzas received from another node's runtime */ \
-	X(upstreamed)  /* stanzas of the real component sent upstream */  \
-	X(queued)      /* stanzas that had to wait in a queue */          \
-	X(bounced)     /* error replies the runtime generated */          \
-	X(dropped)     /* errors/results that could not be delivered */   \
-	X(rejected)    /* stanzas of the real component with a bad from */ \
-	X(bytes_in)                                                       \
-	X(bytes_out)                                                      \
-	X(reconnects)  /* upstream streams re-established after a loss */
+/*
+ * One list feeds the struct, the metric names, their help and the printer.
+ * X(field, metric, help): the counter c->st.field is exported as the
+ * Prometheus counter vcomp_component_METRIC{component="DOMAIN"}.
+ */
+#define STATS_COUNTERS(X)                                                  \
+	X(in, stanzas_in_total,                                             \
+	    "Stanzas received for the component, from either side.")        \
+	X(out, stanzas_out_total,                                           \
+	    "Stanzas written for the component, to either side.")           \
+	X(local, local_total,                                               \
+	    "disco#info requests the runtime answered itself.")             \
+	X(forwarded, forwarded_total,                                       \
+	    "Stanzas handed to the real component on this node.")           \
+	X(to_peer, to_peer_total,                                           \
+	    "Stanzas sent to another node's runtime.")                      \
+	X(from_peer, from_peer_total,                                       \
+	    "Stanzas received from another node's runtime.")                \
+	X(upstreamed, upstreamed_total,                                     \
+	    "Stanzas of the real component sent to the XMPP server.")       \
+	X(queued, queued_total,                                             \
+	    "Stanzas that had to wait in a queue.")                         \
+	X(dropped, dropped_total,                                           \
+	    "Errors and results that could not be delivered.")              \
+	X(rejected, rejected_total,                                         \
+	    "Stanzas of the real component refused for a foreign from.")    \
+	X(bytes_in, bytes_in_total,                                         \
+	    "Bytes of stanzas received for the component.")                 \
+	X(bytes_out, bytes_out_total,                                       \
+	    "Bytes of stanzas written for the component.")                  \
+	X(reconnects, upstream_reconnects_total,                            \
+	    "Upstream streams re-established after a loss.")
+
+/* Why the runtime answered a stanza with an error, as the reason label of
+ * vcomp_component_bounced_total: the three enum bounce_reason values, in
+ * their order, then a stanza refused before any server saw it (route.c's
+ * refuse(): a from outside the component's domain, a malformed address). */
+#define STATS_BOUNCE_REASONS(X)                                            \
+	X(BOUNCE_TIMEOUT, "timeout")                                        \
+	X(BOUNCE_OVERFLOW, "queue_full")                                    \
+	X(BOUNCE_SHUTDOWN, "shutdown")                                      \
+	X(STATS_BOUNCE_REFUSED, "refused")
+#define STATS_BOUNCE_REFUSED	3
+#define STATS_NBOUNCE			4
 
 struct cstats {
-#define X(n) uint64_t n;
+#define X(n, m, h) uint64_t n;
 	STATS_COUNTERS(X)
 #undef X
+	uint64_t bounced;               /* sum of bounced_by[] */
+	uint64_t bounced_by[STATS_NBOUNCE];
 };
 
-/* Per peer link (peer.c). */
-#define PEER_COUNTERS(X)                                                 \
-	X(in)          /* STANZA frames received */                       \
-	X(out)         /* STANZA frames sent */                           \
-	X(bytes_in)    /* bytes received once authenticated */           \
-	X(bytes_out)   /* bytes sent */                                   \
-	X(reconnects)  /* links authenticated again after a loss */       \
-	X(acked)       /* frames sent and acknowledged */                 \
-	X(resent)      /* unacknowledged frames queued again on loss */
+/* Per peer link (peer.c); exported as vcomp_peer_METRIC{peer="NODE"}. */
+#define PEER_COUNTERS(X)                                                   \
+	X(in, frames_in_total, "STANZA frames received.")                   \
+	X(out, frames_out_total, "STANZA frames sent.")                     \
+	X(bytes_in, bytes_in_total, "Bytes received once authenticated.")   \
+	X(bytes_out, bytes_out_total, "Bytes sent.")                        \
+	X(reconnects, reconnects_total,                                     \
+	    "Links authenticated again after a loss.")                      \
+	X(acked, acked_total, "STANZA frames sent and acknowledged.")       \
+	X(resent, resent_total,                                             \
+	    "Unacknowledged frames queued again when a link was lost.")
 
 struct pstats {
-#define X(n) uint64_t n;
+#define X(n, m, h) uint64_t n;
 	PEER_COUNTERS(X)
 #undef X
 };
 
-/* Appends "component.DOMAIN.COUNTER VALUE\n" lines for every component,
- * then the peer links' and the route table's lines (peer_stats_render). */
+/* What stats.c reads of one peer link (peer_info). */
+struct peer_info {
+	const char *name;
+	bool up;
+	size_t unacked;             /* frames sent, not yet acknowledged */
+	size_t unacked_bytes;       /* the memory they take */
+	int64_t rtt_us;             /* last PING to PONG; -1 before one */
+	struct pstats st;
+};
+
+/* Longest request head the stats listener reads; beyond it: 431. */
+#define STATS_REQUEST_MAX	8192
+/* How long a stats client has to send its request head; then 408. */
+#define STATS_READ_TIMEOUT_MS	5000
+
+/* Appends the Prometheus text exposition (version 0.0.4) of every metric:
+ * components, queues, peer links, return routes, the process. */
 void stats_render(struct vbuf *out);
-/* Logs every counter at info level (SIGUSR1 and exit). */
+/* Logs every sample at info level, one "stats: NAME{LABELS} VALUE" line
+ * each (SIGUSR1 and exit). */
 void stats_log(void);
-/* Opens the loopback stats listener when the table names one. */
+/* Can this node forward?  Every upstream up and a home reachable for every
+ * component.  Writes a one-line summary ("2/2 peer links up, muc: home
+ * reachable on node1") into text (always NUL-terminated) and, when detail
+ * is not NULL, one line per component and link into it. */
+bool stats_health(char *text, size_t n, struct vbuf *detail);
+/* Opens the loopback stats listener (HTTP: /metrics, /health) when the
+ * table names one. */
 int stats_listen(void);
 void stats_close(void);
 
@@ -515,8 +575,9 @@ void route_homes_changed(void);
 /* The local real component of c connected or went away (home.c): the
  * other nodes are told, then the homes are chosen again. */
 void route_home_changed(struct comp *c);
-/* Appends routes.entries and routes.bytes when there is a table. */
-void route_stats_render(struct vbuf *out);
+/* The return-route table's entries and memory in bytes, for the metrics;
+ * false when this node has none (it homes nothing). */
+bool route_table_stats(size_t *entries, size_t *bytes);
 
 /* ----------------------------------------------------------- upstream.c */
 
@@ -559,14 +620,15 @@ void peer_resume_input(void);
 void peer_ack(void);
 /* Before sleeping, after the connections were reaped: frees dead links. */
 void peer_reap(void);
-/* Appends "peer.NODE.COUNTER VALUE\n" lines. */
-void peer_stats_render(struct vbuf *out);
+/* Fills *pi with what the metrics show of the link to node; false when
+ * this node has no link to it (itself, or no peers at all). */
+bool peer_info(uint16_t node, struct peer_info *pi);
 
 /* --------------------------------------------------------------- node.c */
 
 struct node_opts {
 	const char *secrets;        /* --secrets FILE, or NULL */
-	bool check;                 /* --check: load, resolve, exit */
+	bool check;                 /* --check: load, resolve, test-bind, exit */
 };
 
 /* Loads secrets, resolves addresses; with opts->check returns 0 or 1

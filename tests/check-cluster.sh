@@ -363,9 +363,8 @@ rc=$?
 after_restart=$(grep -c "id=\"$FTAG-" "$FL2" 2>/dev/null)
 # How many frames vcomp-node2 sent again after the link to node1 broke
 # (information only: it shows the kill caught stanzas in flight).
-timeout 3 bash -c "exec 3<>/dev/tcp/127.0.0.1/${STATS[2]} && cat <&3" \
-    >"$W/4-stats-node2.txt" 2>/dev/null
-resent=$(sed -n 's/^peer\.node1\.resent \([0-9]*\)$/\1/p' "$W/4-stats-node2.txt")
+it_metrics "${STATS[2]}" >"$W/4-stats-node2.txt" 2>&1
+resent=$(it_metric "$W/4-stats-node2.txt" vcomp_peer_resent_total 'peer="node1"')
 echo "  flood: $(head -n 1 "$W/4-tally.log"); at the component before the kill" \
     "$before_kill, after the restart ${after_restart:-0}; resent by vcomp-node2" \
     "${resent:-?}; $(grep -E '^SEND-DONE' "$FLOG"); $((SECONDS - t_flood)) s"

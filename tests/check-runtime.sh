@@ -48,16 +48,15 @@ client() {       # client LOGNAME ARGS...: one client run, output in $W/LOGNAME.
 	$CLIENT --port "$C2S_PORT" "$@" >"$log" 2>>"$W/client-stderr.log"
 }
 
-# stats: the counters the runtime's stats listener prints, into $W/stats.N.
+# stats: the metrics the runtime's stats listener serves, into $W/stats.N.
 STATS_N=0
 stats() {
 	STATS_N=$((STATS_N + 1))
 	STATS_FILE=$W/stats.$STATS_N
-	timeout 3 bash -c "exec 3<>/dev/tcp/127.0.0.1/$STATS_PORT && cat <&3" \
-	    >"$STATS_FILE" 2>/dev/null
+	it_metrics "$STATS_PORT" >"$STATS_FILE" 2>&1
 }
-counter() {      # counter NAME: value of component.$DOMAIN.NAME in $STATS_FILE
-	sed -n "s/^component\.$DOMAIN\.$1 \([0-9][0-9]*\)\$/\1/p" "$STATS_FILE" | head -n 1
+counter() {      # counter NAME: vcomp_component_NAME{component="$DOMAIN"} in $STATS_FILE
+	it_metric "$STATS_FILE" "vcomp_component_$1" "component=\"$DOMAIN\""
 }
 
 COMP_PID=
@@ -365,9 +364,9 @@ else
 fi
 
 stats
-n_reconn=$(counter reconnects)
-n_local=$(counter local)
-n_bounced=$(counter bounced)
+n_reconn=$(counter upstream_reconnects_total)
+n_local=$(counter local_total)
+n_bounced=$(counter bounced_total)
 if [ "${n_reconn:-0}" -ge 1 ] && [ "${n_local:-0}" -ge 3 ] && [ "${n_bounced:-0}" -ge 2 ]; then
 	it_pass "6c stats: reconnects=$n_reconn local=$n_local bounced=$n_bounced"
 else

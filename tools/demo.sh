@@ -256,9 +256,10 @@ user_start bob 2 "$C2S2" B_IN
 
 # ---------------------------------------------------- counters as evidence
 #
-# snap NAME: both runtimes' counters now, in $D/snap/NAME.nodeN ("key value"
-# lines).  SIGUSR1 makes a runtime log every counter at once; the first
-# dump tells how many lines one dump has.
+# snap NAME: both runtimes' counters now, in $D/snap/NAME.nodeN (the
+# Prometheus samples, "name{labels} value" lines, that the stats listener
+# serves at /metrics).  SIGUSR1 makes a runtime log every sample at once;
+# the first dump tells how many lines one dump has.
 mkdir -p "$D/snap"
 declare -A DUMP_LINES
 snap() {
@@ -282,12 +283,31 @@ snap() {
 	done
 }
 
-# delta A B NODE KEY: how much the counter KEY of node NODE grew from A to B.
+# cval SNAP NODE K: component counter K ("local", "bounced", ...) of
+# $DOMAIN in snapshot SNAP of node NODE, summed over its other labels
+# (bounced has one sample per reason).
+cval() {
+	local name
+	case $3 in
+	in|out) name=vcomp_component_stanzas_$3_total ;;
+	*) name=vcomp_component_$3_total ;;
+	esac
+	pval "$1" "$2" "$name" "component=\"$DOMAIN\""
+}
+
+# pval SNAP NODE NAME [LABELS]: the sum of metric NAME's samples whose
+# labels contain LABELS, in snapshot SNAP of node NODE; 0 when none.
+pval() {
+	awk -v n="$3" -v m="${4:-}" '
+	    { k = $1; i = index(k, "{"); name = i ? substr(k, 1, i - 1) : k }
+	    name == n && index(k, m) > 0 { s += $2 }
+	    END { printf "%d\n", s }' "$D/snap/$1.node$2"
+}
+
+# delta A B NODE K: how much component counter K of node NODE grew from A
+# to B.
 delta() {
-	local a b
-	a=$(awk -v k="$4" '$1 == k { print $2 }' "$D/snap/$1.node$3")
-	b=$(awk -v k="$4" '$1 == k { print $2 }' "$D/snap/$2.node$3")
-	echo $(( ${b:-0} - ${a:-0} ))
+	echo $(( $(cval "$2" "$3" "$4") - $(cval "$1" "$3" "$4") ))
 }
 
 # ask USER COMMAND...: one session command; prints the user's answer
@@ -333,19 +353,19 @@ flow() {
 # prints a line for any count that disagrees between the two runtimes.
 flows() {
 	local a=$1 b=$2 n1l n2l n1f n1fp n2tp n1tp n2fp n2up n1up bad other
-	n1l=$(delta "$a" "$b" 1 component.$DOMAIN.local)
-	n2l=$(delta "$a" "$b" 2 component.$DOMAIN.local)
-	n1f=$(delta "$a" "$b" 1 component.$DOMAIN.forwarded)
-	n1fp=$(delta "$a" "$b" 1 component.$DOMAIN.from_peer)
-	n2tp=$(delta "$a" "$b" 2 component.$DOMAIN.to_peer)
-	n1tp=$(delta "$a" "$b" 1 component.$DOMAIN.to_peer)
-	n2fp=$(delta "$a" "$b" 2 component.$DOMAIN.from_peer)
-	n2up=$(delta "$a" "$b" 2 component.$DOMAIN.upstreamed)
-	n1up=$(delta "$a" "$b" 1 component.$DOMAIN.upstreamed)
+	n1l=$(delta "$a" "$b" 1 local)
+	n2l=$(delta "$a" "$b" 2 local)
+	n1f=$(delta "$a" "$b" 1 forwarded)
+	n1fp=$(delta "$a" "$b" 1 from_peer)
+	n2tp=$(delta "$a" "$b" 2 to_peer)
+	n1tp=$(delta "$a" "$b" 1 to_peer)
+	n2fp=$(delta "$a" "$b" 2 from_peer)
+	n2up=$(delta "$a" "$b" 2 upstreamed)
+	n1up=$(delta "$a" "$b" 1 upstreamed)
 	other=0
 	for k in queued bounced dropped rejected; do
-		other=$(( other + $(delta "$a" "$b" 1 component.$DOMAIN.$k) +
-		    $(delta "$a" "$b" 2 component.$DOMAIN.$k) ))
+		other=$(( other + $(delta "$a" "$b" 1 $k) +
+		    $(delta "$a" "$b" 2 $k) ))
 	done
 	FLOWS=
 	bad=0
@@ -446,14 +466,13 @@ printf '   %-28s %12s %12s\n' "" vcomp-node1 vcomp-node2
 for k in in out local forwarded to_peer from_peer upstreamed queued bounced \
     bytes_in bytes_out; do
 	printf '   %-28s %12s %12s\n' "$DOMAIN $k" \
-	    "$(awk -v k="component.$DOMAIN.$k" '$1 == k { print $2 }' "$D/snap/final.node1")" \
-	    "$(awk -v k="component.$DOMAIN.$k" '$1 == k { print $2 }' "$D/snap/final.node2")"
+	    "$(cval final 1 "$k")" "$(cval final 2 "$k")"
 done
 printf '   %-28s %12s %12s\n' "peer link frames in/out" \
-    "$(awk '$1 == "peer.node2.in" { i = $2 } $1 == "peer.node2.out" { o = $2 } END { print i "/" o }' "$D/snap/final.node1")" \
-    "$(awk '$1 == "peer.node1.in" { i = $2 } $1 == "peer.node1.out" { o = $2 } END { print i "/" o }' "$D/snap/final.node2")"
+    "$(pval final 1 vcomp_peer_frames_in_total)/$(pval final 1 vcomp_peer_frames_out_total)" \
+    "$(pval final 2 vcomp_peer_frames_in_total)/$(pval final 2 vcomp_peer_frames_out_total)"
 printf '   %-28s %12s %12s\n' "return routes (home only)" \
-    "$(awk '$1 == "routes.entries" { print $2 }' "$D/snap/final.node1")" "-"
+    "$(pval final 1 vcomp_return_routes)" "-"
 
 # ------------------------------------------------------------ 5. next
 section "Where to look next"

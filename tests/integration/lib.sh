@@ -237,3 +237,20 @@ it_summary() {
 	echo "$IT_PASS passed, $IT_FAIL failed"
 	[ "$IT_FAIL" -eq 0 ]
 }
+
+# it_metrics PORT: the Prometheus text a runtime's stats listener on
+# 127.0.0.1:PORT serves at /metrics (GET over HTTP/1.1), on stdout.
+it_metrics() {
+	curl -sS --max-time 3 "http://127.0.0.1:$1/metrics"
+}
+
+# it_metric FILE NAME [LABELS]: the sum of the samples of metric NAME in
+# FILE (it_metrics output) whose labels contain the text LABELS (e.g.
+# 'component="muc.example.test"'); empty when there is none.
+it_metric() {
+	awk -v n="$2" -v m="${3:-}" '
+	    /^#/ { next }
+	    { k = $1; i = index(k, "{"); name = i ? substr(k, 1, i - 1) : k }
+	    name == n && index(k, m) > 0 { s += $2; found = 1 }
+	    END { if (found) printf "%.15g\n", s }' "$1"
+}
