@@ -1,14 +1,26 @@
 /*
  * log.c — the runtime's log: one line per event on stderr, with a level.
  *
- * A node runs under a supervisor (systemd, runit, a container runtime) that
- * captures stderr and adds its own timestamps, so a line is only
- * "vcomp-NODE: level: message".  -v raises the level to debug, -q lowers it
- * to errors only.
+ * A line is "vcomp-NODE: level: message", with one of two prefixes:
+ *
+ *   - When stderr is connected to the journal (systemd sets JOURNAL_STREAM
+ *     to "DEVICE:INODE" of the stream it gave the service, and that is
+ *     still stderr, not a redirection the service made), the sd-daemon(3)
+ *     priority: "<3>" error, "<4>" warning, "<6>" info, "<7>" debug.
+ *     journald strips it and stores the priority, so `journalctl -p
+ *     warning` filters; it adds its own timestamps.
+ *   - Otherwise an RFC 3339 UTC timestamp with milliseconds,
+ *     "2026-12-04T16:59:00.123Z ", since nothing else will date the line.
+ *
+ * The choice is made once, at the first line (or by vlog_setup()).  -v raises the level to
+ * debug, -q lowers it to errors only.
  */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #include "vcrt.h"
 
@@ -22,10 +34,57 @@ static const char *const level_names[] = {
 	[VL_DEBUG] = "debug",
 };
 
+static const char *const priorities[] = {
+	[VL_ERR] = "<3>",
+	[VL_WARN] = "<4>",
+	[VL_INFO] = "<6>",
+	[VL_DEBUG] = "<7>",
+};
+
+/* 1 when stderr is the journal's stream, 0 when not, -1 before the
+ * first line decided. */
+static int to_journal = -1;
+
+bool
+vlog_journal(void)
+{
+	const char *js = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+	char end;
+
+	if (js == NULL || sscanf(js, "%llu:%llu%c", &dev, &ino, &end) != 2)
+		return false;
+	if (fstat(2, &st) < 0)
+		return false;
+	return (unsigned long long)st.st_dev == dev &&
+	    (unsigned long long)st.st_ino == ino;
+}
+
+void
+vlog_setup(void)
+{
+	to_journal = vlog_journal();
+}
+
+/* "2026-12-04T16:59:00.123Z" into buf (at least 64 bytes). */
+static void
+timestamp(char *buf, size_t n)
+{
+	struct timespec ts;
+	struct tm tm;
+	char sec[32];
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(sec, sizeof sec, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf, n, "%s.%03ldZ", sec, ts.tv_nsec / 1000000);
+}
+
 void
 vlogv(int level, const char *fmt, va_list ap)
 {
-	char line[2048];
+	char line[2048], prefix[96];
 
 	if (level > vlog_level)
 		return;
@@ -38,7 +97,16 @@ vlogv(int level, const char *fmt, va_list ap)
 	for (char *p = line; *p != '\0'; p++)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)
 			*p = '?';
-	fprintf(stderr, "%s: %s: %s\n", vlog_prog, level_names[level], line);
+	if (to_journal < 0)
+		to_journal = vlog_journal();
+	if (to_journal)
+		snprintf(prefix, sizeof prefix, "%s", priorities[level]);
+	else {
+		timestamp(prefix, sizeof prefix - 1);
+		strcat(prefix, " ");
+	}
+	fprintf(stderr, "%s%s: %s: %s\n", prefix, vlog_prog,
+	    level_names[level], line);
 }
 
 void

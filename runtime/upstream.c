@@ -251,14 +251,16 @@ up_closed(struct conn *conn, const char *why)
 	if (c->up == conn)
 		c->up = NULL;
 	timer_stop(&c->up_keepalive);
+	/* Every loss says why: a NULL why is an orderly end (the stream was
+	 * closed, by the server or by us, and its output written). */
 	if (conn->state == UP_READY)
 		vlog(shutting_down ? VL_INFO : VL_WARN,
-		    "upstream %s: disconnected%s%s", c->vc->domain,
-		    why ? ": " : "", why ? why : "");
+		    "upstream %s: disconnected: %s", c->vc->domain,
+		    why ? why : "stream closed");
 	else if (!shutting_down)
-		vlog(VL_WARN, "upstream %s: connection to %s:%u failed%s%s",
+		vlog(VL_WARN, "upstream %s: connection to %s:%u failed: %s",
 		    c->vc->domain, table->server.host, table->server.port,
-		    why ? ": " : "", why ? why : "");
+		    why ? why : "stream closed before the handshake");
 	schedule_retry(c);
 }
 
