@@ -4,8 +4,12 @@
  *
  * Start-up loads every secret the table names and resolves every address
  * before opening any socket, and reports all problems before refusing to
- * start (exit 1), so one run shows everything that is wrong.  --check stops
- * there.
+ * start (exit 1), so one run shows everything that is wrong.  A secret
+ * shorter than SECRET_MIN_LEN bytes is a warning.  --check goes further
+ * and then stops: it also resolves the peer address of every node this one
+ * links with, and test-binds every address the node will listen on (home
+ * listener, stats listener, peer listener), all at once so that two of
+ * them on one port are found too, naming the one that is taken.
  *
  * Signals arrive through a signalfd, so handlers are ordinary loop
  * callbacks and nothing runs in signal context:
@@ -30,6 +34,7 @@
  * when node_run returns.
  */
 #include <errno.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,7 +44,13 @@
 #include <unistd.h>
 
 #include "notify.h"
+#include "peer_proto.h"
 #include "vcrt.h"
+
+/* Secrets shorter than this are accepted with a warning: a peer-link or
+ * XEP-0114 secret that short can be guessed offline from one captured
+ * handshake. */
+#define SECRET_MIN_LEN	16
 
 static struct io sig_io;
 static struct timer grace;
@@ -68,6 +79,7 @@ begin_shutdown(void)
 		return;
 	}
 	notify_stopping();
+	notify_status("shutting down");
 	vlog(VL_INFO, "shutting down (grace period %d ms)", SHUTDOWN_GRACE_MS);
 	home_close_listener();
 	stats_close();
@@ -97,6 +109,23 @@ begin_shutdown(void)
 	timer_arm(&grace, SHUTDOWN_GRACE_MS);
 }
 
+/* Set when $NOTIFY_SOCKET names a service manager to tell. */
+static bool status_on;
+
+/* Under systemd, STATUS= says what the node is doing
+ * ("2/2 peer links up, muc: home reachable") whenever that changes.
+ * The summary is a few dozen bytes built from flags already in memory. */
+static void
+status_update(void)
+{
+	char text[NOTIFY_STATUS_MAX];
+
+	if (shutting_down)
+		return;
+	(void)stats_health(text, sizeof text, NULL);
+	notify_status_changed(text);
+}
+
 /*
  * The one step the loop runs before every epoll_wait, in this order:
  *   1. frames that paused links left in their decoders are handled (their
@@ -108,7 +137,8 @@ begin_shutdown(void)
  *      first flush's drained callbacks queued last);
  *   5. closed connections, then dead peer links, are freed — after
  *      everything that might still name them this pass;
- *   6. a shutdown whose connections are all gone ends the loop.
+ *   6. under systemd, STATUS= is sent when the summary changed;
+ *   7. a shutdown whose connections are all gone ends the loop.
  * Each step is a plain call: no file registers work of its own.
  */
 static void
@@ -120,6 +150,8 @@ before_sleep(void)
 	conn_flush();
 	conn_reap();
 	peer_reap();
+	if (status_on)
+		status_update();
 	if (shutting_down && conn_all == NULL)
 		loop_stop();
 }
@@ -183,10 +215,118 @@ check_endpoint(const struct vc_endpoint *e, const char *what)
 	return 0;
 }
 
-/* Loads secrets and resolves addresses.  Returns the number of problems,
- * each logged. */
+/* Warns when secret s (what names it) is short.  Returns 1 if it did. */
 static int
-prepare(const struct node_opts *o)
+check_strength(const char *s, const char *what)
+{
+	size_t n = strlen(s);
+
+	if (n >= SECRET_MIN_LEN)
+		return 0;
+	vlog(VL_WARN, "%s is only %zu byte(s); use at least %d random bytes "
+	    "(e.g. `openssl rand -hex 16`)", what, n, SECRET_MIN_LEN);
+	return 1;
+}
+
+/*
+ * --check: binds every address the node will listen on, holding them all
+ * until the end so that two of ours on one port are found as well.
+ * Returns the number of problems, each logged.
+ */
+static int
+check_binds(void)
+{
+	struct {
+		const struct vc_endpoint *e;
+		const char *what;
+		int fd;
+	} l[3] = { { NULL, NULL, -1 }, { NULL, NULL, -1 }, { NULL, NULL, -1 } };
+	const int one = 1;
+	size_t n = 0;
+	int bad = 0;
+
+	if (table->listen.host != NULL) {
+		l[n].e = &table->listen;
+		l[n++].what = "home listener";
+	}
+	if (table->stats.host != NULL) {
+		l[n].e = &table->stats;
+		l[n++].what = "stats listener";
+	}
+	if (table->nnodes > 1 && table->nodes[table->self].peer.host != NULL) {
+		l[n].e = &table->nodes[table->self].peer;
+		l[n++].what = "peer listener";
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct sockaddr_storage ss;
+		socklen_t len;
+		int fd, e;
+
+		if (resolve(l[i].e->host, l[i].e->port, &ss, &len) < 0)
+			continue;       /* reported by prepare() */
+		fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd < 0) {
+			vlog(VL_ERR, "%s %s:%u: socket: %s", l[i].what,
+			    l[i].e->host, l[i].e->port, strerror(errno));
+			bad++;
+			continue;
+		}
+		/* As listener_open() does, so a port in TIME_WAIT passes. */
+		(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one,
+		    sizeof one);
+		if (bind(fd, (struct sockaddr *)&ss, len) == 0) {
+			l[i].fd = fd;
+			vlog(VL_INFO, "%s %s:%u: can listen", l[i].what,
+			    l[i].e->host, l[i].e->port);
+			continue;
+		}
+		e = errno;
+		close(fd);
+		bad++;
+		if (e == EADDRINUSE) {
+			const char *mine = NULL;
+
+			for (size_t j = 0; j < i; j++)
+				if (l[j].fd >= 0 && l[j].e->port == l[i].e->port)
+					mine = l[j].what;
+			vlog(VL_ERR, "%s %s:%u: address already in use%s%s%s",
+			    l[i].what, l[i].e->host, l[i].e->port,
+			    mine ? " by this node's " : " (by another process: "
+			    "`ss -ltnp` names it)", mine ? mine : "",
+			    mine ? " (two listeners on one port)" : "");
+		} else
+			vlog(VL_ERR, "%s %s:%u: cannot bind: %s", l[i].what,
+			    l[i].e->host, l[i].e->port, strerror(e));
+	}
+	for (size_t i = 0; i < n; i++)
+		if (l[i].fd >= 0)
+			close(l[i].fd);
+	return bad;
+}
+
+/* --check: resolves the peer address of every node this one links with
+ * (dialled or not: a node's address is also what the others dial). */
+static int
+check_peers(void)
+{
+	int bad = 0;
+
+	for (uint16_t i = 0; i < table->nnodes; i++) {
+		char what[300];
+
+		if (i == table->self ||
+		    !peer_pair_needed(table, table->self, i))
+			continue;
+		snprintf(what, sizeof what, "peer %s", table->nodes[i].name);
+		bad += check_endpoint(&table->nodes[i].peer, what) < 0;
+	}
+	return bad;
+}
+
+/* Loads secrets and resolves addresses.  Returns the number of problems,
+ * each logged; *warnings counts the warnings. */
+static int
+prepare(const struct node_opts *o, int *warnings)
 {
 	const char *node = table->nodes[table->self].name;
 	char *bundle, *cluster;
@@ -207,6 +347,8 @@ prepare(const struct node_opts *o)
 		    what);
 		if (comps[i].secret == NULL)
 			bad++;
+		else
+			*warnings += check_strength(comps[i].secret, what);
 		if (comps[i].vc->role == VC_ROLE_HOME)
 			any_home = true;
 	}
@@ -217,6 +359,8 @@ prepare(const struct node_opts *o)
 		    "cluster secret");
 		if (cluster == NULL)
 			bad++;
+		else
+			*warnings += check_strength(cluster, "cluster secret");
 		cluster_secret = cluster;
 	}
 	free(bundle);
@@ -224,6 +368,10 @@ prepare(const struct node_opts *o)
 	if (any_home)
 		bad += check_endpoint(&table->listen, "listen") < 0;
 	bad += check_endpoint(&table->stats, "stats") < 0;
+	if (o->check) {
+		bad += check_peers();
+		bad += check_binds();
+	}
 	return bad;
 }
 
@@ -249,21 +397,24 @@ int
 node_run(const struct node_opts *o)
 {
 	const char *node;
-	int bad;
+	int bad, warnings = 0;
 
 	if (table->version != VCOMP_TABLE_VERSION)
 		vfatal("routing table version %u, runtime expects %u",
 		    table->version, VCOMP_TABLE_VERSION);
 	node = table->nodes[table->self].name;
-	bad = prepare(o);
+	bad = prepare(o, &warnings);
 	if (bad > 0) {
-		vlog(VL_ERR, "%d problem(s); refusing to start", bad);
+		vlog(VL_ERR, "%d problem(s)%s; %s", bad, warnings ?
+		    " and warnings" : "", o->check ? "the node would not start" :
+		    "refusing to start");
 		release();
 		return 1;
 	}
 	if (o->check) {
-		vlog(VL_INFO, "node %s: %zu component(s), secrets and "
-		    "addresses OK", node, ncomps);
+		vlog(warnings ? VL_WARN : VL_INFO, "node %s: %zu component(s); "
+		    "secrets, addresses and listening ports OK%s", node, ncomps,
+		    warnings ? ", with warnings" : "");
 		release();
 		return 0;
 	}
@@ -282,7 +433,10 @@ node_run(const struct node_opts *o)
 	/* Listeners are open and upstreams started: systemd (Type=notify)
 	 * may now consider the node up. */
 	notify_ready();
+	status_on = getenv("NOTIFY_SOCKET") != NULL;
+	(void)notify_watchdog_start();
 	loop_run();
+	notify_watchdog_stop();
 	conn_close_all();
 	stats_log();
 	vlog(VL_INFO, "stopped");

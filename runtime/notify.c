@@ -16,8 +16,14 @@
  * one-second send timeout keeps a wedged manager from stopping the event
  * loop.  A lost READY=1 shows as a start timeout in systemd, which is why
  * a failure is logged.
+ *
+ * Two pieces keep a little state: the last STATUS= text sent (so that
+ * notify_status_changed() sends only changes), and the watchdog timer,
+ * which runs on the event loop on purpose: a loop that is stuck stops
+ * sending WATCHDOG=1, and systemd restarts the node.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -113,4 +119,64 @@ notify_status(const char *text)
 		if (*p == '\n' || *p == '\r')
 			*p = ' ';
 	(void)notify_send(msg);
+}
+
+void
+notify_status_changed(const char *text)
+{
+	static char last[NOTIFY_STATUS_MAX + 1];
+
+	if (strncmp(last, text, NOTIFY_STATUS_MAX) == 0)
+		return;
+	snprintf(last, sizeof last, "%s", text);
+	notify_status(text);
+}
+
+static struct timer watchdog;
+static uint64_t watchdog_ms;
+
+static void
+watchdog_fire(struct timer *t)
+{
+	(void)notify_send("WATCHDOG=1");
+	timer_arm(t, watchdog_ms);
+}
+
+uint64_t
+notify_watchdog_start(void)
+{
+	const char *usec = getenv("WATCHDOG_USEC"), *pid = getenv("WATCHDOG_PID");
+	unsigned long long us;
+	char *end;
+
+	if (usec == NULL || usec[0] == '\0')
+		return 0;
+	/* WATCHDOG_PID, when set, names the process meant (sd_watchdog_
+	 * enabled(3)): a child that inherited the variable is not it. */
+	if (pid != NULL && pid[0] != '\0' &&
+	    strtoull(pid, NULL, 10) != (unsigned long long)getpid())
+		return 0;
+	errno = 0;
+	us = strtoull(usec, &end, 10);
+	if (errno != 0 || *end != '\0' || us == 0) {
+		vlog(VL_WARN, "WATCHDOG_USEC='%s' is not a positive number of "
+		    "microseconds; no watchdog", usec);
+		return 0;
+	}
+	/* Half the timeout, as sd_watchdog_enabled(3) recommends, so one
+	 * late loop pass does not get the node killed. */
+	watchdog_ms = us / 2000;
+	if (watchdog_ms == 0)
+		watchdog_ms = 1;
+	watchdog.fn = watchdog_fire;
+	vlog(VL_INFO, "systemd watchdog: WATCHDOG=1 every %" PRIu64 " ms",
+	    watchdog_ms);
+	watchdog_fire(&watchdog);
+	return watchdog_ms;
+}
+
+void
+notify_watchdog_stop(void)
+{
+	timer_stop(&watchdog);
 }

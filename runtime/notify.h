@@ -7,11 +7,13 @@
  * NOTIFY_SOCKET is unset and every call does nothing, so the node runs the
  * same under any other supervisor or from a shell.
  *
- * No allocation, no state kept between calls: each message opens a
- * datagram socket, sends, and closes it.
+ * No allocation: each message opens a datagram socket, sends, and closes
+ * it.  The only state is the last STATUS= text and the watchdog timer.
  */
 #ifndef VCOMP_NOTIFY_H
 #define VCOMP_NOTIFY_H
+
+#include <stdint.h>
 
 /* Longest STATUS= text sent; longer text is cut. */
 #define NOTIFY_STATUS_MAX	256
@@ -33,5 +35,13 @@ void notify_stopping(void);
 /* STATUS=text, shown by `systemctl status`.  Newlines in text become
  * spaces, so text can never add an assignment of its own. */
 void notify_status(const char *text);
+/* notify_status(text) when text differs from the last text sent. */
+void notify_status_changed(const char *text);
+/* When $WATCHDOG_USEC is set (and $WATCHDOG_PID, if set, is this
+ * process), sends WATCHDOG=1 now and then every half of that time from
+ * the event loop (loop_init() must have run).  Returns the interval in
+ * ms, 0 when there is no watchdog. */
+uint64_t notify_watchdog_start(void);
+void notify_watchdog_stop(void);
 
 #endif
