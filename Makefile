@@ -3,7 +3,8 @@
 #   make            build vcompc and the runtime library
 #   make check      every test, then the whole suite again under ASan+UBSan
 #   make demo       the main job, live (see README.md)
-#   make examples   every example's C tables and binaries into $(B)/examples/
+#   make examples   every example's C tables, binaries and cluster picture
+#                   (SVG, needs Graphviz) into $(B)/examples/
 #   make fuzz       run every fuzz target for FUZZ_SECONDS each
 #   make install    PREFIX=/usr/local DESTDIR=
 #
@@ -221,7 +222,8 @@ uninstall:
 # ------------------------------------------------------------ demo, bench
 
 # Every good example (examples/bad/ holds mistakes on purpose): each node's
-# C table and static binary into $(B)/examples/FOLDER/.
+# C table and static binary, and the cluster's picture (--emit=dot rendered
+# by Graphviz) as cluster.svg, into $(B)/examples/FOLDER/.
 EXAMPLE_SPECS = $(filter-out examples/bad/%,$(wildcard examples/*/*.yaml examples/*/*.properties))
 
 examples: all
@@ -231,6 +233,10 @@ examples: all
 	    $(VCOMPC) --all -c -d $$d $$s || exit 1; \
 	    $(VCOMPC) --all -d $$d $$s 2>$(B)/examples/link.log || \
 	        { cat $(B)/examples/link.log; exit 1; }; \
+	    $(VCOMPC) --emit=dot -o $$d/cluster.dot $$s || exit 1; \
+	    command -v dot >/dev/null || \
+	        { echo "make examples: Graphviz's dot is missing (tools/deps.sh)"; exit 1; }; \
+	    dot -Tsvg -o $$d/cluster.svg $$d/cluster.dot || exit 1; \
 	    ls $$d | sed 's/^/   /'; \
 	done
 

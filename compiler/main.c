@@ -32,11 +32,11 @@
 
 #include "vcompc.h"
 
-enum emit_kind { EMIT_BIN, EMIT_C, EMIT_JSON, EMIT_KEYS };
+enum emit_kind { EMIT_BIN, EMIT_C, EMIT_JSON, EMIT_KEYS, EMIT_DOT };
 
 static const char *const emit_names[] = {
 	[EMIT_BIN] = "binary", [EMIT_C] = "c", [EMIT_JSON] = "json",
-	[EMIT_KEYS] = "keys",
+	[EMIT_KEYS] = "keys", [EMIT_DOT] = "dot",
 };
 
 /* ------------------------------------------------------------ usage */
@@ -57,7 +57,8 @@ usage(FILE *f)
 "                         (same as --emit=c)\n"
 "      --emit=KIND        c: the C routing table; json: the node's view of\n"
 "                         the spec as JSON; keys: every key of a properties\n"
-"                         spec as read, one JSON object per line (no --node)\n"
+"                         spec as read, one JSON object per line (no --node);\n"
+"                         dot: the whole cluster for Graphviz (no --node)\n"
 "\n"
 "Where to write:\n"
 "  -o, --output=FILE      write the output to FILE ('-' = standard output)\n"
@@ -433,10 +434,12 @@ parse_args(int argc, char **argv, struct opts *o)
 				o->emit = EMIT_C;
 			else if (strcmp(optarg, "json") == 0)
 				o->emit = EMIT_JSON;
+			else if (strcmp(optarg, "dot") == 0)
+				o->emit = EMIT_DOT;
 			else if (strcmp(optarg, "keys") == 0)
 				o->emit = EMIT_KEYS;
 			else
-				usage_error("invalid argument '%s' for '--emit' (use c, json or keys)",
+				usage_error("invalid argument '%s' for '--emit' (use c, json, keys or dot)",
 					    optarg);
 			o->emit_given = true;
 			break;
@@ -519,9 +522,10 @@ parse_args(int argc, char **argv, struct opts *o)
 		usage_error("--node and --all exclude each other");
 	if (o->output != NULL && o->dir != NULL)
 		usage_error("-o and -d exclude each other");
-	if (o->emit == EMIT_KEYS) {
+	if (o->emit == EMIT_KEYS || o->emit == EMIT_DOT) {
 		if (o->node != NULL || o->all || o->dir != NULL || o->depend)
-			usage_error("--emit=keys describes the whole file; it takes no --node, --all, -d or -M");
+			usage_error("--emit=%s describes the whole %s; it takes no --node, --all, -d or -M",
+				    emit_names[o->emit], o->emit == EMIT_KEYS ? "file" : "cluster");
 		return;
 	}
 	if (o->check)
@@ -626,6 +630,28 @@ build_node(const struct opts *o, const struct ir_spec *spec, size_t i,
 	return true;
 }
 
+/* --emit=dot: the whole cluster, to -o FILE or standard output. */
+static bool
+write_dot(const struct opts *o, const struct ir_spec *spec)
+{
+	struct emit_opts eo = { .spec_name = spec_display_name(o->spec) };
+	FILE *f;
+
+	if (o->output == NULL || strcmp(o->output, "-") == 0) {
+		emit_dot(stdout, spec, &eo);
+		if (fflush(stdout) != 0 || ferror(stdout)) {
+			error_at(NULL, "cannot write standard output: %s",
+				 strerror(errno));
+			return false;
+		}
+		return true;
+	}
+	if ((f = output_open(o->output)) == NULL)
+		return false;
+	emit_dot(f, spec, &eo);
+	return output_close(f, o->output) && outputs_commit();
+}
+
 /* The secrets bundle of node i goes beside its output. */
 static bool
 write_secrets(const struct opts *o, const struct ir_spec *spec, size_t i)
@@ -720,6 +746,8 @@ main(int argc, char **argv)
 	}
 	if (o.check)
 		return 0;
+	if (o.emit == EMIT_DOT)
+		return write_dot(&o, &spec) ? 0 : 1;
 
 	/* -d DIR is created when missing (one level, like go build -o DIR/):
 	 * a CI job's fresh workspace has no output directory yet. */

@@ -374,6 +374,8 @@ struct emit_opts {
 void emit_c(FILE *out, const struct ir_spec *spec, size_t node,
 	    const struct emit_opts *o);
 void emit_json(FILE *out, const struct ir_spec *spec, size_t node);
+/* Writes the whole cluster as a Graphviz digraph (emit_dot.c). */
+void emit_dot(FILE *out, const struct ir_spec *spec, const struct emit_opts *o);
 
 /* ------------------------------------------------------------ secrets.c */
 
