@@ -7,6 +7,7 @@
 #                   (SVG, needs Graphviz) into $(B)/examples/
 #   make fuzz       run every fuzz target for FUZZ_SECONDS each
 #   make install    PREFIX=/usr/local DESTDIR=
+#   make deb        the vcompc Debian package into $(B)/deb/ (dpkg-deb)
 #
 # Everything is built under $(B) (build/ by default).  Sources are found by
 # wildcard: a new .c file in compiler/ or runtime/ is built without touching
@@ -78,7 +79,7 @@ UNITC      = $(B)/tests/unit-compiler
 UNITR      = $(B)/tests/unit-runtime
 
 .PHONY: all deps check check-suite check-unit check-golden check-integration \
-        check-san demo fuzz install uninstall clean examples bench \
+        check-san demo fuzz install uninstall clean examples bench deb \
         bench-compiler bench-quick
 .SUFFIXES:
 
@@ -218,6 +219,23 @@ uninstall:
 	for m in $(notdir $(wildcard docs/man/*.1)); do rm -f $(DESTDIR)$(MANDIR)/man1/$$m; done
 	for m in $(notdir $(wildcard docs/man/*.5)); do rm -f $(DESTDIR)$(MANDIR)/man5/$$m; done
 	for m in $(notdir $(wildcard docs/man/*.8)); do rm -f $(DESTDIR)$(MANDIR)/man8/$$m; done
+
+# ------------------------------------------------------------ Debian package
+
+# The vcompc package (tools/mkdeb.sh): built with Debian's hardening flags
+# in a tree of its own, installed under /usr into a staging directory, and
+# packed with dpkg-deb into $(B)/deb/vcompc_VERSION_ARCH.deb.
+DEB_B     = $(B)/deb/build
+DEB_STAGE = $(B)/deb/stage
+DEB_FLAGS = DEB_BUILD_MAINT_OPTIONS=hardening=+all
+
+deb:
+	$(MAKE) B=$(DEB_B) PREFIX=/usr SAN= \
+	    CFLAGS="$$($(DEB_FLAGS) dpkg-buildflags --get CFLAGS) $$($(DEB_FLAGS) dpkg-buildflags --get CPPFLAGS)" \
+	    LDFLAGS="$$($(DEB_FLAGS) dpkg-buildflags --get LDFLAGS)" all
+	rm -rf $(DEB_STAGE)
+	$(MAKE) B=$(DEB_B) PREFIX=/usr SAN= DESTDIR=$(abspath $(DEB_STAGE)) install
+	sh tools/mkdeb.sh $(DEB_STAGE) $(B)/deb
 
 # ------------------------------------------------------------ demo, bench
 
