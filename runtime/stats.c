@@ -12,7 +12,8 @@
  * the comment lines, is logged on SIGUSR1 and at exit.
  *
  * The HTTP server is as small as one read-only endpoint allows and no
- * smaller than HTTP/1.1 requires of it (RFC 9110, 9112):
+ * smaller than HTTP/1.1 requires of it (RFC 9110, 9112; the request
+ * parser is http.c):
  *   GET or HEAD /metrics   200, the exposition;
  *   GET or HEAD /health    200 when the node can forward (every upstream
  *                          up, a home reachable for every component), 503
@@ -43,6 +44,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "http.h"
 #include "vcrt.h"
 
 struct http_client {
@@ -481,98 +483,40 @@ respond_text(struct conn *conn, int code, const char *reason,
 	    strlen(body), head);
 }
 
-/* A token character (RFC 9110 5.6.2), for methods and field names. */
-static bool
-tchar(int ch)
-{
-	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-	    (ch >= '0' && ch <= '9') || strchr("!#$%&'*+-.^_`|~", ch) != NULL;
-}
-
-/*
- * Parses the request head hc->buf[0..len) (which ends with an empty
- * line) and answers it.  Lines may end with CRLF or a bare LF (RFC 9112
- * 2.2 allows a recipient to accept LF).
- */
+/* Answers the request head hc->buf[0..len) (http_parse, http.c). */
 static void
 serve(struct http_client *hc, size_t len)
 {
-	char *p = hc->buf, *end = hc->buf + len, *eol, *sp1, *sp2;
-	char *method, *target, *version, *q;
-	bool head, has_host = false, http11;
-	struct vbuf body = { 0 };
-	struct vbuf detail = { 0 };
+	struct http_request req;
+	struct vbuf body = { 0 }, detail = { 0 };
 	char text[512];
+	bool head;
+	int st;
 
-	eol = memchr(p, '\n', (size_t)(end - p));
-	*eol = '\0';
-	if (eol > p && eol[-1] == '\r')
-		eol[-1] = '\0';
-	method = p;
-	if ((sp1 = strchr(p, ' ')) == NULL ||
-	    (sp2 = strchr(sp1 + 1, ' ')) == NULL || strchr(sp2 + 1, ' '))
-		goto bad;
-	*sp1 = *sp2 = '\0';
-	target = sp1 + 1;
-	version = sp2 + 1;
-	if (method[0] == '\0' || target[0] == '\0')
-		goto bad;
-	for (q = method; *q != '\0'; q++)
-		if (!tchar((unsigned char)*q))
-			goto bad;
-	for (q = target; *q != '\0'; q++)
-		if ((unsigned char)*q <= 0x20 || *q == 0x7f)
-			goto bad;
-	if (strncmp(version, "HTTP/", 5) != 0 || strlen(version) != 8 ||
-	    version[5] < '0' || version[5] > '9' || version[6] != '.' ||
-	    version[7] < '0' || version[7] > '9')
-		goto bad;
-	if (version[5] != '1') {
+	st = http_parse(hc->buf, len, &req);
+	if (st == 505) {
 		respond_text(hc->conn, 505, "HTTP Version Not Supported",
 		    NULL, "HTTP/1.x only\n", false);
 		return;
 	}
-	http11 = version[7] != '0';
-	/* Header fields: "name: value", no whitespace before the colon
-	 * (RFC 9112 5.1 says such a request must be rejected), no
-	 * obsolete line folding. */
-	for (p = eol + 1; p < end; p = eol + 1) {
-		eol = memchr(p, '\n', (size_t)(end - p));
-		*eol = '\0';
-		if (eol > p && eol[-1] == '\r')
-			eol[-1] = '\0';
-		if (*p == '\0')
-			break;
-		if (*p == ' ' || *p == '\t')
-			goto bad;
-		for (q = p; *q != ':' && *q != '\0'; q++)
-			if (!tchar((unsigned char)*q))
-				goto bad;
-		if (*q != ':' || q == p)
-			goto bad;
-		if (q - p == 4 && strncasecmp(p, "host", 4) == 0) {
-			if (has_host)
-				goto bad;
-			has_host = true;
-		}
+	if (st != 0) {
+		respond_text(hc->conn, 400, "Bad Request", NULL,
+		    "bad request\n", false);
+		return;
 	}
-	/* RFC 9112 3.2: an HTTP/1.1 request without Host gets a 400. */
-	if (http11 && !has_host)
-		goto bad;
-	if ((q = strchr(target, '?')) != NULL)
-		*q = '\0';
-	if (strcmp(target, "/metrics") != 0 && strcmp(target, "/health") != 0) {
+	if (strcmp(req.path, "/metrics") != 0 &&
+	    strcmp(req.path, "/health") != 0) {
 		respond_text(hc->conn, 404, "Not Found", NULL,
 		    "not found; try /metrics or /health\n", false);
 		return;
 	}
-	head = strcmp(method, "HEAD") == 0;
-	if (!head && strcmp(method, "GET") != 0) {
+	head = strcmp(req.method, "HEAD") == 0;
+	if (!head && strcmp(req.method, "GET") != 0) {
 		respond_text(hc->conn, 405, "Method Not Allowed",
 		    "Allow: GET, HEAD\r\n", "only GET and HEAD\n", false);
 		return;
 	}
-	if (strcmp(target, "/metrics") == 0) {
+	if (strcmp(req.path, "/metrics") == 0) {
 		stats_render(&body);
 		respond(hc->conn, 200, "OK",
 		    "text/plain; version=0.0.4; charset=utf-8", NULL,
@@ -591,18 +535,13 @@ serve(struct http_client *hc, size_t len)
 		    body.p, body.len, head);
 	}
 	vbuf_free(&body);
-	return;
-bad:
-	respond_text(hc->conn, 400, "Bad Request", NULL, "bad request\n",
-	    false);
 }
 
 static void
 stats_input(struct conn *conn, const char *p, size_t n)
 {
 	struct http_client *hc = conn->owner;
-	size_t start, room;
-	char *e;
+	size_t start, room, end;
 
 	if (conn->flags & C_DRAIN)
 		return;
@@ -613,21 +552,12 @@ stats_input(struct conn *conn, const char *p, size_t n)
 		n = room;
 	/* Look for the blank line from a little before the new bytes, so
 	 * that one split across reads is found. */
-	start = hc->len > 3 ? hc->len - 3 : 0;
+	start = hc->len > 2 ? hc->len - 2 : 0;
 	memcpy(hc->buf + hc->len, p, n);
 	hc->len += n;
-	for (e = hc->buf + start; e < hc->buf + hc->len; e++) {
-		e = memchr(e, '\n', (size_t)(hc->buf + hc->len - e));
-		if (e == NULL)
-			break;
-		/* "\n\n" or "\n\r\n": the end of the head. */
-		if (e + 1 < hc->buf + hc->len && (e[1] == '\n' ||
-		    (e[1] == '\r' && e + 2 < hc->buf + hc->len &&
-		    e[2] == '\n'))) {
-			serve(hc, (size_t)(e + (e[1] == '\n' ? 2 : 3) -
-			    hc->buf));
-			return;
-		}
+	if ((end = http_head_end(hc->buf + start, hc->len - start)) > 0) {
+		serve(hc, start + end);
+		return;
 	}
 	if (hc->len == sizeof hc->buf)
 		respond_text(conn, 431, "Request Header Fields Too Large",
