@@ -103,11 +103,11 @@ rt_start() {
 	it_wait_count "$W/prosody$n/prosody.log" "$AUTH_RE" $(( ${before:-0} + 1 )) 6 &&
 	    kill -0 "${RT_PID[$n]}" 2>/dev/null
 }
-# stat N NAME: a counter of vcomp-nodeN's stats listener.
+# stat N METRIC: METRIC{component="$DOMAIN"} from vcomp-nodeN's /metrics.
 stat() {
 	local v
-	v=$( (exec 3<>/dev/tcp/127.0.0.1/"${STATS[$1]}" && cat <&3) 2>/dev/null |
-	    awk -v k="$2" '$1 == k { print $2 }')
+	it_metrics "${STATS[$1]}" >"$W/metrics-node$1.txt" 2>/dev/null
+	v=$(it_metric "$W/metrics-node$1.txt" "$2" "component=\"$DOMAIN\"")
 	echo "${v:-?}"
 }
 # elapsed T: seconds since T (date +%s.%N), to the millisecond.
@@ -248,7 +248,7 @@ if grep -Eq "$CUT_RE" "$W/prosody1/prosody.log" "$W/prosody2/prosody.log"; then
 else
 	it_pass "2e neither Prosody closed an upstream"
 fi
-reconnects=$(( $(stat 1 component.$DOMAIN.reconnects) + $(stat 2 component.$DOMAIN.reconnects) ))
+reconnects=$(( $(stat 1 vcomp_component_upstream_reconnects_total) + $(stat 2 vcomp_component_upstream_reconnects_total) ))
 
 # ------------------------------------------------------------ 3. accounting
 echo "== 3. accounting"
@@ -259,8 +259,8 @@ dup_b=$(sed -n 's/.* duplicates=\([0-9]*\).*/\1/p' "$W/bob.log")
 sent=$((2 * NUMBERED))
 delivered=$(( ${got_a:-0} + ${got_b:-0} ))
 duplicated=$(( ${dup_a:-0} + ${dup_b:-0} ))
-rejected=$(stat 1 component.$DOMAIN.rejected)
-rejected2=$(stat 2 component.$DOMAIN.rejected)
+rejected=$(stat 1 vcomp_component_rejected_total)
+rejected2=$(stat 2 vcomp_component_rejected_total)
 err_a=$(sed -n 's/.* errors=\([0-9]*\).*/\1/p' "$W/alice.log")
 err_b=$(sed -n 's/.* errors=\([0-9]*\).*/\1/p' "$W/bob.log")
 other=$(sed -n 's/^ERRORS .* other=\([0-9]*\).*/\1/p' "$W/component.log")
