@@ -10,7 +10,8 @@
  * A bounded LRU map: at most max entries; learning a new JID when full
  * evicts the least recently learned or looked-up one.  Learn and lookup
  * are O(1).  JIDs are compared byte for byte (the server normalised them).
- * The table owns copies of the JIDs; callers keep ownership of theirs.
+ * The table owns compact copies of the JIDs (retroute.c: the domain part
+ * interned); callers keep ownership of theirs.
  * Memory exhaustion aborts, as everywhere in the runtime (buf.h).
  */
 #ifndef VCOMP_RETROUTE_H
@@ -46,7 +47,7 @@ bool rroutes_lookup(struct rroutes *r, const char *jid, size_t len,
 void rroutes_forget_node(struct rroutes *r, uint16_t node);
 /* Number of entries. */
 size_t rroutes_count(const struct rroutes *r);
-/* Bytes the table has allocated (entries, JID copies and hash buckets),
+/* Bytes the table has allocated (slots, key arena, buckets and domains),
  * as counted by the table itself, for stats and capacity planning. */
 size_t rroutes_memory(const struct rroutes *r);
 
