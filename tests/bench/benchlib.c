@@ -417,3 +417,18 @@ bench_ob_flush(struct bench_obuf *o, int fd)
 	o->off = o->len = 0;
 	return true;
 }
+
+int
+bench_jid(char *out, size_t cap, uint32_t i)
+{
+	static const char *const domains[] = {
+		"example.test", "chat.example.test", "users.example.org",
+		"im.example.net",
+	};
+	static const char *const clients[] = {
+		"Conversations", "gajim", "Dino", "Psi+", "monal", "Siskin",
+	};
+
+	return snprintf(out, cap, "user%u.%x@%s/%s.%08x", i, i * 2654435761u,
+	    domains[i % 4], clients[(i / 4) % 6], i * 40503u);
+}

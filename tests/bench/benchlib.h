@@ -106,6 +106,11 @@ void bench_ob_add(struct bench_obuf *o, const void *p, size_t n);
  * EAGAIN.  Returns true when the buffer is now empty. */
 bool bench_ob_flush(struct bench_obuf *o, int fd);
 
+/* Formats the i-th of a family of realistic full JIDs into out (cap
+ * bytes): "userI.HEX@DOMAIN/CLIENT.HEX", four domains, six client names,
+ * about 51 bytes.  Returns the length (snprintf's). */
+int bench_jid(char *out, size_t cap, uint32_t i);
+
 /* xorshift32; deterministic. */
 uint32_t bench_rand(uint32_t *state);
 

@@ -37,6 +37,16 @@
  *       warm-up and not measured; a load lasts SECONDS, or longer (up to
  *       8 s) until it holds MIN_SAMPLES measured messages.
  *
+ *   loadgen routes SERVER_PORT LISTEN_PORT H_SERVER_PORT H_PID STATS_PORT N
+ *       Section 5, the return routes through a live virtual path: the same
+ *       neighbours as lat (the component only counts), N messages from N
+ *       distinct full JIDs (bench_jid, as routes_mem uses) sent through
+ *       vcomp-V to vcomp-H as fast as the path takes them; once the
+ *       component has all of them, vcomp-H's own count of its table
+ *       (routes.entries, routes.bytes from its stats listener on
+ *       STATS_PORT) and the growth of its RSS, per entry, beside the
+ *       JIDs' average length.
+ *
  * The secret comes from the environment variable VCOMP_BENCH_SECRET.
  * Output: result lines (benchlib.h) on stdout, progress on stderr.
  */
@@ -912,6 +922,182 @@ cmd_lat(int argc, char **argv)
 	return 0;
 }
 
+/* ------------------------------------------------------------ routes */
+
+/* Reads vcomp-H's stats listener to the end; the value of "NAME V" lines. */
+static double
+stat_value(int port, const char *name)
+{
+	static char buf[1 << 16];
+	size_t len = 0, nl = strlen(name);
+	int fd = bench_connect(port);
+	ssize_t r;
+	char *p;
+
+	while (len + 1 < sizeof buf &&
+	    (r = read(fd, buf + len, sizeof buf - 1 - len)) > 0)
+		len += (size_t)r;
+	close(fd);
+	buf[len] = '\0';
+	for (p = buf; p != NULL && *p != '\0'; p = strchr(p, '\n')) {
+		if (*p == '\n')
+			p++;
+		if (strncmp(p, name, nl) == 0 && p[nl] == ' ')
+			return atof(p + nl + 1);
+	}
+	fprintf(stderr, "loadgen: no %s in vcomp-H's stats\n", name);
+	exit(1);
+}
+
+/*
+ * Reads what the component has and counts the "</message>" ends in it.
+ * The last 9 bytes of each read (one short of an end, so no end is
+ * counted twice) are kept in front of the next one in buf, so an end
+ * split across reads is counted once.  *carry is how many are kept.
+ * Returns the ends found, or -1 when the stream closed.
+ */
+static long
+read_ends(int fd, char *buf, size_t cap, size_t *carry)
+{
+	static const char end[] = "</message>";
+	ssize_t r = read(fd, buf + *carry, cap - *carry);
+	size_t n;
+	long k = 0;
+
+	if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR))
+		return -1;
+	if (r < 0)
+		return 0;
+	n = *carry + (size_t)r;
+	for (char *e = buf; (e = memmem(e, (size_t)(buf + n - e), end,
+	    sizeof end - 1)) != NULL; e += sizeof end - 1)
+		k++;
+	*carry = n < sizeof end - 2 ? n : sizeof end - 2;
+	memmove(buf, buf + n - *carry, *carry);
+	return k;
+}
+
+static int
+cmd_routes(int argc, char **argv)
+{
+	static char rbuf[1 << 17];
+	int lfd, hlfd, up, hup, comp, stats;
+	size_t n, sent = 0, got = 0, carry = 0, jids = 0;
+	struct bench_obuf o = { 0 };
+	char msg[512];
+	long k;
+	pid_t h;
+	long rss0, rss1;
+	double e0, b0, e1, b1, t0;
+
+	if (argc != 8) {
+		fprintf(stderr, "usage: loadgen routes SERVER_PORT LISTEN_PORT "
+		    "H_SERVER_PORT H_PID STATS_PORT N\n");
+		return 2;
+	}
+	h = (pid_t)atoi(argv[5]);
+	stats = atoi(argv[6]);
+	n = strtoul(argv[7], NULL, 10);
+	lfd = listen_on(atoi(argv[2]));
+	hlfd = listen_on(atoi(argv[4]));
+	fprintf(stderr, "loadgen: listening on %s and %s\n", argv[2], argv[4]);
+	up = accept_one(lfd);
+	serve_handshake(up);
+	hup = accept_one(hlfd);
+	serve_handshake(hup);
+	comp = bench_connect(atoi(argv[3]));
+	component_handshake(comp);
+	set_nonblock(up, true);
+	set_nonblock(comp, true);
+
+	/* The path is up once a probe reaches the component (it learns one
+	 * route, counted in the baseline below). */
+	for (int i = 0; got == 0; i++) {
+		struct pollfd pf = { .fd = comp, .events = POLLIN };
+		int l = snprintf(msg, sizeof msg, "<message from='probe@example."
+		    "test/p' to='room@" BENCH_DOMAIN "' id='p%d'><body>p</body>"
+		    "</message>", i);
+
+		if (i == 50) {
+			errno = 0;
+			die("nothing came through the virtual path");
+		}
+		bench_ob_add(&o, msg, (size_t)l);
+		bench_ob_flush(&o, up);
+		if (poll(&pf, 1, 200) == 1) {
+			if ((k = read_ends(comp, rbuf, sizeof rbuf, &carry)) < 0)
+				die("the runtime closed the component stream");
+			got = (size_t)k;
+		}
+		drain(up);
+	}
+	usleep(300000);
+	drain(comp);
+	rss0 = proc_status_kib(h, "VmRSS");
+	e0 = stat_value(stats, "routes.entries");
+	b0 = stat_value(stats, "routes.bytes");
+	fprintf(stderr, "loadgen: routes: %zu messages from distinct JIDs; "
+	    "vcomp-H at %ld KiB, %.0f entries\n", n, rss0, e0);
+
+	t0 = now_s();
+	got = 0;
+	carry = 0;
+	while (got < n) {
+		struct pollfd pf[2] = {
+			{ .fd = up, .events = POLLIN | POLLOUT },
+			{ .fd = comp, .events = POLLIN },
+		};
+
+		/* Keep about 256 KiB ahead of what the path took. */
+		while (sent < n && o.len - o.off < (1 << 18)) {
+			int jl = bench_jid(msg, 256, (uint32_t)sent);
+			char m[512];
+			int l = snprintf(m, sizeof m, "<message from='%.*s' "
+			    "to='room%zu@" BENCH_DOMAIN "' type='groupchat' "
+			    "id='r%zu'><body>hello</body></message>", jl, msg,
+			    sent % 97, sent);
+
+			jids += (size_t)jl;
+			bench_ob_add(&o, m, (size_t)l);
+			sent++;
+		}
+		if (poll(pf, 2, IO_TIMEOUT_MS) <= 0) {
+			fprintf(stderr, "loadgen: routes stalled: sent %zu, "
+			    "component got %zu\n", sent, got);
+			exit(1);
+		}
+		if (pf[0].revents & POLLOUT)
+			bench_ob_flush(&o, up);
+		if ((pf[0].revents & (POLLIN | POLLHUP)) && !drain(up)) {
+			errno = 0;
+			die("vcomp-V closed its upstream");
+		}
+		if (pf[1].revents & (POLLIN | POLLHUP)) {
+			if ((k = read_ends(comp, rbuf, sizeof rbuf, &carry)) < 0)
+				die("vcomp-H closed the component stream");
+			got += (size_t)k;
+		}
+	}
+	t0 = now_s() - t0;
+	rss1 = proc_status_kib(h, "VmRSS");
+	e1 = stat_value(stats, "routes.entries");
+	b1 = stat_value(stats, "routes.bytes");
+	fprintf(stderr, "loadgen: routes: %zu delivered in %.2f s; vcomp-H "
+	    "at %ld KiB, %.0f entries, %.0f bytes\n", got, t0, rss1, e1, b1);
+	result("5-memory", "routes_live_entries", "entries", e1 - e0,
+	    "sent", (double)n);
+	result("5-memory", "routes_live_bytes_per_entry", "B",
+	    (b1 - b0) / (e1 - e0), "jid_avg_B", (double)jids / (double)n);
+	result("5-memory", "routes_live_rss_per_entry", "B",
+	    (double)(rss1 - rss0) * 1024.0 / (e1 - e0), "jid_avg_B",
+	    (double)jids / (double)n);
+	close(comp);
+	close(up);
+	close(hup);
+	free(o.p);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -928,6 +1114,8 @@ main(int argc, char **argv)
 		return cmd_hop(argc, argv);
 	if (argc >= 2 && strcmp(argv[1], "lat") == 0)
 		return cmd_lat(argc, argv);
-	fprintf(stderr, "usage: loadgen hop|lat ...\n");
+	if (argc >= 2 && strcmp(argv[1], "routes") == 0)
+		return cmd_routes(argc, argv);
+	fprintf(stderr, "usage: loadgen hop|lat|routes ...\n");
 	return 2;
 }

@@ -15,23 +15,6 @@
 #include "benchlib.h"
 #include "retroute.h"
 
-/* A full JID as users have them: localpart, a domain out of a few, and a
- * client-chosen resource. */
-static int
-jid(char *out, size_t cap, uint32_t i)
-{
-	static const char *const domains[] = {
-		"example.test", "chat.example.test", "users.example.org",
-		"im.example.net",
-	};
-	static const char *const clients[] = {
-		"Conversations", "gajim", "Dino", "Psi+", "monal", "Siskin",
-	};
-
-	return snprintf(out, cap, "user%u.%x@%s/%s.%08x", i, i * 2654435761u,
-	    domains[i % 4], clients[(i / 4) % 6], i * 40503u);
-}
-
 int
 main(int argc, char **argv)
 {
@@ -54,18 +37,18 @@ main(int argc, char **argv)
 		/* The floor: formatting the same JIDs, nothing stored. */
 		tf = now_s();
 		for (uint32_t i = 0; i < n; i++)
-			sink += (size_t)jid(buf, sizeof buf, i) + (uint8_t)buf[5];
+			sink += (size_t)bench_jid(buf, sizeof buf, i) + (uint8_t)buf[5];
 		tf = now_s() - tf;
 		t0 = now_s();
 		for (uint32_t i = 0; i < n; i++) {
-			int l = jid(buf, sizeof buf, i);
+			int l = bench_jid(buf, sizeof buf, i);
 
 			rroutes_learn(rt, buf, (size_t)l, (uint16_t)(i % 16));
 			payload += (size_t)l;
 		}
 		t1 = now_s();
 		for (uint32_t i = 0; i < n; i++) {
-			int l = jid(buf, sizeof buf, (i * 7919u) % (uint32_t)n);
+			int l = bench_jid(buf, sizeof buf, (i * 7919u) % (uint32_t)n);
 
 			hits += rroutes_lookup(rt, buf, (size_t)l, &node);
 		}

@@ -41,11 +41,11 @@ unset VCOMP_LIBDIR VCOMP_STATIC VCOMP_EXTRA_CFLAGS
 if [ -n "$QUICK" ]; then
 	RUNS=3 PARSE_N=50000 HOP_N=40000 LAT_SECS=0.25 FLOOD_MB=24
 	LAT_MIN_SAMPLES=0 SAT_PROBE_SECS=0.2 SAT_SEARCHES=1
-	ROUTES_N=1000000 CG_N1=1000 CG_N2=4000
+	ROUTES_N=1000000 ROUTES_LIVE_N=200000 CG_N1=1000 CG_N2=4000
 else
 	RUNS=5 PARSE_N=200000 HOP_N=200000 LAT_SECS=1.0 FLOOD_MB=64
 	LAT_MIN_SAMPLES=10000 SAT_PROBE_SECS=0.5 SAT_SEARCHES=$RUNS
-	ROUTES_N=1000000 CG_N1=2000 CG_N2=12000
+	ROUTES_N=1000000 ROUTES_LIVE_N=1000000 CG_N1=2000 CG_N2=12000
 fi
 OUTPUT_CAP=$((4 * 1024 * 1024))
 QUEUE_BYTES=$((2 * 1024 * 1024))
@@ -62,6 +62,8 @@ for t in parse loadgen routes_mem xmppc echocomp; do
 	[ -x "$B/bench/$t" ] || { echo "bench: $B/bench/$t is missing (make bench builds it)" >&2; exit 1; }
 done
 note() { echo "bench: $*" >&2; }
+# want N: section N is to run (ONLY, e.g. ONLY="1 2 3 5", selects some).
+want() { [ -z "${ONLY:-}" ] || case " $ONLY " in *" $1 "*) ;; *) return 1 ;; esac; }
 fail() { echo "bench: $*" >&2; IT_FAIL=$((IT_FAIL + 1)); exit 1; }
 # median FIELD-METRIC: the median value of a metric already in $RAW.
 median() {
@@ -130,60 +132,68 @@ hop_session() {
 }
 
 # ------------------------------------------------------------- 1. parser
-note "1. parser: $PARSE_N stanzas x $RUNS"
-"$B/bench/parse" "$PARSE_N" "$RUNS" >>"$RAW" 2>"$W/parse.err" ||
-	{ cat "$W/parse.err" >&2; fail "parse failed"; }
-cat "$W/parse.err" >&2
+if want 1; then
+	note "1. parser: $PARSE_N stanzas x $RUNS"
+	"$B/bench/parse" "$PARSE_N" "$RUNS" >>"$RAW" 2>"$W/parse.err" ||
+		{ cat "$W/parse.err" >&2; fail "parse failed"; }
+	cat "$W/parse.err" >&2
+fi
 
 # ---------------------------------------------- 2 + 5. one hop, flood, RSS
-note "2. one runtime, one hop: $HOP_N stanzas x $RUNS; 5. flood of $FLOOD_MB MB"
-hop_session "$HOP_N" "$RUNS" "$FLOOD_MB" $((OUTPUT_CAP + QUEUE_BYTES)) -- \
-    "$W/vcomp-n1" -q
-cat "$W/hop.out" >>"$RAW"
-echo "R 5-memory cap_output+queue MiB $(( (OUTPUT_CAP + QUEUE_BYTES) / 1048576 )) - 0" >>"$RAW"
-SAT=$(median hop_rate)
-note "   saturation rate (median): $SAT stanzas/s"
+if want 2; then
+	note "2. one runtime, one hop: $HOP_N stanzas x $RUNS; 5. flood of $FLOOD_MB MB"
+	hop_session "$HOP_N" "$RUNS" "$FLOOD_MB" $((OUTPUT_CAP + QUEUE_BYTES)) -- \
+	    "$W/vcomp-n1" -q
+	cat "$W/hop.out" >>"$RAW"
+	echo "R 5-memory cap_output+queue MiB $(( (OUTPUT_CAP + QUEUE_BYTES) / 1048576 )) - 0" >>"$RAW"
+	SAT=$(median hop_rate)
+	note "   saturation rate (median): $SAT stanzas/s"
+else
+	SAT=${SAT:-}
+fi
 
 # ------------------------------------------- instructions per stanza (2)
 # The difference of two runs of N1 and N2 stanzas removes start-up and
 # handshakes; loadgen forwards each count twice (warm-up + one run).
-note "callgrind: instructions per forwarded stanza ($CG_N1 and $CG_N2)"
-cg_ir() {   # cg_ir FILE: total Ir of a callgrind output
-	sed -n 's/^\(totals\|summary\): *\([0-9]*\).*/\2/p' "$1" | tail -n 1
-}
-if command -v valgrind >/dev/null 2>&1; then
-	for n in $CG_N1 $CG_N2; do
-		hop_session "$n" 1 0 0 -- valgrind --tool=callgrind \
-		    --callgrind-out-file="$W/cg.$n" "$W/vcomp-n1-sym" -q
-	done
-	ir1=$(cg_ir "$W/cg.$CG_N1") ir2=$(cg_ir "$W/cg.$CG_N2")
-	valgrind --tool=callgrind --toggle-collect=bench_parse \
-	    --callgrind-out-file="$W/cg.parse" "$B/bench/parse" "$CG_N2" 1 \
-	    >/dev/null 2>"$W/cg-parse.err"
-	irp=$(cg_ir "$W/cg.parse")
-	if [ -n "$ir1" ] && [ -n "$ir2" ] && [ -n "$irp" ]; then
-		# parse runs bench_parse twice (warm-up + 1 run).
-		awk -v a="$ir1" -v b="$ir2" -v n1="$CG_N1" -v n2="$CG_N2" -v p="$irp" 'BEGIN {
-			printf "R 2-one-hop runtime_Ir_per_stanza Ir %.1f parse_Ir_per_stanza %.1f\n",
-			    (b - a) / (2 * (n2 - n1)), p / (2 * n2) }' >>"$RAW"
-		callgrind_annotate --inclusive=no "$W/cg.$CG_N2" 2>/dev/null |
-		    head -n 45 >"$OUT/profile.txt"
-		callgrind_annotate --inclusive=yes "$W/cg.$CG_N2" 2>/dev/null |
-		    head -n 45 >"$OUT/profile-inclusive.txt"
+if want 2; then
+	note "callgrind: instructions per forwarded stanza ($CG_N1 and $CG_N2)"
+	cg_ir() {   # cg_ir FILE: total Ir of a callgrind output
+		sed -n 's/^\(totals\|summary\): *\([0-9]*\).*/\2/p' "$1" | tail -n 1
+	}
+	if command -v valgrind >/dev/null 2>&1; then
+		for n in $CG_N1 $CG_N2; do
+			hop_session "$n" 1 0 0 -- valgrind --tool=callgrind \
+			    --callgrind-out-file="$W/cg.$n" "$W/vcomp-n1-sym" -q
+		done
+		ir1=$(cg_ir "$W/cg.$CG_N1") ir2=$(cg_ir "$W/cg.$CG_N2")
+		valgrind --tool=callgrind --toggle-collect=bench_parse \
+		    --callgrind-out-file="$W/cg.parse" "$B/bench/parse" "$CG_N2" 1 \
+		    >/dev/null 2>"$W/cg-parse.err"
+		irp=$(cg_ir "$W/cg.parse")
+		if [ -n "$ir1" ] && [ -n "$ir2" ] && [ -n "$irp" ]; then
+			# parse runs bench_parse twice (warm-up + 1 run).
+			awk -v a="$ir1" -v b="$ir2" -v n1="$CG_N1" -v n2="$CG_N2" -v p="$irp" 'BEGIN {
+				printf "R 2-one-hop runtime_Ir_per_stanza Ir %.1f parse_Ir_per_stanza %.1f\n",
+				    (b - a) / (2 * (n2 - n1)), p / (2 * n2) }' >>"$RAW"
+			callgrind_annotate --inclusive=no "$W/cg.$CG_N2" 2>/dev/null |
+			    head -n 45 >"$OUT/profile.txt"
+			callgrind_annotate --inclusive=yes "$W/cg.$CG_N2" 2>/dev/null |
+			    head -n 45 >"$OUT/profile-inclusive.txt"
+		else
+			note "callgrind gave no totals; see $W"
+		fi
 	else
-		note "callgrind gave no totals; see $W"
+		note "valgrind is not installed: no instruction counts"
 	fi
-else
-	note "valgrind is not installed: no instruction counts"
-fi
-if perf stat -e instructions -x, true 2>&1 | grep -q '^[0-9]'; then
-	note "perf stat -e instructions works here (not used: callgrind is exact)"
-else
-	note "perf stat -e instructions: not supported on this machine (no PMU in the VM)"
+	if perf stat -e instructions -x, true 2>&1 | grep -q '^[0-9]'; then
+		note "perf stat -e instructions works here (not used: callgrind is exact)"
+	else
+		note "perf stat -e instructions: not supported on this machine (no PMU in the VM)"
+	fi
 fi
 
 # ------------------------------------------------------ 3. virtual path
-VS=$(port) VP=$(port) HS=$(port) HP=$(port) HL=$(port)
+VS=$(port) VP=$(port) HS=$(port) HP=$(port) HL=$(port) HST=$(port)
 cat >"$W/cluster.yaml" <<EOF
 # Two nodes: vcomp-v (virtual) and vcomp-h (home of the component).
 version: 1
@@ -197,6 +207,7 @@ nodes:
     server: 127.0.0.1:$HS
     peer: 127.0.0.1:$HP
     listen: 127.0.0.1:$HL
+    stats: 127.0.0.1:$HST
 components:
   muc.bench.test:
     home: h
@@ -211,8 +222,12 @@ limits:
   backoff-max: 200ms
 EOF
 mkdir -p "$W/cluster"
-if (cd "$W" && "$VCOMPC" --all -d cluster cluster.yaml) >"$W/build-cluster.log" 2>&1 &&
-    [ -x "$W/cluster/vcomp-v" ] && [ -x "$W/cluster/vcomp-h" ] && [ -n "$SAT" ]; then
+CLUSTER=
+(cd "$W" && "$VCOMPC" --all -d cluster cluster.yaml) >"$W/build-cluster.log" 2>&1 &&
+    [ -x "$W/cluster/vcomp-v" ] && [ -x "$W/cluster/vcomp-h" ] && CLUSTER=1
+if ! want 3; then
+	:
+elif [ -n "$CLUSTER" ] && [ -n "$SAT" ]; then
 	note "3. virtual path: its own saturation, then 10/50/90 % of $SAT stanzas/s" \
 	    "(one hop) and of its own, ${LAT_SECS}s or $LAT_MIN_SAMPLES samples each, x $RUNS"
 	"$B/bench/loadgen" lat "$VS" "$HL" "$HS" "$SAT" "$LAT_SECS" "$RUNS" \
@@ -234,6 +249,7 @@ if (cd "$W" && "$VCOMPC" --all -d cluster cluster.yaml) >"$W/build-cluster.log" 
 	    { cat "$W/lat.err" "$W/v.log" "$W/h.log" >&2; note "virtual path bench failed"; }
 	it_kill "$v"
 	it_kill "$h"
+
 else
 	note "3. skipped: cannot build the two-node cluster"; cat "$W/build-cluster.log" >&2
 fi
@@ -309,7 +325,9 @@ e2e_measure() {
 }
 
 E2E_CONNS=8 E2E_WINDOW=16 E2E_SECS=${E2E_SECS:-3} E2E_WARM=0.5
-if [ -n "$QUICK" ]; then
+if ! want 4; then
+	:
+elif [ -n "$QUICK" ]; then
 	note "4. real server end to end: SKIPPED in quick mode (two Prosody" \
 	    "servers and about a minute of traffic); run make bench"
 elif ! command -v prosody >/dev/null 2>&1; then
@@ -401,29 +419,58 @@ EOF
 fi
 
 # ----------------------------------------------------------- 5. routes
-note "5. return routes: $ROUTES_N entries x $RUNS"
-"$B/bench/routes_mem" "$ROUTES_N" "$RUNS" >>"$RAW" 2>"$W/routes.err" ||
-	{ cat "$W/routes.err" >&2; fail "routes_mem failed"; }
+if want 5; then
+	note "5. return routes: $ROUTES_N entries x $RUNS"
+	"$B/bench/routes_mem" "$ROUTES_N" "$RUNS" >>"$RAW" 2>"$W/routes.err" ||
+		{ cat "$W/routes.err" >&2; fail "routes_mem failed"; }
+fi
+if want 5 && [ -n "$CLUSTER" ]; then
+	# The same table in vcomp-H, filled through the live virtual path of
+	# section 3 (fresh runtimes): ROUTES_LIVE_N messages from as many
+	# distinct full JIDs; vcomp-H's own count and its RSS growth.
+	note "5. return routes through the virtual path: $ROUTES_LIVE_N distinct JIDs"
+	"$W/cluster/vcomp-v" -q 2>"$W/v2.log" &
+	v=$!
+	it_track "$v"
+	"$W/cluster/vcomp-h" -q 2>"$W/h2.log" &
+	h=$!
+	it_track "$h"
+	"$B/bench/loadgen" routes "$VS" "$HL" "$HS" "$h" "$HST" "$ROUTES_LIVE_N" \
+	    >"$W/routes-live.out" 2>"$W/routes-live.err" &
+	lg=$!
+	it_track "$lg"
+	it_wait_exit "$lg" 300
+	if [ "$IT_RC" = 0 ]; then
+		cat "$W/routes-live.out" >>"$RAW"
+	else
+		cat "$W/routes-live.err" "$W/v2.log" "$W/h2.log" >&2
+		note "live routes bench failed"
+	fi
+	it_kill "$v"
+	it_kill "$h"
+fi
 
 # ------------------------------------------------------------- 6. size
-note "6. size and vcompc scaling"
-size=$(stat -c %s "$W/vcomp-n1")
-echo "R 6-size binary_stripped B $size budget_B $((3 * 1024 * 1024 / 2))" >>"$RAW"
-for r in $(seq 1 "$RUNS"); do
-	for n in 1000 10000; do
-		[ -f "$W/spec-$n.yaml" ] ||
-			/usr/bin/python3 "$root/tests/bench/genspec.py" yaml $n 16 >"$W/spec-$n.yaml"
-		rm -rf "$W/gen-$n" && mkdir -p "$W/gen-$n"
-		/usr/bin/time -f '%e %M' -o "$W/time-$n" "$VCOMPC" --all -c -d \
-		    "$W/gen-$n" "$W/spec-$n.yaml" 2>"$W/vcompc-$n.err" ||
-			{ cat "$W/vcompc-$n.err" >&2; fail "vcompc on $n components failed"; }
+if want 6; then
+	note "6. size and vcompc scaling"
+	size=$(stat -c %s "$W/vcomp-n1")
+	echo "R 6-size binary_stripped B $size budget_B $((3 * 1024 * 1024 / 2))" >>"$RAW"
+	for r in $(seq 1 "$RUNS"); do
+		for n in 1000 10000; do
+			[ -f "$W/spec-$n.yaml" ] ||
+				/usr/bin/python3 "$root/tests/bench/genspec.py" yaml $n 16 >"$W/spec-$n.yaml"
+			rm -rf "$W/gen-$n" && mkdir -p "$W/gen-$n"
+			/usr/bin/time -f '%e %M' -o "$W/time-$n" "$VCOMPC" --all -c -d \
+			    "$W/gen-$n" "$W/spec-$n.yaml" 2>"$W/vcompc-$n.err" ||
+				{ cat "$W/vcompc-$n.err" >&2; fail "vcompc on $n components failed"; }
+		done
+		read -r s1 k1 <"$W/time-1000"
+		read -r s2 k2 <"$W/time-10000"
+		# Baseline: the same spec generator at 1 000 components, times 10 (linear).
+		echo "R 6-size vcompc_10000_seconds s $s2 10x_vcompc_1000_s $(awk -v s="$s1" 'BEGIN { print s * 10 }')" >>"$RAW"
+		echo "R 6-size vcompc_10000_peak_rss KiB $k2 vcompc_1000_KiB $k1" >>"$RAW"
 	done
-	read -r s1 k1 <"$W/time-1000"
-	read -r s2 k2 <"$W/time-10000"
-	# Baseline: the same spec generator at 1 000 components, times 10 (linear).
-	echo "R 6-size vcompc_10000_seconds s $s2 10x_vcompc_1000_s $(awk -v s="$s1" 'BEGIN { print s * 10 }')" >>"$RAW"
-	echo "R 6-size vcompc_10000_peak_rss KiB $k2 vcompc_1000_KiB $k1" >>"$RAW"
-done
+fi
 
 # ------------------------------------------------------------- report
 {
