@@ -432,3 +432,85 @@ bench_jid(char *out, size_t cap, uint32_t i)
 	return snprintf(out, cap, "user%u.%x@%s/%s.%08x", i, i * 2654435761u,
 	    domains[i % 4], clients[(i / 4) % 6], i * 40503u);
 }
+
+/* ------------------------------------------------------- XMPP client */
+
+static void
+base64(const unsigned char *in, size_t n, char *out)
+{
+	static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t i;
+
+	for (i = 0; i + 2 < n; i += 3) {
+		*out++ = tab[in[i] >> 2];
+		*out++ = tab[((in[i] & 3) << 4) | (in[i + 1] >> 4)];
+		*out++ = tab[((in[i + 1] & 15) << 2) | (in[i + 2] >> 6)];
+		*out++ = tab[in[i + 2] & 63];
+	}
+	if (n - i == 1) {
+		*out++ = tab[in[i] >> 2];
+		*out++ = tab[(in[i] & 3) << 4];
+		*out++ = '=';
+		*out++ = '=';
+	} else if (n - i == 2) {
+		*out++ = tab[in[i] >> 2];
+		*out++ = tab[((in[i] & 3) << 4) | (in[i + 1] >> 4)];
+		*out++ = tab[(in[i + 1] & 15) << 2];
+		*out++ = '=';
+	}
+	*out = '\0';
+}
+
+/* Opens the client stream and reads up to the end of its features. */
+static void
+open_stream(int fd, char *buf, size_t cap)
+{
+	static const char hdr[] = "<?xml version='1.0'?><stream:stream "
+	    "to='example.test' xmlns='jabber:client' xmlns:stream="
+	    "'http://etherx.jabber.org/streams' version='1.0'>";
+	size_t len = 0;
+
+	buf[0] = '\0';
+	bench_write_all(fd, hdr, sizeof hdr - 1);
+	bench_read_until(fd, buf, cap, &len, "</stream:features>", 15000);
+}
+
+void
+bench_login(int fd, const char *user, const char *resource)
+{
+	char buf[8192], auth[256], b64[360], msg[512];
+	size_t len, an;
+
+	open_stream(fd, buf, sizeof buf);
+	if (strstr(buf, ">PLAIN<") == NULL) {
+		fprintf(stderr, "bench: the server does not offer SASL PLAIN "
+		    "without TLS\n");
+		exit(1);
+	}
+	an = (size_t)snprintf(auth, sizeof auth, "%c%s%cpw", 0, user, 0);
+	base64((const unsigned char *)auth, an, b64);
+	snprintf(msg, sizeof msg, "<auth xmlns='urn:ietf:params:xml:ns:"
+	    "xmpp-sasl' mechanism='PLAIN'>%s</auth>", b64);
+	bench_write_all(fd, msg, strlen(msg));
+	len = 0;
+	buf[0] = '\0';
+	bench_read_until(fd, buf, sizeof buf, &len, ">", 15000);
+	if (strstr(buf, "<success") == NULL) {
+		fprintf(stderr, "bench: login of %s refused: %s\n", user, buf);
+		exit(1);
+	}
+	open_stream(fd, buf, sizeof buf);
+	snprintf(msg, sizeof msg, "<iq type='set' id='bind1'><bind xmlns="
+	    "'urn:ietf:params:xml:ns:xmpp-bind'><resource>%s</resource>"
+	    "</bind></iq>", resource);
+	bench_write_all(fd, msg, strlen(msg));
+	len = 0;
+	buf[0] = '\0';
+	bench_read_until(fd, buf, sizeof buf, &len, "</iq>", 15000);
+	if (strstr(buf, "type='result'") == NULL &&
+	    strstr(buf, "type=\"result\"") == NULL) {
+		fprintf(stderr, "bench: bind of %s failed: %s\n", user, buf);
+		exit(1);
+	}
+}

@@ -95,6 +95,11 @@ char *bench_read_until(int fd, char *buf, size_t cap, size_t *len,
 bool bench_attr(const char *p, size_t n, const char *name, char *out,
     size_t cap, char *quote);
 
+/* Logs user@example.test (password "pw") in on the client stream fd:
+ * SASL PLAIN without TLS, stream restart, binding resource.  Blocking, a
+ * few milliseconds against Prosody; exits on any refusal. */
+void bench_login(int fd, const char *user, const char *resource);
+
 /* An output buffer for a non-blocking socket: bytes are added at the end
  * and written from off.  Owns p (free it with free()). */
 struct bench_obuf {

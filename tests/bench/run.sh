@@ -58,7 +58,7 @@ it_init bench
 W=$IT_WORK
 export VCOMP_BENCH_SECRET="bench-$RANDOM$RANDOM$$"
 export VCOMP_BENCH_CLUSTER_SECRET="bench-cluster-$RANDOM$RANDOM$$"
-for t in parse loadgen routes_mem xmppc echocomp; do
+for t in parse loadgen routes_mem xmppc echocomp mucc fanout; do
 	[ -x "$B/bench/$t" ] || { echo "bench: $B/bench/$t is missing (make bench builds it)" >&2; exit 1; }
 done
 note() { echo "bench: $*" >&2; }
@@ -270,15 +270,16 @@ fi
 # throughput.  Prosody keeps its default network settings.
 #
 # bench_prosody DIR C2S_PORT COMPONENT_PORT DOMAIN...: writes a config with
-# users b1..b$E2E_CONNS (password pw) and one Component per DOMAIN; starts
-# it; registers it for prosody-down.sh at exit.
+# users b1..b$E2E_CONNS (password pw; or $BP_USER$BP_FIRST..$BP_USER$BP_LAST)
+# and one Component per DOMAIN; starts it (its pid in BP_PID); registers
+# it for prosody-down.sh at exit.
 bench_prosody() {
 	local d=$1 c2s=$2 comp=$3 i dom pid
 	shift 3
 	mkdir -p "$d/data/example%2etest/accounts" "$d/certs"
-	for i in $(seq 1 "$E2E_CONNS"); do
+	for i in $(seq "${BP_FIRST:-1}" "${BP_LAST:-$E2E_CONNS}"); do
 		printf 'return { ["password"] = "pw"; };\n' \
-		    >"$d/data/example%2etest/accounts/b$i.dat"
+		    >"$d/data/example%2etest/accounts/${BP_USER:-b}$i.dat"
 	done
 	cat >"$d/prosody.cfg.lua" <<CFG
 -- Bench-only Prosody config (no TLS, loopback only); written by tests/bench/run.sh
@@ -308,6 +309,7 @@ CFG
 	done
 	prosody --config "$d/prosody.cfg.lua" -F >"$d/stdout.log" 2>&1 &
 	pid=$!
+	BP_PID=$pid
 	it_track_prosody "$d"
 	it_wait_port "$c2s" 10 "$pid" && it_wait_port "$comp" 10 "$pid"
 }
@@ -415,6 +417,117 @@ EOF
 			done
 		fi
 		cp "$W/e2e/xmppc.log" "$OUT/e2e-runs.txt" 2>/dev/null
+	fi
+fi
+
+# ---------------------------------------------------------- 7. fan-out
+# A room of FAN_N occupants served by tests/bench/mucc.c (a C component
+# that fans each groupchat message out to every occupant), two ways:
+#
+#   virtual: mucc homed on vcomp-node1; the occupants spread evenly over
+#            the Prosody servers of node1..node4, each with its vcomp
+#            node; node2..4's occupants get their copies over the peer
+#            links, all through vcomp-node1
+#   direct:  the same mucc process connected straight to ProsodyD, which
+#            serves all FAN_N occupants
+#
+# One talker per room; tests/bench/fanout.c measures messages/s delivered
+# to every occupant (closed loop) and the latency to the last occupant,
+# then the latency at half the direct rate on both, and samples the CPU
+# of every process during the closed loops (which one saturates first).
+FAN_NODES=4
+if [ -n "$QUICK" ]; then
+	FAN_N=${FAN_N:-200} FAN_RUNS=${FAN_RUNS:-1} FAN_SECS=${FAN_SECS:-1} FAN_WARM=${FAN_WARM:-0.5}
+else
+	FAN_N=${FAN_N:-1000} FAN_RUNS=${FAN_RUNS:-3} FAN_SECS=${FAN_SECS:-3} FAN_WARM=${FAN_WARM:-1}
+fi
+FAN_WINDOW=${FAN_WINDOW:-4}
+if ! want 7; then
+	:
+elif ! command -v prosody >/dev/null 2>&1; then
+	note "7. fan-out: SKIPPED, prosody is not installed (tools/deps.sh)"
+else
+	note "7. fan-out: a room of $FAN_N over $FAN_NODES Prosody + vcomp nodes vs one Prosody," \
+	    "${FAN_SECS}s per figure, x $FAN_RUNS"
+	F=$W/fanout
+	mkdir -p "$F/bin"
+	per=$((FAN_N / FAN_NODES))
+	{
+		echo "# Section 7: node1 is the room's home; node2..4 run it as virtual."
+		echo "version: 1"
+		echo "cluster:"
+		echo "  secret: {env: VCOMP_BENCH_CLUSTER_SECRET}"
+		echo "nodes:"
+	} >"$F/spec.yaml"
+	vspec= pids=
+	FL=$(port)
+	for k in $(seq 1 "$FAN_NODES"); do
+		eval "FC$k=\$(port) FS$k=\$(port) FP$k=\$(port)"
+		eval "c=\$FC$k s=\$FS$k p=\$FP$k"
+		printf '  node%s:\n    server: 127.0.0.1:%s\n    peer: 127.0.0.1:%s\n' \
+		    "$k" "$s" "$p" >>"$F/spec.yaml"
+		[ "$k" = 1 ] && echo "    listen: 127.0.0.1:$FL" >>"$F/spec.yaml"
+		vspec=$vspec${vspec:+,}$c:$per
+	done
+	cat >>"$F/spec.yaml" <<EOF
+components:
+  muc.example.test:
+    home: node1
+    secret: {env: VCOMP_BENCH_SECRET}
+    category: conference
+    type: text
+    features: [http://jabber.org/protocol/muc]
+limits:
+  keepalive: 600s
+  peer-timeout: 1800s
+EOF
+	CD=$(port) SD=$(port)
+	ok=1
+	if ! (cd "$F" && "$VCOMPC" --all -d bin spec.yaml) >"$F/build.log" 2>&1; then
+		cat "$F/build.log" >&2
+		note "7. SKIPPED: vcompc could not build the nodes"
+		ok=
+	fi
+	for k in $(seq 1 "$FAN_NODES"); do
+		[ -n "$ok" ] || break
+		eval "c=\$FC$k s=\$FS$k"
+		BP_USER=f BP_FIRST=$(( (k - 1) * per + 1 )) BP_LAST=$((k * per)) \
+		    bench_prosody "$F/prosody$k" "$c" "$s" muc.example.test || ok=
+		pids="$pids prosody$k=$BP_PID"
+	done
+	[ -n "$ok" ] && { BP_USER=f BP_FIRST=1 BP_LAST=$((per * FAN_NODES)) \
+	    bench_prosody "$F/prosodyD" "$CD" "$SD" muc.example.test || ok=; }
+	pids="$pids prosodyD=$BP_PID"
+	if [ -z "$ok" ]; then
+		note "7. SKIPPED: Prosody did not start (see $F/prosody*/prosody.log)"
+	else
+		for k in $(seq 1 "$FAN_NODES"); do
+			"$F/bin/vcomp-node$k" -q 2>"$F/vcomp-node$k.log" &
+			it_track $!
+			pids="$pids vcomp-node$k=$!"
+		done
+		"$B/bench/mucc" "$FL" muc.example.test "$SD" muc.example.test \
+		    2>"$F/mucc.log" &
+		it_track $!
+		pids="$pids mucc=$!"
+		if ! it_wait_log "$F/mucc.log" ready 15; then
+			note "7. SKIPPED: mucc did not connect: $(cat "$F/mucc.log")"
+		else
+			"$B/bench/fanout" "$FAN_RUNS" "$FAN_SECS" "$FAN_WARM" \
+			    "$FAN_WINDOW" room@muc.example.test "$CD:$((per * FAN_NODES))" \
+			    room@muc.example.test "$vspec" $pids \
+			    >"$F/fanout.out" 2>"$F/fanout.err" &
+			lg=$!
+			it_track "$lg"
+			it_wait_exit "$lg" 600
+			if [ "$IT_RC" = 0 ]; then
+				cat "$F/fanout.out" >>"$RAW"
+			else
+				tail -n 20 "$F/fanout.err" >&2
+				note "7. fan-out failed (see $F)"
+			fi
+			cp "$F/fanout.err" "$OUT/fanout-runs.txt" 2>/dev/null
+		fi
 	fi
 fi
 

@@ -76,87 +76,6 @@ die(const char *what)
 	exit(1);
 }
 
-static void
-base64(const unsigned char *in, size_t n, char *out)
-{
-	static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	    "abcdefghijklmnopqrstuvwxyz0123456789+/";
-	size_t i;
-
-	for (i = 0; i + 2 < n; i += 3) {
-		*out++ = tab[in[i] >> 2];
-		*out++ = tab[((in[i] & 3) << 4) | (in[i + 1] >> 4)];
-		*out++ = tab[((in[i + 1] & 15) << 2) | (in[i + 2] >> 6)];
-		*out++ = tab[in[i + 2] & 63];
-	}
-	if (n - i == 1) {
-		*out++ = tab[in[i] >> 2];
-		*out++ = tab[(in[i] & 3) << 4];
-		*out++ = '=';
-		*out++ = '=';
-	} else if (n - i == 2) {
-		*out++ = tab[in[i] >> 2];
-		*out++ = tab[((in[i] & 3) << 4) | (in[i + 1] >> 4)];
-		*out++ = tab[(in[i + 1] & 15) << 2];
-		*out++ = '=';
-	}
-	*out = '\0';
-}
-
-/* Opens the client stream and reads up to the end of its features. */
-static void
-open_stream(int fd, char *buf, size_t cap)
-{
-	static const char hdr[] = "<?xml version='1.0'?><stream:stream "
-	    "to='example.test' xmlns='jabber:client' xmlns:stream="
-	    "'http://etherx.jabber.org/streams' version='1.0'>";
-	size_t len = 0;
-
-	buf[0] = '\0';
-	bench_write_all(fd, hdr, sizeof hdr - 1);
-	bench_read_until(fd, buf, cap, &len, "</stream:features>", IO_MS);
-}
-
-/* Login: SASL PLAIN, stream restart, resource binding.  Blocking; a few
- * milliseconds per client against Prosody. */
-static void
-login(int fd, const char *user)
-{
-	char buf[8192], auth[256], b64[360], msg[512];
-	size_t len, an;
-
-	open_stream(fd, buf, sizeof buf);
-	if (strstr(buf, ">PLAIN<") == NULL) {
-		errno = 0;
-		die("the server does not offer SASL PLAIN without TLS");
-	}
-	an = (size_t)snprintf(auth, sizeof auth, "%c%s%cpw", 0, user, 0);
-	base64((const unsigned char *)auth, an, b64);
-	snprintf(msg, sizeof msg, "<auth xmlns='urn:ietf:params:xml:ns:"
-	    "xmpp-sasl' mechanism='PLAIN'>%s</auth>", b64);
-	bench_write_all(fd, msg, strlen(msg));
-	len = 0;
-	buf[0] = '\0';
-	bench_read_until(fd, buf, sizeof buf, &len, ">", IO_MS);
-	if (strstr(buf, "<success") == NULL) {
-		fprintf(stderr, "xmppc: login of %s refused: %s\n", user, buf);
-		exit(1);
-	}
-	open_stream(fd, buf, sizeof buf);
-	snprintf(msg, sizeof msg, "<iq type='set' id='bind1'><bind xmlns="
-	    "'urn:ietf:params:xml:ns:xmpp-bind'><resource>bench</resource>"
-	    "</bind></iq>");
-	bench_write_all(fd, msg, strlen(msg));
-	len = 0;
-	buf[0] = '\0';
-	bench_read_until(fd, buf, sizeof buf, &len, "</iq>", IO_MS);
-	if (strstr(buf, "type='result'") == NULL &&
-	    strstr(buf, "type=\"result\"") == NULL) {
-		fprintf(stderr, "xmppc: bind of %s failed: %s\n", user, buf);
-		exit(1);
-	}
-}
-
 /* Queues message seq on client c; its time is taken at the write. */
 static void
 queue_message(struct client *c, size_t seq, const char *domain)
@@ -302,7 +221,7 @@ main(int argc, char **argv)
 
 		snprintf(user, sizeof user, "%s%d", argv[2], i + 1);
 		cl[i].fd = bench_connect(atoi(argv[1]));
-		login(cl[i].fd, user);
+		bench_login(cl[i].fd, user, "bench");
 		fcntl(cl[i].fd, F_SETFL, fcntl(cl[i].fd, F_GETFL) | O_NONBLOCK);
 		if ((cl[i].rbuf = malloc(RBUF)) == NULL)
 			die("malloc");
