@@ -80,7 +80,7 @@ UNITR      = $(B)/tests/unit-runtime
 
 .PHONY: all deps check check-suite check-unit check-golden check-integration \
         check-san demo fuzz install uninstall clean examples bench deb \
-        bench-compiler bench-quick
+        bench-compiler bench-quick bench-bundle
 .SUFFIXES:
 
 all: $(VCOMPC) $(LIBVCRT)
@@ -268,6 +268,12 @@ bench-compiler: all
 # tests/bench/*.c but benchlib.c is one program linked with libvcrt.a.
 BENCH_SRC = $(filter-out tests/bench/benchlib.c,$(wildcard tests/bench/*.c))
 BENCH_BIN = $(BENCH_SRC:tests/bench/%.c=$(B)/bench/%)
+# Kept: tests/bench/bundle.sh links them again, statically.
+BENCH_OBJ = $(BENCH_SRC:tests/bench/%.c=$(B)/tests/bench/%.o) \
+    $(B)/tests/bench/benchlib.o
+.SECONDARY: $(BENCH_OBJ)
+# The 127.0.0.1 ports baked into the bundle's node binaries: PORT_BASE..+8.
+PORT_BASE ?= 47100
 
 $(B)/bench/%: $(B)/tests/bench/%.o $(B)/tests/bench/benchlib.o $(LIBVCRT)
 	@mkdir -p $(@D)
@@ -278,6 +284,12 @@ bench: all $(BENCH_BIN)
 
 bench-quick: all $(BENCH_BIN)
 	VCOMPC=$(abspath $(VCOMPC)) B=$(abspath $(B)) QUICK=1 bash tests/bench/run.sh
+
+# The same bench as static binaries plus tests/bench/portable.sh, to run on
+# another machine (docs/performance.md): $(B)/vcomp-bench.tar.gz.
+bench-bundle: all $(BENCH_BIN) $(BENCH_OBJ)
+	VCOMPC=$(abspath $(VCOMPC)) B=$(abspath $(B)) PORT_BASE=$(PORT_BASE) \
+	    bash tests/bench/bundle.sh
 
 clean:
 	rm -rf build

@@ -75,7 +75,16 @@ note "work dir $W; $( [ -n "$QUICK" ] && echo quick || echo full ) run, $RUNS ru
 
 # ------------------------------------------------------------- node specs
 port() { it_free_port || fail "no free port"; }
-SPORT=$(port) PPORT=$(port) LPORT=$(port)
+# PORT_BASE (tests/bench/portable.sh): the ports of sections 2, 3 and 5 are
+# PORT_BASE .. PORT_BASE+8, as baked into the bundle's node binaries.
+if [ -n "${PORT_BASE:-}" ]; then
+	SPORT=$PORT_BASE PPORT=$((PORT_BASE + 1)) LPORT=$((PORT_BASE + 2))
+	VS=$((PORT_BASE + 3)) VP=$((PORT_BASE + 4)) HS=$((PORT_BASE + 5))
+	HP=$((PORT_BASE + 6)) HL=$((PORT_BASE + 7)) HST=$((PORT_BASE + 8))
+else
+	SPORT=$(port) PPORT=$(port) LPORT=$(port)
+	VS=$(port) VP=$(port) HS=$(port) HP=$(port) HL=$(port) HST=$(port)
+fi
 cat >"$W/hop.yaml" <<EOF
 # One node, the component homed there: section 2 and 5.
 version: 1
@@ -100,13 +109,65 @@ limits:
   backoff-min: 20ms
   backoff-max: 200ms
 EOF
-(cd "$W" && "$VCOMPC" --node n1 -o vcomp-n1 hop.yaml) >"$W/build.log" 2>&1 ||
-	{ cat "$W/build.log" >&2; fail "vcompc could not build the bench node"; }
-# The same table linked without -s, for callgrind and perf symbols.
-(cd "$W" && "$VCOMPC" -c --node n1 -o table-n1.c hop.yaml &&
-	$CC -std=c17 -O2 -g -static -I"$root/runtime" -o vcomp-n1-sym \
-	    table-n1.c "$B/libvcrt.a" -lexpat -lnettle) >>"$W/build.log" 2>&1 ||
-	{ cat "$W/build.log" >&2; fail "could not link the unstripped node"; }
+if [ -n "${PREBUILT:-}" ]; then
+	# A bundle (portable.sh): the node binaries were built with these
+	# specs and ports by make bench-bundle.
+	cp "$PREBUILT/vcomp-n1" "$PREBUILT/vcomp-n1-sym" "$W/" ||
+		fail "no node binaries in $PREBUILT"
+else
+	(cd "$W" && "$VCOMPC" --node n1 -o vcomp-n1 hop.yaml) >"$W/build.log" 2>&1 ||
+		{ cat "$W/build.log" >&2; fail "vcompc could not build the bench node"; }
+	# The same table linked without -s, for callgrind and perf symbols.
+	(cd "$W" && "$VCOMPC" -c --node n1 -o table-n1.c hop.yaml &&
+		$CC -std=c17 -O2 -g -static -I"$root/runtime" -o vcomp-n1-sym \
+		    table-n1.c "$B/libvcrt.a" -lexpat -lnettle) >>"$W/build.log" 2>&1 ||
+		{ cat "$W/build.log" >&2; fail "could not link the unstripped node"; }
+fi
+
+# Two nodes for sections 3 and 5: vcomp-v and vcomp-h (the home).
+cat >"$W/cluster.yaml" <<EOF
+# Two nodes: vcomp-v (virtual) and vcomp-h (home of the component).
+version: 1
+cluster:
+  secret: {env: VCOMP_BENCH_CLUSTER_SECRET}
+nodes:
+  v:
+    server: 127.0.0.1:$VS
+    peer: 127.0.0.1:$VP
+  h:
+    server: 127.0.0.1:$HS
+    peer: 127.0.0.1:$HP
+    listen: 127.0.0.1:$HL
+    stats: 127.0.0.1:$HST
+components:
+  muc.bench.test:
+    home: h
+    secret: {env: VCOMP_BENCH_SECRET}
+    category: conference
+    type: text
+    features: [http://jabber.org/protocol/muc]
+limits:
+  keepalive: 600s
+  peer-timeout: 1800s
+  backoff-min: 20ms
+  backoff-max: 200ms
+EOF
+mkdir -p "$W/cluster"
+CLUSTER=
+if [ -n "${PREBUILT:-}" ]; then
+	cp "$PREBUILT/vcomp-v" "$PREBUILT/vcomp-h" "$W/cluster/" 2>"$W/build-cluster.log"
+else
+	(cd "$W" && "$VCOMPC" --all -d cluster cluster.yaml) >"$W/build-cluster.log" 2>&1
+fi
+[ -x "$W/cluster/vcomp-v" ] && [ -x "$W/cluster/vcomp-h" ] && CLUSTER=1
+
+# BUNDLE_OUT (make bench-bundle): keep the node binaries, measure nothing.
+if [ -n "${BUNDLE_OUT:-}" ]; then
+	[ -n "$CLUSTER" ] || { cat "$W/build-cluster.log" >&2; fail "cannot build the two-node cluster"; }
+	cp "$W/vcomp-n1" "$W/vcomp-n1-sym" "$W/cluster/vcomp-v" "$W/cluster/vcomp-h" \
+	    "$BUNDLE_OUT/" || fail "cannot write to $BUNDLE_OUT"
+	exit 0
+fi
 
 # hop_session LOADGEN-ARGS... -- RUNTIME-CMD...: runs loadgen hop against
 # one runtime; loadgen's result lines go to $RAW.
@@ -193,38 +254,6 @@ if want 2; then
 fi
 
 # ------------------------------------------------------ 3. virtual path
-VS=$(port) VP=$(port) HS=$(port) HP=$(port) HL=$(port) HST=$(port)
-cat >"$W/cluster.yaml" <<EOF
-# Two nodes: vcomp-v (virtual) and vcomp-h (home of the component).
-version: 1
-cluster:
-  secret: {env: VCOMP_BENCH_CLUSTER_SECRET}
-nodes:
-  v:
-    server: 127.0.0.1:$VS
-    peer: 127.0.0.1:$VP
-  h:
-    server: 127.0.0.1:$HS
-    peer: 127.0.0.1:$HP
-    listen: 127.0.0.1:$HL
-    stats: 127.0.0.1:$HST
-components:
-  muc.bench.test:
-    home: h
-    secret: {env: VCOMP_BENCH_SECRET}
-    category: conference
-    type: text
-    features: [http://jabber.org/protocol/muc]
-limits:
-  keepalive: 600s
-  peer-timeout: 1800s
-  backoff-min: 20ms
-  backoff-max: 200ms
-EOF
-mkdir -p "$W/cluster"
-CLUSTER=
-(cd "$W" && "$VCOMPC" --all -d cluster cluster.yaml) >"$W/build-cluster.log" 2>&1 &&
-    [ -x "$W/cluster/vcomp-v" ] && [ -x "$W/cluster/vcomp-h" ] && CLUSTER=1
 if ! want 3; then
 	:
 elif [ -n "$CLUSTER" ] && [ -n "$SAT" ]; then
@@ -568,7 +597,13 @@ if want 6; then
 	note "6. size and vcompc scaling"
 	size=$(stat -c %s "$W/vcomp-n1")
 	echo "R 6-size binary_stripped B $size budget_B $((3 * 1024 * 1024 / 2))" >>"$RAW"
-	for r in $(seq 1 "$RUNS"); do
+	if [ ! -x "$VCOMPC" ] || [ ! -x /usr/bin/time ] || [ ! -x /usr/bin/python3 ]; then
+		note "6. vcompc scaling: SKIPPED (needs vcompc, /usr/bin/time, /usr/bin/python3)"
+		RUNS6=0
+	else
+		RUNS6=$RUNS
+	fi
+	for r in $(seq 1 "$RUNS6"); do
 		for n in 1000 10000; do
 			[ -f "$W/spec-$n.yaml" ] ||
 				/usr/bin/python3 "$root/tests/bench/genspec.py" yaml $n 16 >"$W/spec-$n.yaml"
@@ -590,8 +625,16 @@ fi
 	echo "# vcomp bench ($( [ -n "$QUICK" ] && echo quick || echo full ), $RUNS runs) $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 	echo "# machine: nproc $(nproc), $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1), kernel $(uname -r)"
 } >"$OUT/table.txt"
-/usr/bin/python3 "$root/tests/bench/report.py" "$RAW" "$OUT/results.csv" >>"$OUT/table.txt" ||
-	fail "report failed"
+# report.py needs any python3 (Debian's where there is one).
+PY=/usr/bin/python3
+[ -x "$PY" ] || PY=$(command -v python3) || PY=
+if [ -z "$PY" ]; then
+	note "no python3: the table is not made; the raw figures are in $RAW"
+	cp "$RAW" "$OUT/table.txt"
+else
+	"$PY" "$root/tests/bench/report.py" "$RAW" "$OUT/results.csv" >>"$OUT/table.txt" ||
+		fail "report failed"
+fi
 cat "$OUT/table.txt"
 if [ -f "$OUT/profile.txt" ]; then
 	echo
