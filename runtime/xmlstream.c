@@ -91,6 +91,16 @@ struct xs_parser {
 	unsigned ninh;
 	uint64_t inh_used, inh_declared;
 	struct vbuf rebuilt;		/* the stanza with its declarations */
+	/* The fast path; see "The fast path" below. */
+	int fast;			/* enabled (xs_set_fastpath) */
+	struct vbuf dflt;		/* the stream header's default namespace */
+	uint64_t skipped;		/* stream bytes expat never saw */
+	int hdr_pieces;			/* XML_Parse calls before the header */
+	int ef_state;			/* EF_* */
+	uint64_t ef_start, ef_pos, ef_end;
+	unsigned ef_depth;
+	char ef_quote, ef_tag;		/* in a tag: 's' start, 'e' end */
+	char ef_prev;
 };
 
 /* A name as expat reports it with triplets, split into its parts. */
@@ -133,6 +143,14 @@ span_is(const char *s, size_t n, const char *lit)
 	return strlen(lit) == n && memcmp(s, lit, n) == 0;
 }
 
+/* The stream offset of the event expat is reporting: its own index
+ * counts only the bytes it was given. */
+static uint64_t
+xp_index(const struct xs_parser *p)
+{
+	return (uint64_t)XML_GetCurrentByteIndex(p->xp) + p->skipped;
+}
+
 static void
 fail(struct xs_parser *p, enum xs_status s)
 {
@@ -148,8 +166,7 @@ mark(struct xs_parser *p)
 {
 	uint64_t end;
 
-	end = (uint64_t)XML_GetCurrentByteIndex(p->xp) +
-	    (uint64_t)XML_GetCurrentByteCount(p->xp);
+	end = xp_index(p) + (uint64_t)XML_GetCurrentByteCount(p->xp);
 	if (end > p->last_end)
 		p->last_end = end;
 }
@@ -391,6 +408,11 @@ on_ns_decl(void *ud, const XML_Char *prefix, const XML_Char *uri)
 		p->inh_declared |= inherited_bit(p, prefix, strlen(prefix));
 	if (p->depth != 0 || p->pending_ns > XS_MAX_ATTRS)
 		return;
+	if (prefix == NULL) {
+		/* Stanzas without xmlns of their own are in it (fast path). */
+		vbuf_clear(&p->dflt);
+		vbuf_addstr(&p->dflt, uri != NULL ? uri : "");
+	}
 	vbuf_addstr(&p->hdr, "xmlns");
 	if (prefix != NULL) {
 		vbuf_addch(&p->hdr, ':');
@@ -453,7 +475,7 @@ static void
 begin_stanza(struct xs_parser *p, const struct qname *q, const char **atts)
 {
 	p->in_stanza = 1;
-	p->st_start = (uint64_t)XML_GetCurrentByteIndex(p->xp);
+	p->st_start = xp_index(p);
 	vbuf_clear(&p->strs);
 	vbuf_clear(&p->text);
 	vbuf_clear(&p->err_text);
@@ -536,15 +558,13 @@ on_start(void *ud, const XML_Char *name, const XML_Char **atts)
 	p->depth++;
 }
 
+/* Hands the current stanza, ending at stream offset end, to the caller. */
 static void
-deliver(struct xs_parser *p)
+deliver_at(struct xs_parser *p, uint64_t end)
 {
 	struct xs_stanza st;
-	uint64_t end;
 	const char *s[F_COUNT];
 
-	end = (uint64_t)XML_GetCurrentByteIndex(p->xp) +
-	    (uint64_t)XML_GetCurrentByteCount(p->xp);
 	if (end - p->st_start > p->max) {
 		fail(p, XS_ERR_POLICY);
 		return;
@@ -578,6 +598,12 @@ deliver(struct xs_parser *p)
 	p->in_stanza = 0;
 	if (p->cb.stanza != NULL)
 		p->cb.stanza(p->ud, &st);
+}
+
+static void
+deliver(struct xs_parser *p)
+{
+	deliver_at(p, xp_index(p) + (uint64_t)XML_GetCurrentByteCount(p->xp));
 }
 
 static void XMLCALL
@@ -732,6 +758,10 @@ clear_state(struct xs_parser *p)
 	p->ninh = 0;
 	p->inh_used = p->inh_declared = 0;
 	vbuf_clear(&p->rebuilt);
+	vbuf_clear(&p->dflt);
+	p->skipped = 0;
+	p->hdr_pieces = 0;
+	p->ef_state = 0;
 }
 
 struct xs_parser *
@@ -743,11 +773,425 @@ xs_new(const struct xs_callbacks *cb, void *ud, size_t max_stanza)
 	p->cb = *cb;
 	p->ud = ud;
 	p->max = max_stanza > 0 ? max_stanza : 1;
+	p->fast = 1;
 	/* expat reports its own allocation failure only as -1. */
 	if (make_expat(p) == -1)
 		xoom(sizeof *p);
 	clear_state(p);
 	return p;
+}
+
+/* ------------------------------------------------------------------
+ * The fast path.
+ *
+ * Most stanzas are simple: ASCII names without prefixes, quoted attribute
+ * values, text, the five predefined entities, valid UTF-8, nothing else.
+ * For those expat's general machinery (position tracking, name hashing,
+ * namespace bindings, entity accounting) is about 90 % of the cost of
+ * forwarding one.  So when expat is idle between stanzas (depth 1, no
+ * unfinished token), fast_scan() checks the next complete stanza against
+ * that subset itself and, when it is in it, reports it without expat.
+ * Anything else (a prefix, a comment, a CDATA section, a character
+ * reference, a control character, a stanza not complete in the window,
+ * a limit reached, ...) is declined, and expat parses it exactly as it
+ * would without this path: expat stays the judge of every byte the
+ * subset does not cover, so accept/reject decisions, stanza boundaries
+ * and the reported fields are the same (tests/fuzz/fuzz_xmlstream_fast.c
+ * compares the two on every input; xs_set_fastpath turns it off).
+ *
+ * Every byte fast_scan() accepts is well-formed, namespace-well-formed
+ * XML in UTF-8, within the limits, that expat would accept in that place:
+ * names match [A-Za-z_][A-Za-z0-9._-]* (attributes also "xml:lang"),
+ * attributes are unique and separated by white space, values hold no '<',
+ * no control characters and only the five predefined entities, text
+ * holds no "]]>", no '\r' (which expat would normalise) and no other
+ * markup, end tags match, and an xmlns value does not name the reserved
+ * W3C namespaces.  Expat never sees the bytes taken here: its byte index
+ * plus p->skipped is the stream offset.
+ *
+ * While expat parses a declined stanza, ef_* (the end finder) follows
+ * the same bytes, resumably, counting tags and quotes, so that expat is
+ * handed the stanza only up to its end and the stanzas after it can take
+ * the fast path again.  A wrong guess (markup the end finder does not
+ * know, such as a comment holding '>') only means expat parses on.
+ */
+#define FS_MAX_LEVEL	32
+
+static int
+fs_space(unsigned char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+static int
+fs_name_start(unsigned char c)
+{
+	unsigned char l = c | 0x20;
+
+	return (l >= 'a' && l <= 'z') || c == '_';
+}
+
+static int
+fs_name_char(unsigned char c)
+{
+	return fs_name_start(c) || (c >= '0' && c <= '9') || c == '.' ||
+	    c == '-';
+}
+
+/* Length of the unprefixed ASCII name at s, 0 when there is none. */
+static size_t
+fs_name(const unsigned char *s, const unsigned char *e)
+{
+	const unsigned char *q = s;
+
+	if (q >= e || !fs_name_start(*q))
+		return 0;
+	for (q++; q < e && fs_name_char(*q); q++)
+		;
+	return (size_t)(q - s);
+}
+
+/* Length of the UTF-8 sequence at s that expat accepts as a character, 0
+ * when the bytes are not one (or not complete before e). */
+static size_t
+fs_utf8(const unsigned char *s, const unsigned char *e)
+{
+	unsigned char c = s[0];
+
+	if (c < 0xc2 || c > 0xf4)
+		return 0;
+	if (c < 0xe0)
+		return e - s >= 2 && (s[1] & 0xc0) == 0x80 ? 2 : 0;
+	if (c < 0xf0) {
+		if (e - s < 3 || (s[1] & 0xc0) != 0x80 ||
+		    (s[2] & 0xc0) != 0x80 ||
+		    (c == 0xe0 && s[1] < 0xa0) ||	/* overlong */
+		    (c == 0xed && s[1] >= 0xa0) ||	/* surrogates */
+		    (c == 0xef && s[1] == 0xbf && s[2] >= 0xbe))	/* FFFE/F */
+			return 0;
+		return 3;
+	}
+	if (e - s < 4 || (s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80 ||
+	    (s[3] & 0xc0) != 0x80 || (c == 0xf0 && s[1] < 0x90) ||
+	    (c == 0xf4 && s[1] >= 0x90))
+		return 0;
+	return 4;
+}
+
+/* The predefined entity reference at s ('&'): its length and character in
+ * *ch; 0 for anything else. */
+static size_t
+fs_entity(const unsigned char *s, const unsigned char *e, char *ch)
+{
+	static const struct { const char *ref; char ch; } ents[] = {
+		{ "&lt;", '<' }, { "&gt;", '>' }, { "&amp;", '&' },
+		{ "&quot;", '"' }, { "&apos;", '\'' },
+	};
+
+	for (size_t i = 0; i < sizeof ents / sizeof ents[0]; i++) {
+		size_t n = strlen(ents[i].ref);
+
+		if ((size_t)(e - s) >= n && memcmp(s, ents[i].ref, n) == 0) {
+			*ch = ents[i].ch;
+			return n;
+		}
+	}
+	return 0;
+}
+
+/* Checks the attribute value after the opening quote at s; returns its
+ * length (up to the closing quote), or (size_t)-1 to decline. */
+static size_t
+fs_value(const unsigned char *s, const unsigned char *e, unsigned char q)
+{
+	const unsigned char *v = s;
+	size_t n;
+	char ch;
+
+	while (v < e && *v != q) {
+		if (*v == '<' || *v < 0x20)
+			return (size_t)-1;
+		if (*v == '&') {
+			if ((n = fs_entity(v, e, &ch)) == 0)
+				return (size_t)-1;
+			v += n;
+		} else if (*v >= 0x80) {
+			if ((n = fs_utf8(v, e)) == 0)
+				return (size_t)-1;
+			v += n;
+		} else
+			v++;
+	}
+	return v < e ? (size_t)(v - s) : (size_t)-1;
+}
+
+/* Stores field f as the checked value s[0..n), entities replaced. */
+static void
+fs_put_value(struct xs_parser *p, enum field f, const unsigned char *s,
+    size_t n)
+{
+	struct vbuf *b = &p->strs;
+	char *o;
+	size_t k;
+
+	vbuf_reserve(b, n + 1);
+	p->off[f] = b->len;
+	o = b->p + b->len;
+	for (size_t i = 0; i < n; ) {
+		if (s[i] == '&') {
+			k = fs_entity(s + i, s + n, o);
+			o++;
+			i += k;
+		} else
+			*o++ = (char)s[i++];
+	}
+	b->len = (size_t)(o - b->p);
+	b->p[b->len++] = '\0';
+	b->p[b->len] = '\0';
+}
+
+/* Stores field f as a copy of field g. */
+static void
+fs_put_copy(struct xs_parser *p, enum field f, enum field g)
+{
+	size_t n = strlen(p->strs.p + p->off[g]);
+
+	vbuf_reserve(&p->strs, n + 1);
+	put(p, f, p->strs.p + p->off[g], n);
+}
+
+struct fs_attr {
+	const unsigned char *name, *value;
+	size_t name_len, value_len;
+};
+
+/*
+ * The start tag at *sp ('<'): its name and attributes; *sp moves past the
+ * '>'.  Returns 0 to decline, 1 for a start tag, 2 for an empty element.
+ */
+static int
+fs_start_tag(const unsigned char **sp, const unsigned char *e,
+    size_t *name_len, struct fs_attr *a, int *na)
+{
+	const unsigned char *s = *sp + 1;
+	size_t n;
+
+	if ((*name_len = fs_name(s, e)) == 0)
+		return 0;
+	s += *name_len;
+	*na = 0;
+	for (;;) {
+		int sp_seen = 0;
+
+		while (s < e && fs_space(*s)) {
+			s++;
+			sp_seen = 1;
+		}
+		if (s >= e)
+			return 0;
+		if (*s == '>') {
+			*sp = s + 1;
+			return 1;
+		}
+		if (*s == '/') {
+			if (s + 1 >= e || s[1] != '>')
+				return 0;
+			*sp = s + 2;
+			return 2;
+		}
+		if (!sp_seen || *na == XS_MAX_ATTRS)
+			return 0;
+		a[*na].name = s;
+		if ((n = fs_name(s, e)) == 0)
+			return 0;
+		if (n == 3 && memcmp(s, "xml", 3) == 0 && e - s > 8 &&
+		    memcmp(s, "xml:lang", 8) == 0)
+			n = 8;
+		else if (n >= 3 && (s[0] | 0x20) == 'x' &&
+		    (s[1] | 0x20) == 'm' && (s[2] | 0x20) == 'l' &&
+		    !(n == 5 && memcmp(s, "xmlns", 5) == 0))
+			return 0;	/* reserved names: let expat judge */
+		a[*na].name_len = n;
+		s += n;
+		while (s < e && fs_space(*s))
+			s++;
+		if (s >= e || *s != '=')
+			return 0;
+		s++;
+		while (s < e && fs_space(*s))
+			s++;
+		if (s >= e || (*s != '\'' && *s != '"'))
+			return 0;
+		if ((n = fs_value(s + 1, e, *s)) == (size_t)-1)
+			return 0;
+		a[*na].value = s + 1;
+		a[*na].value_len = n;
+		s += n + 2;
+		for (int i = 0; i < *na; i++)
+			if (a[i].name_len == a[*na].name_len &&
+			    memcmp(a[i].name, a[*na].name, a[i].name_len) == 0)
+				return 0;
+		(*na)++;
+	}
+}
+
+static const struct fs_attr *
+fs_find(const struct fs_attr *a, int na, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (int i = 0; i < na; i++)
+		if (a[i].name_len == n && memcmp(a[i].name, name, n) == 0)
+			return &a[i];
+	return NULL;
+}
+
+/* The namespace an xmlns attribute declares is one expat accepts here. */
+static int
+fs_ns_ok(const struct fs_attr *x)
+{
+	return x == NULL || x->value_len < 18 ||
+	    memcmp(x->value, "http://www.w3.org/", 18) != 0;
+}
+
+/* Text at s up to the next '<' (or e): checked; added to the stanza's
+ * text when direct.  Returns where it stopped, or NULL to decline. */
+static const unsigned char *
+fs_text(struct xs_parser *p, const unsigned char *s, const unsigned char *e,
+    int direct)
+{
+	const unsigned char *t = s;
+	size_t n;
+	char ch;
+
+	while (t < e && *t != '<') {
+		if (*t == '&') {
+			if ((n = fs_entity(t, e, &ch)) == 0)
+				return NULL;
+			if (direct) {
+				add_text(&p->text, (const char *)s,
+				    (size_t)(t - s));
+				add_text(&p->text, &ch, 1);
+			}
+			t += n;
+			s = t;
+		} else if (*t >= 0x80) {
+			if ((n = fs_utf8(t, e)) == 0)
+				return NULL;
+			t += n;
+		} else if ((*t < 0x20 && *t != '\t' && *t != '\n') ||
+		    (*t == '>' && t - s >= 2 && t[-1] == ']' && t[-2] == ']'))
+			return NULL;
+		else
+			t++;
+	}
+	if (direct)
+		add_text(&p->text, (const char *)s, (size_t)(t - s));
+	return t;
+}
+
+/*
+ * The complete stanza at s0 ('<') if it is in the
+ * subset: fills the stanza fields and returns its length; 0 to decline.
+ */
+static size_t
+fast_scan(struct xs_parser *p, const unsigned char *s0,
+    const unsigned char *e)
+{
+	struct fs_attr a[XS_MAX_ATTRS];
+	struct { const unsigned char *name; size_t len; } open[FS_MAX_LEVEL];
+	const unsigned char *s = s0;
+	const struct fs_attr *x;
+	int level = 0, na, kind;
+	size_t nl;
+
+	if ((uint64_t)(e - s0) > p->max)
+		e = s0 + p->max;	/* longer: expat reports the policy */
+	vbuf_clear(&p->strs);
+	vbuf_clear(&p->text);
+	for (int f = 0; f < F_COUNT; f++)
+		p->off[f] = NO_STR;
+	p->child_seen = 0;
+	p->stream_error = 0;
+	for (;;) {
+		/* s is at a '<' of a start tag. */
+		const unsigned char *tag = s;
+
+		if ((kind = fs_start_tag(&s, e, &nl, a, &na)) == 0)
+			return 0;
+		x = fs_find(a, na, "xmlns");
+		if (!fs_ns_ok(x))
+			return 0;
+		if (level == 0) {
+			put(p, F_NAME, (const char *)tag + 1, nl);
+			if (x != NULL)
+				fs_put_value(p, F_NS, x->value, x->value_len);
+			else
+				put(p, F_NS, p->dflt.p != NULL ? p->dflt.p : "",
+				    p->dflt.len);
+			if (strcmp(p->strs.p + p->off[F_NS], XS_NS_STREAMS) == 0)
+				return 0;	/* stream-level elements */
+			for (int i = 0; i < na; i++) {
+				enum field f;
+
+				if (a[i].name_len == 4 &&
+				    memcmp(a[i].name, "from", 4) == 0)
+					f = F_FROM;
+				else if (a[i].name_len == 2 &&
+				    memcmp(a[i].name, "to", 2) == 0)
+					f = F_TO;
+				else if (a[i].name_len == 2 &&
+				    memcmp(a[i].name, "id", 2) == 0)
+					f = F_ID;
+				else if (a[i].name_len == 4 &&
+				    memcmp(a[i].name, "type", 4) == 0)
+					f = F_TYPE;
+				else
+					continue;
+				fs_put_value(p, f, a[i].value, a[i].value_len);
+			}
+		} else if (level == 1 && !p->child_seen) {
+			p->child_seen = 1;
+			put(p, F_CHILD_NAME, (const char *)tag + 1, nl);
+			if (x != NULL)
+				fs_put_value(p, F_CHILD_NS, x->value,
+				    x->value_len);
+			else
+				fs_put_copy(p, F_CHILD_NS, F_NS);
+			if ((x = fs_find(a, na, "node")) != NULL)
+				fs_put_value(p, F_CHILD_NODE, x->value,
+				    x->value_len);
+		}
+		if (kind == 1) {
+			if (level == FS_MAX_LEVEL)
+				return 0;
+			open[level].name = tag + 1;
+			open[level++].len = nl;
+		} else if (level == 0)
+			return (size_t)(s - s0);
+		/* Content up to the next start tag; end tags on the way. */
+		for (;;) {
+			if ((s = fs_text(p, s, e, level == 1)) == NULL ||
+			    s + 1 >= e)
+				return 0;
+			if (s[1] != '/')
+				break;
+			nl = open[level - 1].len;
+			if ((size_t)(e - s) < nl + 3 ||
+			    memcmp(s + 2, open[level - 1].name, nl) != 0)
+				return 0;
+			s += 2 + nl;
+			while (s < e && fs_space(*s))
+				s++;
+			if (s >= e || *s != '>')
+				return 0;
+			s++;
+			if (--level == 0)
+				return (size_t)(s - s0);
+		}
+		if (s[1] == '!' || s[1] == '?')
+			return 0;
+	}
 }
 
 /* Which status an expat error means. */
@@ -786,7 +1230,7 @@ map_error(enum XML_Error e)
 static int
 is_markup_decl(const struct xs_parser *p)
 {
-	uint64_t at = (uint64_t)XML_GetCurrentByteIndex(p->xp);
+	uint64_t at = xp_index(p);
 	const char *w = p->win.p;
 
 	if (at < p->win_off + 2 || at >= p->win_off + p->win.len)
@@ -860,24 +1304,124 @@ trim_window(struct xs_parser *p)
 	}
 }
 
-enum xs_status
-xs_feed(struct xs_parser *p, const char *data, size_t len)
+enum { EF_NONE, EF_SCAN, EF_FOUND, EF_GIVEUP };
+
+/* Starts the end finder on the stanza whose '<' is at stream offset at. */
+static void
+ef_begin(struct xs_parser *p, uint64_t at)
 {
+	p->ef_state = EF_SCAN;
+	p->ef_start = at;
+	p->ef_pos = at;
+	p->ef_depth = 0;
+	p->ef_quote = 0;
+	p->ef_tag = 0;
+	p->ef_prev = 0;
+}
+
+/*
+ * How far expat may be fed now: the end of the stanza the end finder
+ * follows when it is found (scanning on from where it stopped: linear in
+ * the stanza however it is chunked), else end, the window's end.
+ */
+static uint64_t
+ef_limit(struct xs_parser *p, uint64_t end)
+{
+	const char *w = p->win.p - p->win_off;	/* w[offset] = stream byte */
+	char c;
+
+	if (p->ef_state == EF_FOUND && p->fed_xp < p->ef_end)
+		return p->ef_end;
+	if (p->ef_state != EF_SCAN || p->ef_pos < p->win_off)
+		return end;
+	for (; p->ef_pos < end; p->ef_pos++) {
+		c = w[p->ef_pos];
+		if (p->ef_tag == 0) {
+			if (c != '<')
+				continue;
+			if (p->ef_pos + 1 >= end)
+				return end;	/* decided by the next byte */
+			c = w[p->ef_pos + 1];
+			if (c == '!' || c == '?') {
+				p->ef_state = EF_GIVEUP;
+				return end;
+			}
+			p->ef_tag = c == '/' ? 'e' : 's';
+			p->ef_prev = 0;
+		} else if (p->ef_quote != 0) {
+			if (c == p->ef_quote)
+				p->ef_quote = 0;
+		} else if (c == '\'' || c == '"')
+			p->ef_quote = c;
+		else if (c == '>') {
+			if (p->ef_tag == 'e')
+				p->ef_depth--;
+			else if (p->ef_prev != '/')
+				p->ef_depth++;
+			p->ef_tag = 0;
+			if (p->ef_depth == 0) {
+				p->ef_state = EF_FOUND;
+				p->ef_end = ++p->ef_pos;
+				return p->ef_end;
+			}
+		} else
+			p->ef_prev = c;
+	}
+	return end;
+}
+
+/* Expat is between stanzas with nothing held: the fast path may go. */
+static int
+expat_idle(const struct xs_parser *p)
+{
+	return p->fast && p->status == XS_OK && p->depth == 1 &&
+	    !p->in_stanza && p->last_end == p->fed_xp;
+}
+
+/*
+ * Takes white space and simple stanzas from fed_xp on without expat, up
+ * to end; at the first stanza it declines, starts the end finder there.
+ */
+static void
+fast_stanzas(struct xs_parser *p, uint64_t end)
+{
+	const unsigned char *w = (const unsigned char *)p->win.p - p->win_off;
+	uint64_t at = p->fed_xp;
 	size_t n;
 
-	if (p->status != XS_OK)
-		return p->status;
-	vbuf_add(&p->win, data, len);
-	if (tag_still_open(p)) {
-		trim_window(p);
-		return p->status;
+	while (p->status == XS_OK) {
+		while (at < end && fs_space(w[at]))
+			at++;
+		p->skipped += at - p->fed_xp;
+		p->fed_xp = p->last_end = at;
+		if (at >= end || w[at] != '<' || (at + 1 < end &&
+		    (w[at + 1] == '/' || w[at + 1] == '!' || w[at + 1] == '?')))
+			break;	/* the stream's end, or markup: expat's */
+		if (at + 1 >= end || (n = fast_scan(p, w + at, w + end)) == 0) {
+			/* Declined, or not complete yet: expat parses this
+			 * stanza, and only this one. */
+			ef_begin(p, at);
+			break;
+		}
+		p->in_stanza = 1;
+		p->st_start = at;
+		p->skipped += n;
+		p->fed_xp = p->last_end = at + n;
+		deliver_at(p, at + n);
+		at += n;
 	}
-	/* Everything not yet given to expat, including bytes held back by
-	 * tag_still_open.  XML_Parse copies what it keeps, so pointing into
-	 * the window is safe; handlers do not change the window. */
-	data = p->win.p + (p->fed_xp - p->win_off);
-	len = (size_t)(p->win_off + p->win.len - p->fed_xp);
-	p->fed_xp += len;
+}
+
+/* Hands expat the window's bytes from fed_xp up to stream offset limit. */
+static void
+feed_expat(struct xs_parser *p, uint64_t limit)
+{
+	const char *data = p->win.p + (p->fed_xp - p->win_off);
+	size_t len = (size_t)(limit - p->fed_xp), n;
+
+	/* XML_Parse copies what it keeps, so pointing into the window is
+	 * safe; handlers do not change the window. */
+	p->fed_xp = limit;
 	while (len > 0) {
 		n = len > INT_MAX ? INT_MAX : len;
 		if (XML_Parse(p->xp, data, (int)n, XML_FALSE) ==
@@ -889,11 +1433,56 @@ xs_feed(struct xs_parser *p, const char *data, size_t len)
 				if (p->status == XS_ERR_XML && is_markup_decl(p))
 					p->status = XS_ERR_RESTRICTED;
 			}
-			vbuf_free(&p->win);
-			return p->status;
+			return;
 		}
 		data += n;
 		len -= n;
+	}
+}
+
+enum xs_status
+xs_feed(struct xs_parser *p, const char *data, size_t len)
+{
+	uint64_t end, limit;
+
+	if (p->status != XS_OK)
+		return p->status;
+	vbuf_add(&p->win, data, len);
+	if (tag_still_open(p)) {
+		trim_window(p);
+		return p->status;
+	}
+	/* Everything not yet consumed, including bytes held back by
+	 * tag_still_open: simple stanzas by the fast path, the rest by
+	 * expat, one declined stanza at a time. */
+	end = p->win_off + p->win.len;
+	while (p->fed_xp < end && p->status == XS_OK) {
+		limit = end;
+		if (p->fast && p->depth == 0 && p->hdr_pieces < 4) {
+			/* Up to the stream header: feed expat up to each '>'
+			 * (a few times at most: expat re-scans an unfinished
+			 * tag on each call), so that the stanzas in the same
+			 * chunk as the header can take the fast path. */
+			const char *w = p->win.p - p->win_off;
+			const char *gt = memchr(w + p->fed_xp, '>',
+			    (size_t)(end - p->fed_xp));
+
+			p->hdr_pieces++;
+			if (gt != NULL)
+				limit = (uint64_t)(gt - w) + 1;
+		} else if (p->fast) {
+			if (expat_idle(p)) {
+				fast_stanzas(p, end);
+				if (p->fed_xp >= end || p->status != XS_OK)
+					break;
+			}
+			limit = ef_limit(p, end);
+		}
+		feed_expat(p, limit);
+	}
+	if (p->status != XS_OK) {
+		vbuf_free(&p->win);
+		return p->status;
 	}
 	trim_window(p);
 	return p->status;
@@ -934,6 +1523,12 @@ xs_reset(struct xs_parser *p)
 }
 
 void
+xs_set_fastpath(struct xs_parser *p, bool on)
+{
+	p->fast = on;
+}
+
+void
 xs_free(struct xs_parser *p)
 {
 	if (p == NULL)
@@ -946,6 +1541,7 @@ xs_free(struct xs_parser *p)
 	vbuf_free(&p->hdr);
 	vbuf_free(&p->inh);
 	vbuf_free(&p->rebuilt);
+	vbuf_free(&p->dflt);
 	free(p);
 }
 

@@ -5,7 +5,8 @@
  * sockets: the connection code feeds it whatever it read, in any chunking,
  * and gets told when the stream header arrived, when each complete top-level
  * element (a "stanza": message, presence, iq, handshake, stream:error, ...)
- * arrived, and when the stream was closed.  It is built on expat; see
+ * arrived, and when the stream was closed.  It is built on expat, with a
+ * fast path of its own for simple stanzas (expat parses all the rest); see
  * docs/runtime-parser.md for why and for the exact rules.
  *
  * What the parser enforces, so that callers need not:
@@ -148,6 +149,14 @@ void xs_stop(struct xs_parser *p);
  * there and xs_reset after xs_feed returned).
  */
 void xs_reset(struct xs_parser *p);
+
+/*
+ * The fast path (xmlstream.c) checks and reports simple stanzas without
+ * expat; on by default.  Off, expat parses every byte: the reference the
+ * tests and tests/fuzz/fuzz_xmlstream_fast.c compare it with.  What is
+ * reported is the same either way.
+ */
+void xs_set_fastpath(struct xs_parser *p, bool on);
 
 /* Release the parser.  NULL is allowed.  Not from inside a callback. */
 void xs_free(struct xs_parser *p);

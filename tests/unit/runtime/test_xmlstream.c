@@ -617,6 +617,102 @@ test_attr_get(void)
 	CU_ASSERT_PTR_NULL(xs_attr_get(a, 0, "id"));
 }
 
+/*
+ * The fast path against expat alone (xs_set_fastpath off): the same
+ * status and the same callbacks, field by field and byte by byte, for
+ * streams that mix stanzas in the fast path's subset with everything it
+ * declines, fed whole and in chunks of 1, 7 and 64 bytes.
+ */
+static const char *const fast_cases[] = {
+	/* In the subset. */
+	"<message from='a@b/c' to='r@x' type='chat' id='1'><body>caf\xc3\xa9"
+	    " &amp; &lt;3 \xe2\x9c\x93 \xf0\x9f\x98\x80</body></message>\n "
+	    "<presence to='r@x/n'><x xmlns='http://jabber.org/protocol/muc'/>"
+	    "</presence><iq type='get' id=\"q&apos;\"><query xmlns='urn:x' "
+	    "node='n&amp;m'/></iq><message xml:lang='en'><body>x</body>"
+	    "<body>y</body></message><message xmlns=''/><a><b><c/></b>t</a>",
+	/* Declined, then decided by expat. */
+	"<message><body>&#65;&#x1F600;</body></message><message/>",
+	"<message><![CDATA[<x>]]></message><iq/>",
+	"<message><body>a]]>b</body></message>",
+	"<message id='1' id='2'/>",
+	"<message><!-- c --></message>",
+	"<message><?pi x?></message>",
+	"<message xmlns='http://www.w3.org/2000/xmlns/'/>",
+	"<message><b></c></message>",
+	"<message to='a\tb'/><message>\r\nx</message><message>a\r\nb</message>",
+	"<message>\xed\xa0\x80</message>",
+	"<message>\xef\xbf\xbe</message>",
+	"<message>\xc0\x80</message>",
+	"<message a='1'b='2'/>",
+	"<message><x:y xmlns:x='u'/></message><p:q xmlns:p='v'/>",
+	"<stream:error><conflict xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>"
+	    "</stream:error>",
+	"<message>&nbsp;</message>",
+	"<message><body>x</body></message>text<message/>",
+	"<message/></stream:stream>",
+	"<message/></stream:stream><message/>",
+	"<message><body>\x01</body></message>",
+	"<message xmlns='a' xmlns='a'/>",
+	"<message xmlfoo='1'/><message XMLNS='1'/>",
+};
+
+static void
+fast_run(const char *doc, size_t len, size_t chunk, int fast, struct vbuf *log,
+    enum xs_status *st)
+{
+	struct rec r;
+	size_t off = 0, k;
+
+	memset(&r, 0, sizeof r);
+	r.p = xs_new(&rec_cb, &r, 4096);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(r.p);
+	xs_set_fastpath(r.p, fast);
+	*st = XS_OK;
+	while (off < len && *st == XS_OK) {
+		k = chunk == 0 || chunk > len - off ? len - off : chunk;
+		*st = xs_feed(r.p, doc + off, k);
+		off += k;
+	}
+	vbuf_add(log, r.log.p, r.log.len);
+	vbuf_free(&r.log);
+	xs_free(r.p);
+}
+
+static void
+test_fast_path_matches_expat(void)
+{
+	static const size_t chunks[] = { 0, 1, 7, 64 };
+	size_t ncases = sizeof fast_cases / sizeof fast_cases[0];
+	int mismatches = 0;
+
+	for (size_t i = 0; i < ncases; i++)
+		for (size_t c = 0; c < sizeof chunks / sizeof chunks[0]; c++) {
+			struct vbuf doc = {0}, a = {0}, b = {0};
+			enum xs_status sa, sb;
+
+			vbuf_addstr(&doc, HEADER);
+			vbuf_addstr(&doc, fast_cases[i]);
+			/* Each case also after a simple stanza, so it starts
+			 * where the fast path is active. */
+			vbuf_addstr(&doc, "<message to='z'/>");
+			vbuf_addstr(&doc, fast_cases[i]);
+			fast_run(doc.p, doc.len, chunks[c], 1, &a, &sa);
+			fast_run(doc.p, doc.len, chunks[c], 0, &b, &sb);
+			if (sa != sb || a.len != b.len ||
+			    (a.len > 0 && memcmp(a.p, b.p, a.len) != 0)) {
+				mismatches++;
+				printf("\n    fast path differs: case %zu, chunk "
+				    "%zu, status %d vs %d", i, chunks[c],
+				    (int)sa, (int)sb);
+			}
+			vbuf_free(&doc);
+			vbuf_free(&a);
+			vbuf_free(&b);
+		}
+	CU_ASSERT_EQUAL(mismatches, 0);
+}
+
 UNIT_SUITE(runtime_xmlstream)
 {
 	UNIT_TEST(suite, test_realistic_stream_fields);
@@ -631,4 +727,5 @@ UNIT_SUITE(runtime_xmlstream)
 	UNIT_TEST(suite, test_stream_errors);
 	UNIT_TEST(suite, test_stop_and_reset);
 	UNIT_TEST(suite, test_attr_get);
+	UNIT_TEST(suite, test_fast_path_matches_expat);
 }
