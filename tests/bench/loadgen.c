@@ -43,9 +43,9 @@
  *       distinct full JIDs (bench_jid, as routes_mem uses) sent through
  *       vcomp-V to vcomp-H as fast as the path takes them; once the
  *       component has all of them, vcomp-H's own count of its table
- *       (routes.entries, routes.bytes from its stats listener on
- *       STATS_PORT) and the growth of its RSS, per entry, beside the
- *       JIDs' average length.
+ *       (vcomp_return_routes and vcomp_return_routes_bytes from /metrics
+ *       on its stats listener, STATS_PORT) and the growth of its RSS, per
+ *       entry, beside the JIDs' average length.
  *
  * The secret comes from the environment variable VCOMP_BENCH_SECRET.
  * Output: result lines (benchlib.h) on stdout, progress on stderr.
@@ -924,16 +924,19 @@ cmd_lat(int argc, char **argv)
 
 /* ------------------------------------------------------------ routes */
 
-/* Reads vcomp-H's stats listener to the end; the value of "NAME V" lines. */
+/* GET /metrics from vcomp-H's stats listener; the value of the sample
+ * "NAME V" (a metric without labels). */
 static double
 stat_value(int port, const char *name)
 {
+	static const char req[] = "GET /metrics HTTP/1.0\r\n\r\n";
 	static char buf[1 << 16];
 	size_t len = 0, nl = strlen(name);
 	int fd = bench_connect(port);
 	ssize_t r;
 	char *p;
 
+	bench_write_all(fd, req, sizeof req - 1);
 	while (len + 1 < sizeof buf &&
 	    (r = read(fd, buf + len, sizeof buf - 1 - len)) > 0)
 		len += (size_t)r;
@@ -945,7 +948,7 @@ stat_value(int port, const char *name)
 		if (strncmp(p, name, nl) == 0 && p[nl] == ' ')
 			return atof(p + nl + 1);
 	}
-	fprintf(stderr, "loadgen: no %s in vcomp-H's stats\n", name);
+	fprintf(stderr, "loadgen: no %s in vcomp-H's /metrics\n", name);
 	exit(1);
 }
 
@@ -1034,8 +1037,8 @@ cmd_routes(int argc, char **argv)
 	usleep(300000);
 	drain(comp);
 	rss0 = proc_status_kib(h, "VmRSS");
-	e0 = stat_value(stats, "routes.entries");
-	b0 = stat_value(stats, "routes.bytes");
+	e0 = stat_value(stats, "vcomp_return_routes");
+	b0 = stat_value(stats, "vcomp_return_routes_bytes");
 	fprintf(stderr, "loadgen: routes: %zu messages from distinct JIDs; "
 	    "vcomp-H at %ld KiB, %.0f entries\n", n, rss0, e0);
 
@@ -1080,8 +1083,8 @@ cmd_routes(int argc, char **argv)
 	}
 	t0 = now_s() - t0;
 	rss1 = proc_status_kib(h, "VmRSS");
-	e1 = stat_value(stats, "routes.entries");
-	b1 = stat_value(stats, "routes.bytes");
+	e1 = stat_value(stats, "vcomp_return_routes");
+	b1 = stat_value(stats, "vcomp_return_routes_bytes");
 	fprintf(stderr, "loadgen: routes: %zu delivered in %.2f s; vcomp-H "
 	    "at %ld KiB, %.0f entries, %.0f bytes\n", got, t0, rss1, e1, b1);
 	result("5-memory", "routes_live_entries", "entries", e1 - e0,
