@@ -292,11 +292,13 @@ put_banner(FILE *out, const struct ir_spec *spec, size_t node,
 " */\n"
 "#include \"vcomp_table.h\"\n"
 "\n", out);
+	/* The layout this vcompc was built with, as a number: a table from
+	 * an older or newer vcompc stops here against another runtime. */
 	fprintf(out,
-"#if VCOMP_TABLE_VERSION != 1\n"
-"#error \"table layout 1 (vcompc %s) does not match this runtime's vcomp_table.h\"\n"
+"#if VCOMP_TABLE_VERSION != %d\n"
+"#error \"table layout %d (vcompc %s) does not match this runtime's vcomp_table.h\"\n"
 "#endif\n"
-"\n", VCOMPC_VERSION);
+"\n", VCOMP_TABLE_VERSION, VCOMP_TABLE_VERSION, VCOMPC_VERSION);
 }
 
 static void
@@ -515,7 +517,9 @@ put_table(FILE *out, const struct ir_spec *spec, size_t node,
 		homes_any = is_home(spec, &spec->components[i], node);
 
 	fputs("const struct vc_table vcomp_table = {\n", out);
-	fputs("\t.version         = VCOMP_TABLE_VERSION,\n", out);
+	/* The layout number this vcompc writes, not the symbol: the
+	 * runtime compares it with its own VCOMP_TABLE_VERSION. */
+	fprintf(out, "\t.version         = %d,\n", VCOMP_TABLE_VERSION);
 	fprintf(out, "\t.vcompc_version  = %s,\n", vers);
 	fprintf(out, "\t.spec_name       = %s,\n", sname);
 	fputs("\t.spec_digest     = \"", out);
@@ -543,25 +547,14 @@ put_table(FILE *out, const struct ir_spec *spec, size_t node,
 	put_secret(out, &spec->cluster_secret, NULL);
 	fputs(",\n", out);
 	fputs("\t.limits = {\n", out);
-	fprintf(out, "\t\t.queue_bytes     = %-11s /* %s */\n",
-		xprintf("%llu,", (unsigned long long)l->queue_bytes),
-		human_size(l->queue_bytes));
-	fprintf(out, "\t\t.queue_age_ms    = %-11s /* %s */\n",
-		xprintf("%u,", l->queue_age_ms), human_ms(l->queue_age_ms));
-	fprintf(out, "\t\t.max_stanza      = %-11s /* %s */\n",
-		xprintf("%u,", l->max_stanza), human_size(l->max_stanza));
-	fprintf(out, "\t\t.output_cap      = %-11s /* %s */\n",
-		xprintf("%u,", l->output_cap), human_size(l->output_cap));
-	fprintf(out, "\t\t.routes          = %-11s /* return-route entries */\n",
-		xprintf("%u,", l->routes));
-	fprintf(out, "\t\t.keepalive_ms    = %-11s /* %s */\n",
-		xprintf("%u,", l->keepalive_ms), human_ms(l->keepalive_ms));
-	fprintf(out, "\t\t.peer_timeout_ms = %-11s /* %s */\n",
-		xprintf("%u,", l->peer_timeout_ms), human_ms(l->peer_timeout_ms));
-	fprintf(out, "\t\t.backoff_min_ms  = %-11s /* %s */\n",
-		xprintf("%u,", l->backoff_min_ms), human_ms(l->backoff_min_ms));
-	fprintf(out, "\t\t.backoff_max_ms  = %-11s /* %s */\n",
-		xprintf("%u,", l->backoff_max_ms), human_ms(l->backoff_max_ms));
+	for (enum limit_index k = 0; k < LIM_COUNT; k++) {
+		uint64_t v = ir_limit_get(l, k);
+		const char *what = limit_kinds[k] == LIMIT_SIZE ? human_size(v)
+		    : limit_kinds[k] == LIMIT_TIME ? human_ms((uint32_t)v)
+		    : limit_whats[k];
+		fprintf(out, "\t\t.%-15s = %-11s /* %s */\n", limit_fields[k],
+			xprintf("%llu,", (unsigned long long)v), what);
+	}
 	fputs("\t},\n};\n", out);
 	free(vers);
 	free(sname);

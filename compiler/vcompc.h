@@ -21,6 +21,7 @@
 #include <stdio.h>
 
 #include "jid.h"	/* runtime/jid.h, shared with the runtime */
+#include "vcomp_table.h"	/* VC_LIMITS, the table's layout version */
 
 #define VCOMPC_VERSION "0.1.0"
 
@@ -45,15 +46,7 @@
 #define VC_DEFAULT_PEER_PORT       5277   /* Tigase's cluster port */
 #define VC_DEFAULT_LISTEN_HOST     "127.0.0.1"
 #define VC_DEFAULT_LISTEN_PORT     5348   /* where real components connect */
-#define VC_DEFAULT_QUEUE_BYTES     (8u * 1024 * 1024)
-#define VC_DEFAULT_QUEUE_AGE_MS    30000u
-#define VC_DEFAULT_MAX_STANZA      (512u * 1024) /* Prosody's default too */
-#define VC_DEFAULT_OUTPUT_CAP      (4u * 1024 * 1024)
-#define VC_DEFAULT_ROUTES          1000000u
-#define VC_DEFAULT_KEEPALIVE_MS    60000u
-#define VC_DEFAULT_PEER_TIMEOUT_MS 15000u
-#define VC_DEFAULT_BACKOFF_MIN_MS  250u
-#define VC_DEFAULT_BACKOFF_MAX_MS  30000u
+/* The limits' defaults are in VC_LIMITS (runtime/vcomp_table.h). */
 
 /* Tigase's VirtualComponent defaults (tigase.cluster.VirtualComponent). */
 #define VC_TIGASE_DISCO_NAME     "Multi User Chat"
@@ -225,16 +218,21 @@ struct ir_component {
 	struct pos pos;            /* where the component was declared */
 };
 
+/* The limits as the spec sets them: the fields of struct vc_limits, from
+ * the one list in runtime/vcomp_table.h.  LIM_field indexes the list
+ * (spec->limits_pos, limit_names[]) in the same order. */
+#define IR_LIMIT_FIELD_(field, type, key, kind, def, what) type field;
 struct ir_limits {
-	uint64_t queue_bytes;
-	uint32_t queue_age_ms;
-	uint32_t max_stanza;
-	uint32_t output_cap;
-	uint32_t routes;
-	uint32_t keepalive_ms;
-	uint32_t peer_timeout_ms;
-	uint32_t backoff_min_ms, backoff_max_ms;
+	VC_LIMITS(IR_LIMIT_FIELD_)
 };
+#undef IR_LIMIT_FIELD_
+
+#define IR_LIMIT_INDEX_(field, type, key, kind, def, what) LIM_##field,
+enum limit_index {
+	VC_LIMITS(IR_LIMIT_INDEX_)
+	LIM_COUNT
+};
+#undef IR_LIMIT_INDEX_
 
 struct ir_spec {
 	const char *path;              /* as given on the command line */
@@ -246,9 +244,9 @@ struct ir_spec {
 	size_t ncomponents;
 	struct ir_secret cluster_secret;
 	struct ir_limits limits;
-	struct pos limits_pos[9];      /* positions of the limit keys, in the
-	                                * order of struct ir_limits' fields;
-	                                * line 0 when defaulted */
+	struct pos limits_pos[LIM_COUNT]; /* positions of the limit keys,
+	                                * by enum limit_index; line 0 when
+	                                * defaulted */
 };
 
 /* Appends a zeroed element to an arena array and returns it. */
@@ -256,8 +254,10 @@ struct ir_spec {
 	((arr) = xrealloc((arr), sizeof *(arr) * (n), sizeof *(arr) * ((n) + 1)), \
 	 &(arr)[(n)++])
 
-/* Sets every field of spec->limits to its default. */
+/* Sets every field of spec->limits to its default (VC_LIMITS). */
 void ir_limits_default(struct ir_limits *l);
+/* Limit k (enum limit_index) of l, widened. */
+uint64_t ir_limit_get(const struct ir_limits *l, enum limit_index k);
 
 /* ------------------------------------------------------------ values.c */
 
@@ -281,8 +281,15 @@ bool parse_disco_mode(const char *key, const struct ir_str *v,
  * position; it returns false with *known = false for an unknown key (the
  * caller reports it, with did_you_mean over limit_names), and false with
  * *known = true after reporting a bad value. */
-extern const char *const limit_names[];
+extern const char *const limit_names[LIM_COUNT];
 extern const size_t nlimit_names;
+/* How limit k is written in a spec, for the back ends' comments. */
+enum limit_kind { LIMIT_SIZE, LIMIT_TIME, LIMIT_COUNT };
+extern const enum limit_kind limit_kinds[LIM_COUNT];
+/* A few words on what limit k bounds (VC_LIMITS' WHAT). */
+extern const char *const limit_whats[LIM_COUNT];
+/* The C field name of limit k ("queue_bytes"). */
+extern const char *const limit_fields[LIM_COUNT];
 bool limit_set(struct ir_spec *spec, const char *key, const struct ir_str *v,
 	       bool *known);
 
