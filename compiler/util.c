@@ -246,7 +246,10 @@ read_spec_file(const char *path, size_t *len)
 	struct stat st;
 	int fd;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: opening a FIFO for reading would otherwise wait for
+	 * a writer, forever.  Nothing but a regular file is read below, so
+	 * the flag never reaches a read(). */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0) {
 		error_at(&whole, "cannot open spec: %s", strerror(errno));
 		return NULL;
@@ -261,9 +264,21 @@ read_spec_file(const char *path, size_t *len)
 		close(fd);
 		return NULL;
 	}
-	/* Read at most one byte past the limit so that growing files and
-	 * pipes are bounded too. */
-	size_t cap = S_ISREG(st.st_mode) && (uintmax_t)st.st_size < VC_MAX_SPEC_BYTES
+	/* A FIFO, a socket or a device could block a read forever or never
+	 * end, and its digest would not name the file's content: a spec is
+	 * a regular file. */
+	if (!S_ISREG(st.st_mode)) {
+		error_at(&whole, "is %s, not a regular file; a spec must be one",
+			 S_ISFIFO(st.st_mode) ? "a FIFO"
+			 : S_ISCHR(st.st_mode) ? "a character device"
+			 : S_ISBLK(st.st_mode) ? "a block device"
+			 : S_ISSOCK(st.st_mode) ? "a socket" : "a special file");
+		close(fd);
+		return NULL;
+	}
+	/* Read at most one byte past the limit so that a file that grows
+	 * while it is read is bounded too. */
+	size_t cap = (uintmax_t)st.st_size < VC_MAX_SPEC_BYTES
 	    ? (size_t)st.st_size + 1 : 64 * 1024;
 	char *data = malloc(cap + 1);
 	size_t n = 0;
