@@ -102,7 +102,7 @@ $(B)/gen/%.o: $(B)/gen/%.c compiler/vcompc.h
 	$(CC) $(ALL_CFLAGS) -Wno-unused-function -Wno-sign-compare \
 	    -Wno-missing-prototypes -Icompiler -c -o $@ $<
 
-$(B)/compiler/%.o: compiler/%.c compiler/vcompc.h runtime/vcomp_table.h $(GEN_H)
+$(B)/compiler/%.o: compiler/%.c $(wildcard compiler/*.h) runtime/vcomp_table.h $(GEN_H)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(XML2_CFLAGS) -c -o $@ $<
 

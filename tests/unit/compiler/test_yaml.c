@@ -1,6 +1,6 @@
 /*
- * test_yaml.c — the YAML front end (compiler/fe_yaml.c): specs in, IR and
- * diagnostics out.
+ * test_yaml.c — the YAML front end (compiler/yaml_tree.c and
+ * compiler/fe_yaml.c): specs in, IR and diagnostics out.
  *
  * Each test parses a spec held in a string with yaml_to_ir() while stderr
  * is redirected to a temporary file, then asserts on the IR and on the
