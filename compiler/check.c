@@ -819,7 +819,11 @@ check_endpoint_conflict(const struct check *ck, const struct ir_spec *spec)
 					report_conflict(ck, spec, i, ka, i, kb);
 	/* Between two nodes on one machine: any pair, same kind included
 	 * (two nodes sharing one XMPP server is as wrong as two listeners
-	 * on one port). */
+	 * on one port).  Pairs cost time quadratic in the nodes: past
+	 * VC_MAX_NODES, nodes-count has refused the spec already, and a
+	 * hostile spec of 600 000 nodes must not cost hours here. */
+	if (spec->nnodes > VC_MAX_NODES)
+		return;
 	for (size_t j = 1; j < spec->nnodes; j++)
 		for (size_t i = 0; i < j; i++) {
 			if (!same_machine(v[i], v[j]))

@@ -35,6 +35,10 @@
 #define VC_MAX_JID_PART     JID_MAX_PART
 /* Most YAML nodes a document may expand to through aliases (alias bombs). */
 #define VC_MAX_YAML_NODES   1000000u
+/* Deepest nesting of YAML lists and mappings.  A spec needs 5 levels;
+ * libyaml's scanner costs time quadratic in the flow depth (it rescans
+ * every open level per token), so depth is bounded before it matters. */
+#define VC_MAX_YAML_DEPTH   64
 /* Most nodes and components in one cluster.  Node indexes are uint16_t in
  * the generated table and on the peer link. */
 #define VC_MAX_NODES        1024

@@ -13,7 +13,9 @@
  * document expands past VC_MAX_YAML_NODES, one error names the alias where
  * the count crosses the limit and the tree must not be walked: an alias
  * bomb costs no more than its own text.  A walk that only visits nodes of
- * that expansion is bounded by the same number.
+ * that expansion is bounded by the same number.  Nesting is bounded too
+ * (VC_MAX_YAML_DEPTH), as the events arrive, before libyaml's scanner
+ * spends time quadratic in the depth of a hostile file.
  *
  * Positions are GCC-style: 1-based line, byte column (libyaml counts
  * characters; see mark_pos).
@@ -378,6 +380,20 @@ parser_error(struct ytree *t, const yaml_parser_t *yp, const char *text,
 	}
 }
 
+/* A list or mapping may open at depth t->nopen + 1?  Reported once, at
+ * the opening that is one too deep; loading stops there, so the scanner
+ * never reaches the depths where it turns quadratic. */
+static bool
+depth_ok(struct ytree *t, yaml_mark_t m)
+{
+	if (t->nopen < VC_MAX_YAML_DEPTH)
+		return true;
+	struct pos p = mark_pos(t, m);
+	error_at(&p, "lists and mappings nested deeper than %u levels",
+		 VC_MAX_YAML_DEPTH);
+	return false;
+}
+
 /* Handles one event.  Returns false when loading must stop. */
 static bool
 load_event(struct ytree *t, yaml_event_t *ev, int *ndocs)
@@ -407,12 +423,16 @@ load_event(struct ytree *t, yaml_event_t *ev, int *ndocs)
 		add_child(t, id);
 		return true;
 	case YAML_SEQUENCE_START_EVENT:
+		if (!depth_ok(t, ev->start_mark))
+			return false;
 		check_tag(t, ev->data.sequence_start.tag, ev->start_mark);
 		if ((id = new_node(t, Y_SEQ, ev->start_mark)) == SIZE_MAX)
 			return false;
 		start_collection(t, id, ev->data.sequence_start.anchor);
 		return true;
 	case YAML_MAPPING_START_EVENT:
+		if (!depth_ok(t, ev->start_mark))
+			return false;
 		check_tag(t, ev->data.mapping_start.tag, ev->start_mark);
 		if ((id = new_node(t, Y_MAP, ev->start_mark)) == SIZE_MAX)
 			return false;

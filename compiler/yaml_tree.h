@@ -68,7 +68,8 @@ struct ytree {
  * Loads the first YAML document of text[0..len) into t (zeroed by the
  * caller), reporting every YAML-level error: a NUL byte, syntax, tags, a
  * second document, undefined and recursive aliases, too many nodes, an
- * alias expansion past VC_MAX_YAML_NODES.  Returns true when the tree may
+ * alias expansion past VC_MAX_YAML_NODES, nesting deeper than
+ * VC_MAX_YAML_DEPTH.  Returns true when the tree may
  * be walked (t->have_root is false for an empty document); false when it
  * must not be.  Either way the caller frees t with ytree_free.
  */
