@@ -1179,6 +1179,45 @@ check_disco_node_unused(const struct check *ck, const struct ir_spec *spec)
 	}
 }
 
+/* A disco#info response the server cannot take would make it close the
+ * upstream at every disco#info query: anyone could reset the component's
+ * stream at will.  Its smallest envelope (an empty id and recipient) must
+ * already fit max-stanza. */
+static void
+check_disco_size(const struct check *ck, const struct ir_spec *spec)
+{
+	/* The memo in each component is filled here; nothing the checks
+	 * read changes. */
+	struct ir_component *comps = spec->components;
+	uint32_t max = spec->limits.max_stanza;
+	const struct pos *lp = &spec->limits_pos[LIM_max_stanza];
+
+	if (max == 0)
+		return;	/* limits-sane's */
+	for (size_t i = 0; i < spec->ncomponents; i++) {
+		if (same_settings(spec, i))
+			continue;
+		struct ir_component *c = &comps[i];
+		bool node = c->disco_node.s != NULL && c->disco_node.s[0] != '\0';
+		size_t len, size;
+
+		if (c->disco == DISCO_FORWARD)
+			continue;
+		/* With the node attribute the response is the longer one. */
+		disco_query(c, node, &len);
+		size = disco_reply_size(c, len);
+		if (size <= max)
+			continue;
+		diag(ck->level, &c->pos, ck->name,
+		     "the disco#info response of '%s' is %zu bytes (%zu features), larger than '%s' (%u bytes): the server would close the stream at every disco#info query",
+		     comp_label(c), size, c->nfeatures,
+		     spec->format == FMT_PROPERTIES ? "vcomp/max-stanza"
+						    : "max-stanza", max);
+		if (lp->line > 0)
+			note_at(lp, "'max-stanza' is set here");
+	}
+}
+
 /* ------------------------------------------------------------ limits */
 
 /* RFC 6120 §13.12: a server must accept stanzas of at least 10000 bytes,
@@ -1307,6 +1346,9 @@ static const struct check checks[] = {
 	{ "disco-node-unused", DIAG_WARNING,
 	  "disco-node is set on a component whose disco#info is forwarded",
 	  check_disco_node_unused },
+	{ "disco-size", DIAG_ERROR,
+	  "a local disco#info response fits max-stanza",
+	  check_disco_size },
 	{ "limits-sane", DIAG_ERROR,
 	  "limits are positive, backoff-min <= backoff-max, queues fit a stanza",
 	  check_limits_sane },

@@ -390,10 +390,12 @@ render_homes(FILE *out, const struct ir_spec *spec, const size_t *order,
  * split around the role, into sh. */
 static void
 render_component(FILE *out, struct shared *sh, size_t k,
-		 const struct ir_component *c, size_t first)
+		 struct ir_component *c, size_t first)
 {
-	char *q = disco_render_query(c, false);
-	char *qn = disco_node_of(c) != NULL ? disco_render_query(c, true) : NULL;
+	size_t qlen;
+	const char *q = disco_query(c, false, &qlen);
+	const char *qn = disco_node_of(c) != NULL ? disco_query(c, true, &qlen)
+						  : NULL;
 	size_t nf;
 	const char **f = disco_features(c, &nf);
 	char ver[29];
@@ -438,8 +440,6 @@ render_component(FILE *out, struct shared *sh, size_t k,
 		fputs("\t  NULL, 0,\n", row);
 	fprintf(row, "\t  %s },\n", cver);
 	sh->row_c[k] = take(row, &p, &len);
-	free(q);
-	free(qn);
 	free(name);
 	free(domain);
 	free(dnode);

@@ -220,6 +220,12 @@ struct ir_component {
 	struct ir_secret secret;   /* XEP-0114 secret, for the upstream and for
 	                            * the real component on its home */
 	struct pos pos;            /* where the component was declared */
+	/* disco.c's memo of the rendered <query/> (index 0: without the
+	 * node attribute, 1: with it); NULL until disco_query() is asked.
+	 * Not part of the spec: a cache the disco-size check and the C back
+	 * end share, so each response is rendered once per run. */
+	const char *query_memo[2];
+	size_t query_memo_len[2];
 };
 
 /* The limits as the spec sets them: the fields of struct vc_limits, from
@@ -372,6 +378,13 @@ void caps_ver(const struct ir_identity *ids, size_t nids,
  * (escaping right by construction).  with_node: put node='disco_node' on
  * the query.  Returns a heap string the caller frees. */
 char *disco_render_query(const struct ir_component *c, bool with_node);
+/* The same, rendered once per component and run and kept in the arena
+ * (c's memo, which is why c is not const); *len receives its length. */
+const char *disco_query(struct ir_component *c, bool with_node, size_t *len);
+/* Bytes of the smallest <iq type='result'/> that carries a response of
+ * query_len bytes from c (the envelope the runtime adds, with an empty id
+ * and recipient): what must fit max-stanza. */
+size_t disco_reply_size(const struct ir_component *c, size_t query_len);
 /* The features the response advertises, sorted, duplicates removed,
  * disco#info added (XEP-0030 §3.1).  Arena memory. */
 const char **disco_features(const struct ir_component *c, size_t *n);
