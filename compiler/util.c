@@ -39,8 +39,10 @@ die(int code, const char *fmt, ...)
 	exit(code);
 }
 
-void *
-xmalloc(size_t n)
+/* n bytes of arena memory, not zeroed: for callers that fill all of it
+ * (strings), so they do not pay for clearing what they overwrite. */
+static void *
+arena_alloc(size_t n)
 {
 	size_t align = sizeof(max_align_t);
 	size_t need = (n + align - 1) / align * align;
@@ -60,8 +62,13 @@ xmalloc(size_t n)
 	}
 	void *p = (char *)b->data + b->used;
 	b->used += need;
-	memset(p, 0, n);
 	return p;
+}
+
+void *
+xmalloc(size_t n)
+{
+	return memset(arena_alloc(n), 0, n);
 }
 
 void *
@@ -84,16 +91,20 @@ xrealloc(void *p, size_t old, size_t n)
 		if (oldcap >= n)
 			return p;
 	}
-	void *q = xmalloc(cap);
+	/* Zero only what the caller has not written yet. */
+	char *q = arena_alloc(cap);
 	if (p != NULL && old > 0)
 		memcpy(q, p, old);
+	else
+		old = 0;
+	memset(q + old, 0, cap - old);
 	return q;
 }
 
 char *
 xstrndup(const char *s, size_t n)
 {
-	char *p = xmalloc(n + 1);
+	char *p = arena_alloc(n + 1);
 	memcpy(p, s, n);
 	p[n] = '\0';
 	return p;
@@ -116,7 +127,7 @@ xprintf(const char *fmt, ...)
 	va_end(ap);
 	if (n < 0)
 		die(1, "formatting failed");
-	char *p = xmalloc((size_t)n + 1);
+	char *p = arena_alloc((size_t)n + 1);
 	va_start(ap, fmt);
 	vsnprintf(p, (size_t)n + 1, fmt, ap);
 	va_end(ap);
