@@ -64,7 +64,7 @@ static void *
 check_alloc(void *p)
 {
 	if (p == NULL)
-		die(1, "out of memory (libxml2)");
+		oom();
 	return p;
 }
 

@@ -106,8 +106,10 @@ c_string(const char *s)
 {
 	struct buf b = { 0 };
 
-	if (s == NULL)
-		return strdup("NULL");
+	if (s == NULL) {
+		buf_puts(&b, "NULL");
+		return b.data;
+	}
 	buf_puts(&b, "\"");
 	c_escape(&b, s, strlen(s));
 	buf_puts(&b, "\"");
@@ -384,7 +386,7 @@ static char *
 take(FILE *f, char **p, size_t *len)
 {
 	if (fclose(f) != 0)
-		die(1, "out of memory");
+		oom();
 	return *p;
 }
 
@@ -464,7 +466,7 @@ render_component(FILE *out, struct shared *sh, size_t k,
 	const char *row_b = xprintf(" here */\n\t{ %s, %s, %zu,\n\t  ", name,
 				    domain, strlen(c->domain.s));
 	if ((row = open_memstream(&p, &len)) == NULL)
-		die(1, "out of memory");
+		oom();
 	fprintf(row, "%-18s", c->disco == DISCO_FORWARD ? "VC_DISCO_FORWARD,"
 							: "VC_DISCO_LOCAL,");
 	if (c->nhomes > 0)
@@ -523,7 +525,7 @@ shared_for(const struct ir_spec *spec)
 	sh.order = sorted_components(spec);
 	sh.home_first = xmalloc(sizeof *sh.home_first * (n + 1));
 	if ((out = open_memstream(&sh.middle, &sh.middle_len)) == NULL)
-		die(1, "out of memory");
+		oom();
 	render_homes(out, spec, &sh);
 	if (n > 0)
 		fputs(

@@ -90,7 +90,7 @@ map_begin(struct walk *w, struct mapit *it, const struct ynode *m)
 	it->first = malloc(it->npairs * sizeof *it->first);
 	k = malloc(it->npairs * sizeof *k);
 	if (it->first == NULL || k == NULL)
-		die(1, "out of memory");
+		oom();
 	for (size_t i = 0; i < it->npairs; i++) {
 		const struct ynode *kn = deref(w, w->t->items[m->first + 2 * i]);
 		it->first[i] = i;

@@ -49,12 +49,12 @@ arena_alloc(size_t n)
 	struct block *b = arena;
 
 	if (need < n)
-		die(1, "out of memory");
+		oom();
 	if (b == NULL || b->size - b->used < need) {
 		size_t size = need > ARENA_BLOCK ? need : ARENA_BLOCK;
 		b = malloc(sizeof *b + size);
 		if (b == NULL)
-			die(1, "out of memory (%zu bytes)", n);
+			oom();
 		b->size = size;
 		b->used = 0;
 		b->next = arena;
@@ -63,6 +63,12 @@ arena_alloc(size_t n)
 	void *p = (char *)b->data + b->used;
 	b->used += need;
 	return p;
+}
+
+void
+oom(void)
+{
+	die(1, "out of memory");
 }
 
 void *
@@ -153,7 +159,7 @@ buf_add(struct buf *b, const void *p, size_t n)
 			cap *= 2;
 		char *d = realloc(b->data, cap);
 		if (d == NULL)
-			die(1, "out of memory");
+			oom();
 		b->data = d;
 		b->cap = cap;
 	}
@@ -181,7 +187,7 @@ buf_printf(struct buf *b, const char *fmt, ...)
 		die(1, "formatting failed");
 	char *tmp = malloc((size_t)n + 1);
 	if (tmp == NULL)
-		die(1, "out of memory");
+		oom();
 	va_start(ap, fmt);
 	vsnprintf(tmp, (size_t)n + 1, fmt, ap);
 	va_end(ap);
@@ -294,7 +300,7 @@ read_spec_file(const char *path, size_t *len)
 	char *data = malloc(cap + 1);
 	size_t n = 0;
 	if (data == NULL)
-		die(1, "out of memory");
+		oom();
 	for (;;) {
 		if (n == cap) {
 			if (cap > VC_MAX_SPEC_BYTES)
@@ -302,7 +308,7 @@ read_spec_file(const char *path, size_t *len)
 			cap *= 2;
 			char *d = realloc(data, cap + 1);
 			if (d == NULL)
-				die(1, "out of memory");
+				oom();
 			data = d;
 		}
 		ssize_t r = read(fd, data + n, cap - n);

@@ -63,8 +63,17 @@
 
 /* ---------------------------------------------------------------- util.c */
 
-/* Arena allocation for everything the IR holds.  These never return NULL:
- * out of memory is fatal (exit 1 with a message). */
+/*
+ * Out of memory is handled one way in vcompc, wherever it happens (the
+ * arena, heap buffers, libyaml, libxml2, the properties scanner, stdio
+ * memstreams): oom() prints "vcompc: out of memory" and exits 1.  A
+ * one-shot compiler has nothing to save, and every output is still a
+ * temporary file that the exit handler removes (main.c).
+ */
+void oom(void) __attribute__((noreturn));
+
+/* Arena allocation for everything the IR holds.  These never return NULL
+ * (oom()). */
 void *xmalloc(size_t n);            /* zeroed */
 /* Grows an array that was created by xrealloc(NULL, 0, n) (or IR_PUSH):
  * capacity is kept in powers of two, so sizes must only grow and `old`

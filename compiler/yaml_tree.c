@@ -46,7 +46,7 @@ grow(void *p, size_t *cap, size_t need, size_t elem)
 		c *= 2;
 	p = realloc(p, c * elem);
 	if (p == NULL)
-		die(1, "out of memory");
+		oom();
 	*cap = c;
 	return p;
 }
@@ -196,7 +196,7 @@ anchor_set(struct ytree *t, const char *name, size_t node)
 		t->acap = oldcap ? oldcap * 2 : 64;
 		t->anchors = calloc(t->acap, sizeof *t->anchors);
 		if (t->anchors == NULL)
-			die(1, "out of memory");
+			oom();
 		for (size_t i = 0; i < oldcap; i++)
 			if (old[i].name != NULL)
 				*anchor_slot(t, old[i].name) = old[i];
@@ -206,7 +206,7 @@ anchor_set(struct ytree *t, const char *name, size_t node)
 	if (a->name == NULL) {
 		a->name = strdup(name);
 		if (a->name == NULL)
-			die(1, "out of memory");
+			oom();
 		t->nanchors++;
 	}
 	a->node = node;
@@ -356,7 +356,7 @@ parser_error(struct ytree *t, const yaml_parser_t *yp, const char *text,
 
 	switch (yp->error) {
 	case YAML_MEMORY_ERROR:
-		die(1, "out of memory while parsing %s", t->path);
+		oom();
 	case YAML_READER_ERROR:
 		at = offset_pos(t->path, text, len, yp->problem_offset);
 		if (yp->problem_value != -1)
@@ -487,7 +487,7 @@ load(struct ytree *t, const char *text, size_t len)
 	bool ok = true;
 
 	if (!yaml_parser_initialize(&yp))
-		die(1, "out of memory");
+		oom();
 	yaml_parser_set_input_string(&yp, (const unsigned char *)text, len);
 	for (;;) {
 		if (!yaml_parser_parse(&yp, &ev)) {
