@@ -2,6 +2,7 @@
 #
 #   make            build vcompc and the runtime library
 #   make check      every test, then the whole suite again under ASan+UBSan
+#   make check-unit, check-golden, check-integration   one part of the suite
 #   make demo       the main job, live (see README.md)
 #   make examples   every example's C tables, binaries and cluster picture
 #                   (SVG, needs Graphviz) into $(B)/examples/
@@ -102,7 +103,7 @@ $(B)/gen/%.o: $(B)/gen/%.c compiler/vcompc.h
 	$(CC) $(ALL_CFLAGS) -Wno-unused-function -Wno-sign-compare \
 	    -Wno-missing-prototypes -Icompiler -c -o $@ $<
 
-$(B)/compiler/%.o: compiler/%.c compiler/vcompc.h runtime/vcomp_table.h $(GEN_H)
+$(B)/compiler/%.o: compiler/%.c $(wildcard compiler/*.h) runtime/vcomp_table.h $(GEN_H)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(XML2_CFLAGS) -c -o $@ $<
 
@@ -159,13 +160,25 @@ check: deps
 check-san:
 	$(MAKE) B=build/san SAN=1 CFLAGS="-O1 -g" check-suite
 
-check-suite: all $(UNITC) $(UNITR)
+# The suite in its parts, each runnable alone: unit tests, golden tests,
+# then every tests/check-*.sh in order (end to end and integration).
+# One after the other, also under -j: their output must not interleave.
+check-suite:
+	$(MAKE) check-unit
+	$(MAKE) check-golden
+	$(MAKE) check-integration
+
+check-unit: all $(UNITC) $(UNITR)
 	@echo "== compiler unit tests ($(B))"
 	$(UNITC)
 	@echo "== runtime unit tests ($(B))"
 	$(UNITR)
+
+check-golden: all
 	@echo "== golden tests ($(B))"
 	VCOMPC=$(abspath $(VCOMPC)) B=$(abspath $(B)) sh tests/golden/run.sh
+
+check-integration: all
 	@for t in $(sort $(wildcard tests/check-*.sh)); do \
 	    echo "== $$t ($(B))"; \
 	    VCOMPC=$(abspath $(VCOMPC)) B=$(abspath $(B)) SAN=$(SAN) CC="$(CC)" \

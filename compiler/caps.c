@@ -31,7 +31,7 @@ heap_array(size_t n, size_t size)
 	void *p = calloc(n ? n : 1, size);
 
 	if (p == NULL)
-		die(1, "out of memory");
+		oom();
 	return p;
 }
 

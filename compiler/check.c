@@ -819,7 +819,11 @@ check_endpoint_conflict(const struct check *ck, const struct ir_spec *spec)
 					report_conflict(ck, spec, i, ka, i, kb);
 	/* Between two nodes on one machine: any pair, same kind included
 	 * (two nodes sharing one XMPP server is as wrong as two listeners
-	 * on one port). */
+	 * on one port).  Pairs cost time quadratic in the nodes: past
+	 * VC_MAX_NODES, nodes-count has refused the spec already, and a
+	 * hostile spec of 600 000 nodes must not cost hours here. */
+	if (spec->nnodes > VC_MAX_NODES)
+		return;
 	for (size_t j = 1; j < spec->nnodes; j++)
 		for (size_t i = 0; i < j; i++) {
 			if (!same_machine(v[i], v[j]))
@@ -1175,20 +1179,53 @@ check_disco_node_unused(const struct check *ck, const struct ir_spec *spec)
 	}
 }
 
-/* ------------------------------------------------------------ limits */
+/* A disco#info response the server cannot take would make it close the
+ * upstream at every disco#info query: anyone could reset the component's
+ * stream at will.  Its smallest envelope (an empty id and recipient) must
+ * already fit max-stanza. */
+static void
+check_disco_size(const struct check *ck, const struct ir_spec *spec)
+{
+	/* The memo in each component is filled here; nothing the checks
+	 * read changes. */
+	struct ir_component *comps = spec->components;
+	uint32_t max = spec->limits.max_stanza;
+	const struct pos *lp = &spec->limits_pos[LIM_max_stanza];
 
-/* Indexes into spec->limits_pos, in the order of struct ir_limits. */
-enum {
-	L_QUEUE_BYTES, L_QUEUE_AGE, L_MAX_STANZA, L_OUTPUT_CAP, L_ROUTES,
-	L_KEEPALIVE, L_PEER_TIMEOUT, L_BACKOFF_MIN, L_BACKOFF_MAX, L_N
-};
+	if (max == 0)
+		return;	/* limits-sane's */
+	for (size_t i = 0; i < spec->ncomponents; i++) {
+		if (same_settings(spec, i))
+			continue;
+		struct ir_component *c = &comps[i];
+		bool node = c->disco_node.s != NULL && c->disco_node.s[0] != '\0';
+		size_t len, size;
+
+		if (c->disco == DISCO_FORWARD)
+			continue;
+		/* With the node attribute the response is the longer one. */
+		disco_query(c, node, &len);
+		size = disco_reply_size(c, len);
+		if (size <= max)
+			continue;
+		diag(ck->level, &c->pos, ck->name,
+		     "the disco#info response of '%s' is %zu bytes (%zu features), larger than '%s' (%u bytes): the server would close the stream at every disco#info query",
+		     comp_label(c), size, c->nfeatures,
+		     spec->format == FMT_PROPERTIES ? "vcomp/max-stanza"
+						    : "max-stanza", max);
+		if (lp->line > 0)
+			note_at(lp, "'max-stanza' is set here");
+	}
+}
+
+/* ------------------------------------------------------------ limits */
 
 /* RFC 6120 §13.12: a server must accept stanzas of at least 10000 bytes,
  * so a proxy in front of one must too. */
 #define MIN_MAX_STANZA 10000u
 
 static const char *
-limit_key(const struct ir_spec *spec, int k)
+limit_key(const struct ir_spec *spec, enum limit_index k)
 {
 	if (spec->format == FMT_PROPERTIES)
 		return xprintf("vcomp/%s", limit_names[k]);
@@ -1196,7 +1233,8 @@ limit_key(const struct ir_spec *spec, int k)
 }
 
 static const struct pos *
-limit_pos(const struct ir_spec *spec, int k, const struct pos *f)
+limit_pos(const struct ir_spec *spec, enum limit_index k,
+	  const struct pos *f)
 {
 	return pos_or(&spec->limits_pos[k], f);
 }
@@ -1206,38 +1244,34 @@ check_limits_sane(const struct check *ck, const struct ir_spec *spec)
 {
 	const struct ir_limits *l = &spec->limits;
 	struct pos f = file_pos(spec);
-	uint64_t v[L_N] = {
-		l->queue_bytes, l->queue_age_ms, l->max_stanza, l->output_cap,
-		l->routes, l->keepalive_ms, l->peer_timeout_ms,
-		l->backoff_min_ms, l->backoff_max_ms,
-	};
 
-	for (int k = 0; k < L_N; k++)
-		if (v[k] == 0)
+	/* Every limit, VC_LIMITS' whole list, must be positive. */
+	for (enum limit_index k = 0; k < LIM_COUNT; k++)
+		if (ir_limit_get(l, k) == 0)
 			diag(ck->level, limit_pos(spec, k, &f), ck->name,
 			     "'%s' is 0; it must be positive",
 			     limit_key(spec, k));
 	if (l->backoff_min_ms > l->backoff_max_ms)
-		diag(ck->level, limit_pos(spec, L_BACKOFF_MIN, &f), ck->name,
+		diag(ck->level, limit_pos(spec, LIM_backoff_min_ms, &f), ck->name,
 		     "'%s' (%u ms) is larger than '%s' (%u ms)",
-		     limit_key(spec, L_BACKOFF_MIN), l->backoff_min_ms,
-		     limit_key(spec, L_BACKOFF_MAX), l->backoff_max_ms);
+		     limit_key(spec, LIM_backoff_min_ms), l->backoff_min_ms,
+		     limit_key(spec, LIM_backoff_max_ms), l->backoff_max_ms);
 	if (l->max_stanza != 0 && l->max_stanza < MIN_MAX_STANZA)
-		diag(ck->level, limit_pos(spec, L_MAX_STANZA, &f), ck->name,
+		diag(ck->level, limit_pos(spec, LIM_max_stanza, &f), ck->name,
 		     "'%s' is %u bytes; RFC 6120 requires at least %u",
-		     limit_key(spec, L_MAX_STANZA), l->max_stanza,
+		     limit_key(spec, LIM_max_stanza), l->max_stanza,
 		     MIN_MAX_STANZA);
 	if (l->queue_bytes != 0 && l->queue_bytes < l->max_stanza)
-		diag(ck->level, limit_pos(spec, L_QUEUE_BYTES, &f), ck->name,
+		diag(ck->level, limit_pos(spec, LIM_queue_bytes, &f), ck->name,
 		     "'%s' (%llu bytes) cannot hold one stanza of '%s' (%u bytes)",
-		     limit_key(spec, L_QUEUE_BYTES),
+		     limit_key(spec, LIM_queue_bytes),
 		     (unsigned long long)l->queue_bytes,
-		     limit_key(spec, L_MAX_STANZA), l->max_stanza);
+		     limit_key(spec, LIM_max_stanza), l->max_stanza);
 	if (l->output_cap != 0 && l->output_cap < l->max_stanza)
-		diag(ck->level, limit_pos(spec, L_OUTPUT_CAP, &f), ck->name,
+		diag(ck->level, limit_pos(spec, LIM_output_cap, &f), ck->name,
 		     "'%s' (%u bytes) cannot hold one stanza of '%s' (%u bytes)",
-		     limit_key(spec, L_OUTPUT_CAP), l->output_cap,
-		     limit_key(spec, L_MAX_STANZA), l->max_stanza);
+		     limit_key(spec, LIM_output_cap), l->output_cap,
+		     limit_key(spec, LIM_max_stanza), l->max_stanza);
 }
 
 /* ------------------------------------------------------------ the table */
@@ -1312,6 +1346,9 @@ static const struct check checks[] = {
 	{ "disco-node-unused", DIAG_WARNING,
 	  "disco-node is set on a component whose disco#info is forwarded",
 	  check_disco_node_unused },
+	{ "disco-size", DIAG_ERROR,
+	  "a local disco#info response fits max-stanza",
+	  check_disco_size },
 	{ "limits-sane", DIAG_ERROR,
 	  "limits are positive, backoff-min <= backoff-max, queues fit a stanza",
 	  check_limits_sane },

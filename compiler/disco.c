@@ -16,7 +16,8 @@
  *
  * Memory: disco_features() returns arena memory.  disco_render_query()
  * returns a malloc'ed string the caller frees; the libxml2 document and
- * buffer it uses are freed before it returns.
+ * buffer it uses are freed before it returns.  disco_query() keeps an
+ * arena copy in the component's memo and returns that.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -63,7 +64,7 @@ static void *
 check_alloc(void *p)
 {
 	if (p == NULL)
-		die(1, "out of memory (libxml2)");
+		oom();
 	return p;
 }
 
@@ -131,4 +132,32 @@ disco_render_query(const struct ir_component *c, bool with_node)
 	xmlBufferFree(xb);
 	xmlFreeDoc(doc);
 	return out;
+}
+
+const char *
+disco_query(struct ir_component *c, bool with_node, size_t *len)
+{
+	int k = with_node ? 1 : 0;
+
+	if (c->query_memo[k] == NULL) {
+		char *q = disco_render_query(c, with_node);
+		c->query_memo_len[k] = strlen(q);
+		c->query_memo[k] = xstrndup(q, c->query_memo_len[k]);
+		free(q);
+	}
+	*len = c->query_memo_len[k];
+	return c->query_memo[k];
+}
+
+size_t
+disco_reply_size(const struct ir_component *c, size_t query_len)
+{
+	/* runtime/stanza.c, disco_reply(): <iq type='result' id='ID'
+	 * to='FROM' from='DOMAIN'>QUERY</iq>, here with ID and FROM empty.
+	 * The domain needs no escaping: domain-syntax allows no ' < &. */
+	static const char head[] = "<iq type='result' id='' to='' from='";
+	static const char tail[] = "'></iq>";
+
+	return sizeof head - 1 + strlen(str_or_empty(&c->domain)) +
+	    sizeof tail - 1 + query_len;
 }

@@ -38,36 +38,65 @@
  * and so cannot swallow a following digit.  A '?' after a '?' is escaped
  * so that no trigraph can form under -std=c17.
  */
+/* Writes the escape of byte i of s (s[i - 1] decides a '?') at o and
+ * returns the end: at most four bytes. */
+static char *
+escape_byte(char *o, const char *s, size_t i)
+{
+	unsigned char ch = (unsigned char)s[i];
+
+	switch (ch) {
+	case '\\':
+		*o++ = '\\';
+		*o++ = '\\';
+		return o;
+	case '"':
+		*o++ = '\\';
+		*o++ = '"';
+		return o;
+	case '\n':
+		*o++ = '\\';
+		*o++ = 'n';
+		return o;
+	case '\t':
+		*o++ = '\\';
+		*o++ = 't';
+		return o;
+	case '\r':
+		*o++ = '\\';
+		*o++ = 'r';
+		return o;
+	case '?':
+		if (i > 0 && s[i - 1] == '?')
+			*o++ = '\\';
+		*o++ = '?';
+		return o;
+	default:
+		if (ch >= 0x20 && ch < 0x7f) {
+			*o++ = (char)ch;
+			return o;
+		}
+		*o++ = '\\';
+		*o++ = (char)('0' + (ch >> 6));
+		*o++ = (char)('0' + ((ch >> 3) & 7));
+		*o++ = (char)('0' + (ch & 7));
+		return o;
+	}
+}
+
 static void
 c_escape(struct buf *b, const char *s, size_t len)
 {
-	for (size_t i = 0; i < len; i++) {
-		unsigned char ch = (unsigned char)s[i];
-		switch (ch) {
-		case '\\':
-			buf_puts(b, "\\\\");
-			break;
-		case '"':
-			buf_puts(b, "\\\"");
-			break;
-		case '\n':
-			buf_puts(b, "\\n");
-			break;
-		case '\t':
-			buf_puts(b, "\\t");
-			break;
-		case '\r':
-			buf_puts(b, "\\r");
-			break;
-		case '?':
-			buf_puts(b, i > 0 && s[i - 1] == '?' ? "\\?" : "?");
-			break;
-		default:
-			if (ch >= 0x20 && ch < 0x7f)
-				buf_add(b, &s[i], 1);
-			else
-				buf_printf(b, "\\%03o", ch);
-		}
+	char tmp[4 * 64];
+
+	/* Escape in chunks into a stack buffer: one buf_add per chunk,
+	 * not per byte (the disco literals are most of the output). */
+	for (size_t i = 0; i < len; ) {
+		char *o = tmp;
+		size_t end = len - i > 64 ? i + 64 : len;
+		for (; i < end; i++)
+			o = escape_byte(o, s, i);
+		buf_add(b, tmp, (size_t)(o - tmp));
 	}
 }
 
@@ -77,8 +106,10 @@ c_string(const char *s)
 {
 	struct buf b = { 0 };
 
-	if (s == NULL)
-		return strdup("NULL");
+	if (s == NULL) {
+		buf_puts(&b, "NULL");
+		return b.data;
+	}
 	buf_puts(&b, "\"");
 	c_escape(&b, s, strlen(s));
 	buf_puts(&b, "\"");
@@ -93,30 +124,32 @@ static const char *
 long_literal(const char *s)
 {
 	size_t len = strlen(s), i = 0;
-	struct buf out = { 0 };
+	/* Each byte escapes to at most 4; each line adds "\n\t\"" and "\"". */
+	size_t cap = 4 * len + 5 * (len / (LITERAL_WIDTH / 2) + 2) + 1;
+	char *out, *o;
 
 	if (len == 0)
 		return "\n\t\"\"";
+	o = out = xmalloc(cap);
 	while (i < len) {
-		buf_puts(&out, "\n\t\"");
-		size_t start = out.len;
-		while (i < len && out.len - start < LITERAL_WIDTH) {
-			/* Escape one byte at a time; a '?' needs its
-			 * predecessor to decide, so look back. */
-			if (s[i] == '?' && i > 0 && s[i - 1] == '?')
-				buf_puts(&out, "\\?");
-			else
-				c_escape(&out, &s[i], 1);
+		*o++ = '\n';
+		*o++ = '\t';
+		*o++ = '"';
+		char *start = o;
+		while (i < len && (size_t)(o - start) < LITERAL_WIDTH) {
+			/* One byte at a time: a '?' needs its predecessor
+			 * to decide, and a line never splits an escape. */
+			o = escape_byte(o, s, i);
 			/* Prefer to end a line after a tag. */
-			if (s[i++] == '>' && out.len - start >= LITERAL_WIDTH / 2 &&
+			if (s[i++] == '>' &&
+			    (size_t)(o - start) >= LITERAL_WIDTH / 2 &&
 			    i < len && s[i] == '<')
 				break;
 		}
-		buf_puts(&out, "\"");
+		*o++ = '"';
 	}
-	const char *r = xstrndup(out.data, out.len);
-	buf_free(&out);
-	return r;
+	*o = '\0';
+	return out;
 }
 
 /*
@@ -174,15 +207,6 @@ sorted_components(const struct ir_spec *spec)
 	qsort(ix, spec->ncomponents, sizeof *ix, cmp_domain);
 	sort_spec = NULL;
 	return ix;
-}
-
-static long
-node_index(const struct ir_spec *spec, const char *name)
-{
-	for (size_t i = 0; i < spec->nnodes; i++)
-		if (strcmp(spec->nodes[i].name.s, name) == 0)
-			return (long)i;
-	return -1;
 }
 
 static bool
@@ -292,11 +316,13 @@ put_banner(FILE *out, const struct ir_spec *spec, size_t node,
 " */\n"
 "#include \"vcomp_table.h\"\n"
 "\n", out);
+	/* The layout this vcompc was built with, as a number: a table from
+	 * an older or newer vcompc stops here against another runtime. */
 	fprintf(out,
-"#if VCOMP_TABLE_VERSION != 1\n"
-"#error \"table layout 1 (vcompc %s) does not match this runtime's vcomp_table.h\"\n"
+"#if VCOMP_TABLE_VERSION != %d\n"
+"#error \"table layout %d (vcompc %s) does not match this runtime's vcomp_table.h\"\n"
 "#endif\n"
-"\n", VCOMPC_VERSION);
+"\n", VCOMP_TABLE_VERSION, VCOMP_TABLE_VERSION, VCOMPC_VERSION);
 }
 
 static void
@@ -342,30 +368,42 @@ put_nodes(FILE *out, const struct ir_spec *spec, size_t node)
  */
 struct shared {
 	const struct ir_spec *spec;
+	size_t *order;          /* component indexes in table order */
 	char *middle;           /* homes[] and the query_N[] literals */
-	/* Component row k is row_a[k] "home"|"virtual" row_b[k] ROLE row_c[k]. */
-	char **row_a, **row_b, **row_c;
+	size_t middle_len;
+	/* Component row k as it reads on a node where the component is
+	 * virtual (row[0]) or home (row[1]), with its length. */
+	char **row[2];
+	size_t *row_len[2];
+	/* The home node indexes of component k (table order) are
+	 * home_ix[home_first[k] ..] (spec->components[order[k]].nhomes). */
+	long *home_ix;
+	size_t *home_first;
 };
 
+/* Closes a memstream and returns its buffer, which the caller owns. */
 static char *
 take(FILE *f, char **p, size_t *len)
 {
-	fclose(f);
-	char *s = xstrndup(*p, *len);
-	free(*p);
-	return s;
+	if (fclose(f) != 0)
+		oom();
+	return *p;
 }
 
 static void
-render_homes(FILE *out, const struct ir_spec *spec, const size_t *order,
-	     size_t *first)
+render_homes(FILE *out, const struct ir_spec *spec, struct shared *sh)
 {
+	struct strmap names = { 0 };
 	size_t n = 0;
 
+	for (size_t i = 0; i < spec->nnodes; i++)
+		strmap_put(&names, spec->nodes[i].name.s,
+			   strlen(spec->nodes[i].name.s), i);
 	for (size_t k = 0; k < spec->ncomponents; k++) {
-		first[k] = n;
-		n += spec->components[order[k]].nhomes;
+		sh->home_first[k] = n;
+		n += spec->components[sh->order[k]].nhomes;
 	}
+	sh->home_ix = xmalloc(sizeof *sh->home_ix * (n + 1));
 	if (n == 0)
 		return;
 	fprintf(out,
@@ -373,10 +411,16 @@ render_homes(FILE *out, const struct ir_spec *spec, const size_t *order,
 " * component below points at its own slice. */\n"
 "static const uint16_t homes[%zu] = {\n", n);
 	for (size_t k = 0; k < spec->ncomponents; k++) {
-		const struct ir_component *c = &spec->components[order[k]];
+		const struct ir_component *c = &spec->components[sh->order[k]];
+		long *ix = &sh->home_ix[sh->home_first[k]];
 		struct buf row = { 0 };
-		for (size_t h = 0; h < c->nhomes; h++)
-			buf_printf(&row, "%ld, ", node_index(spec, c->homes[h].s));
+		for (size_t h = 0; h < c->nhomes; h++) {
+			const char *hn = c->homes[h].s;
+			size_t v;
+			/* Unknown names never reach a back end (checks). */
+			ix[h] = strmap_get(&names, hn, strlen(hn), &v) ? (long)v : -1;
+			buf_printf(&row, "%ld, ", ix[h]);
+		}
 		fprintf(out, "\t%-12s /* %zu: %s */\n", row.data ? row.data : "",
 			k, comment_safe(c->domain.s));
 		buf_free(&row);
@@ -388,10 +432,12 @@ render_homes(FILE *out, const struct ir_spec *spec, const size_t *order,
  * split around the role, into sh. */
 static void
 render_component(FILE *out, struct shared *sh, size_t k,
-		 const struct ir_component *c, size_t first)
+		 struct ir_component *c, size_t first)
 {
-	char *q = disco_render_query(c, false);
-	char *qn = disco_node_of(c) != NULL ? disco_render_query(c, true) : NULL;
+	size_t qlen;
+	const char *q = disco_query(c, false, &qlen);
+	const char *qn = disco_node_of(c) != NULL ? disco_query(c, true, &qlen)
+						  : NULL;
 	size_t nf;
 	const char **f = disco_features(c, &nf);
 	char ver[29];
@@ -415,11 +461,12 @@ render_component(FILE *out, struct shared *sh, size_t k,
 	char *dnode = c_string(disco_node_of(c));
 	char *cver = c_string(ver);
 
-	sh->row_a[k] = xprintf("\t/* %zu: %s, ", k, comment_safe(c->domain.s));
-	sh->row_b[k] = xprintf(" here */\n\t{ %s, %s, %zu,\n\t  ", name, domain,
-			       strlen(c->domain.s));
+	const char *row_a = xprintf("\t/* %zu: %s, ", k,
+				    comment_safe(c->domain.s));
+	const char *row_b = xprintf(" here */\n\t{ %s, %s, %zu,\n\t  ", name,
+				    domain, strlen(c->domain.s));
 	if ((row = open_memstream(&p, &len)) == NULL)
-		die(1, "out of memory");
+		oom();
 	fprintf(row, "%-18s", c->disco == DISCO_FORWARD ? "VC_DISCO_FORWARD,"
 							: "VC_DISCO_LOCAL,");
 	if (c->nhomes > 0)
@@ -435,9 +482,24 @@ render_component(FILE *out, struct shared *sh, size_t k,
 	else
 		fputs("\t  NULL, 0,\n", row);
 	fprintf(row, "\t  %s },\n", cver);
-	sh->row_c[k] = take(row, &p, &len);
-	free(q);
-	free(qn);
+	char *row_c = take(row, &p, &len);
+	/* The two rows, by memcpy: printf's %s copies byte by byte. */
+	for (int home = 0; home < 2; home++) {
+		const char *part[5] = { row_a, home ? "home" : "virtual", row_b,
+		    home ? "VC_ROLE_HOME,    " : "VC_ROLE_VIRTUAL, ", row_c };
+		size_t plen[5], total = 0;
+		for (int j = 0; j < 5; j++)
+			total += plen[j] = strlen(part[j]);
+		char *r = xmalloc(total + 1), *o = r;
+		for (int j = 0; j < 5; j++) {
+			memcpy(o, part[j], plen[j]);
+			o += plen[j];
+		}
+		*o = '\0';
+		sh->row[home][k] = r;
+		sh->row_len[home][k] = total;
+	}
+	free(row_c);
 	free(name);
 	free(domain);
 	free(dnode);
@@ -449,41 +511,53 @@ shared_for(const struct ir_spec *spec)
 {
 	static struct shared sh;
 	size_t n = spec->ncomponents;
-	char *p;
-	size_t len;
 	FILE *out;
 
 	if (sh.spec == spec)
 		return &sh;
+	/* The previous spec's buffers (unit tests emit several specs). */
+	free(sh.middle);
 	sh.spec = spec;
-	sh.row_a = xmalloc(sizeof *sh.row_a * (n + 1));
-	sh.row_b = xmalloc(sizeof *sh.row_b * (n + 1));
-	sh.row_c = xmalloc(sizeof *sh.row_c * (n + 1));
-
-	size_t *order = sorted_components(spec);
-	size_t *first = xmalloc(sizeof *first * (n + 1));
-	if ((out = open_memstream(&p, &len)) == NULL)
-		die(1, "out of memory");
-	render_homes(out, spec, order, first);
+	for (int home = 0; home < 2; home++) {
+		sh.row[home] = xmalloc(sizeof *sh.row[home] * (n + 1));
+		sh.row_len[home] = xmalloc(sizeof *sh.row_len[home] * (n + 1));
+	}
+	sh.order = sorted_components(spec);
+	sh.home_first = xmalloc(sizeof *sh.home_first * (n + 1));
+	if ((out = open_memstream(&sh.middle, &sh.middle_len)) == NULL)
+		oom();
+	render_homes(out, spec, &sh);
 	if (n > 0)
 		fputs(
 "/* disco#info responses (XEP-0030), rendered and escaped at compile time:\n"
 " * the runtime splices them between <iq ...> and </iq>. */\n", out);
 	for (size_t k = 0; k < n; k++)
-		render_component(out, &sh, k, &spec->components[order[k]],
-				 first[k]);
+		render_component(out, &sh, k, &spec->components[sh.order[k]],
+				 sh.home_first[k]);
 	if (n > 0)
 		fputs("\n", out);
-	sh.middle = take(out, &p, &len);
+	take(out, &sh.middle, &sh.middle_len);
 	return &sh;
+}
+
+/* Is the component in table row k homed on node? */
+static bool
+row_is_home(const struct ir_spec *spec, const struct shared *sh, size_t k,
+	    size_t node)
+{
+	const long *ix = &sh->home_ix[sh->home_first[k]];
+	size_t nh = spec->components[sh->order[k]].nhomes;
+
+	for (size_t h = 0; h < nh; h++)
+		if (ix[h] == (long)node)
+			return true;
+	return false;
 }
 
 static void
 put_components(FILE *out, const struct ir_spec *spec, size_t node,
 	       const struct shared *sh)
 {
-	size_t *order = sorted_components(spec);
-
 	fprintf(out,
 "/* The components, sorted by domain (memcmp).  Per row: name, domain and\n"
 " * its length, role on this node, disco mode, homes, XEP-0114 secret\n"
@@ -491,12 +565,8 @@ put_components(FILE *out, const struct ir_spec *spec, size_t node,
 "static const struct vc_component components[%zu] = {\n",
 		spec->ncomponents);
 	for (size_t k = 0; k < spec->ncomponents; k++) {
-		bool home = is_home(spec, &spec->components[order[k]], node);
-		fputs(sh->row_a[k], out);
-		fputs(home ? "home" : "virtual", out);
-		fputs(sh->row_b[k], out);
-		fprintf(out, "%-17s", home ? "VC_ROLE_HOME," : "VC_ROLE_VIRTUAL,");
-		fputs(sh->row_c[k], out);
+		int home = row_is_home(spec, sh, k, node);
+		fwrite(sh->row[home][k], 1, sh->row_len[home][k], out);
 	}
 	fputs("};\n\n", out);
 }
@@ -515,7 +585,9 @@ put_table(FILE *out, const struct ir_spec *spec, size_t node,
 		homes_any = is_home(spec, &spec->components[i], node);
 
 	fputs("const struct vc_table vcomp_table = {\n", out);
-	fputs("\t.version         = VCOMP_TABLE_VERSION,\n", out);
+	/* The layout number this vcompc writes, not the symbol: the
+	 * runtime compares it with its own VCOMP_TABLE_VERSION. */
+	fprintf(out, "\t.version         = %d,\n", VCOMP_TABLE_VERSION);
 	fprintf(out, "\t.vcompc_version  = %s,\n", vers);
 	fprintf(out, "\t.spec_name       = %s,\n", sname);
 	fputs("\t.spec_digest     = \"", out);
@@ -543,25 +615,14 @@ put_table(FILE *out, const struct ir_spec *spec, size_t node,
 	put_secret(out, &spec->cluster_secret, NULL);
 	fputs(",\n", out);
 	fputs("\t.limits = {\n", out);
-	fprintf(out, "\t\t.queue_bytes     = %-11s /* %s */\n",
-		xprintf("%llu,", (unsigned long long)l->queue_bytes),
-		human_size(l->queue_bytes));
-	fprintf(out, "\t\t.queue_age_ms    = %-11s /* %s */\n",
-		xprintf("%u,", l->queue_age_ms), human_ms(l->queue_age_ms));
-	fprintf(out, "\t\t.max_stanza      = %-11s /* %s */\n",
-		xprintf("%u,", l->max_stanza), human_size(l->max_stanza));
-	fprintf(out, "\t\t.output_cap      = %-11s /* %s */\n",
-		xprintf("%u,", l->output_cap), human_size(l->output_cap));
-	fprintf(out, "\t\t.routes          = %-11s /* return-route entries */\n",
-		xprintf("%u,", l->routes));
-	fprintf(out, "\t\t.keepalive_ms    = %-11s /* %s */\n",
-		xprintf("%u,", l->keepalive_ms), human_ms(l->keepalive_ms));
-	fprintf(out, "\t\t.peer_timeout_ms = %-11s /* %s */\n",
-		xprintf("%u,", l->peer_timeout_ms), human_ms(l->peer_timeout_ms));
-	fprintf(out, "\t\t.backoff_min_ms  = %-11s /* %s */\n",
-		xprintf("%u,", l->backoff_min_ms), human_ms(l->backoff_min_ms));
-	fprintf(out, "\t\t.backoff_max_ms  = %-11s /* %s */\n",
-		xprintf("%u,", l->backoff_max_ms), human_ms(l->backoff_max_ms));
+	for (enum limit_index k = 0; k < LIM_COUNT; k++) {
+		uint64_t v = ir_limit_get(l, k);
+		const char *what = limit_kinds[k] == LIMIT_SIZE ? human_size(v)
+		    : limit_kinds[k] == LIMIT_TIME ? human_ms((uint32_t)v)
+		    : limit_whats[k];
+		fprintf(out, "\t\t.%-15s = %-11s /* %s */\n", limit_fields[k],
+			xprintf("%llu,", (unsigned long long)v), what);
+	}
 	fputs("\t},\n};\n", out);
 	free(vers);
 	free(sname);
@@ -575,7 +636,7 @@ emit_c(FILE *out, const struct ir_spec *spec, size_t node,
 
 	put_banner(out, spec, node, o);
 	put_nodes(out, spec, node);
-	fputs(sh->middle, out);
+	fwrite(sh->middle, 1, sh->middle_len, out);
 	if (spec->ncomponents > 0)
 		put_components(out, spec, node, sh);
 	put_table(out, spec, node, o);

@@ -188,16 +188,10 @@ emit_json(FILE *out, const struct ir_spec *spec, size_t node)
 	fputs("  \"cluster_secret\": ", out);
 	json_secret(out, &spec->cluster_secret, self);
 	fputs(",\n  \"limits\": {\n", out);
-	fprintf(out, "    \"queue_bytes\": %llu,\n",
-		(unsigned long long)l->queue_bytes);
-	fprintf(out, "    \"queue_age_ms\": %u,\n", l->queue_age_ms);
-	fprintf(out, "    \"max_stanza\": %u,\n", l->max_stanza);
-	fprintf(out, "    \"output_cap\": %u,\n", l->output_cap);
-	fprintf(out, "    \"routes\": %u,\n", l->routes);
-	fprintf(out, "    \"keepalive_ms\": %u,\n", l->keepalive_ms);
-	fprintf(out, "    \"peer_timeout_ms\": %u,\n", l->peer_timeout_ms);
-	fprintf(out, "    \"backoff_min_ms\": %u,\n", l->backoff_min_ms);
-	fprintf(out, "    \"backoff_max_ms\": %u\n  },\n", l->backoff_max_ms);
+	for (enum limit_index k = 0; k < LIM_COUNT; k++)
+		fprintf(out, "    \"%s\": %llu%s\n", limit_fields[k],
+			(unsigned long long)ir_limit_get(l, k),
+			k + 1 < LIM_COUNT ? "," : "\n  },");
 
 	for (size_t i = 0; i < spec->ncomponents; i++)
 		order[i] = i;

@@ -144,7 +144,7 @@ pass_messages(FILE *f)
 		free(prev);
 		prev = strdup(line);
 		if (prev == NULL)
-			die(1, "out of memory");
+			oom();
 	}
 	if (prev != NULL)
 		fputs(prev, stderr);

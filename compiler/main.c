@@ -187,10 +187,10 @@ output_begin(const char *final, const char **tmp)
 
 	base = base == NULL ? final : base + 1;
 	if (dir == NULL)
-		die(1, "out of memory");
+		oom();
 	size_t n = strlen(dir) + strlen(base) + sizeof "/..XXXXXX";
 	if ((t = malloc(n)) == NULL)
-		die(1, "out of memory");
+		oom();
 	snprintf(t, n, "%s/.%s.XXXXXX", dir, base);
 	free(dir);
 	signals_block(true);
@@ -203,12 +203,12 @@ output_begin(const char *final, const char **tmp)
 	}
 	struct output *o = realloc(outputs, (noutputs + 1) * sizeof *o);
 	if (o == NULL)
-		die(1, "out of memory");
+		oom();
 	outputs = o;
 	outputs[noutputs].final = strdup(final);
 	outputs[noutputs].tmp = t;
 	if (outputs[noutputs].final == NULL)
-		die(1, "out of memory");
+		oom();
 	noutputs++;
 	signals_block(false);
 	*tmp = t;
@@ -666,7 +666,7 @@ write_secrets(const struct opts *o, const struct ir_spec *spec, size_t i)
 		return secrets_write_bundle(spec, i, o->dir);
 	dir = dir_of(path != NULL ? path : "./x");
 	if (dir == NULL)
-		die(1, "out of memory");
+		oom();
 	ok = secrets_write_bundle(spec, i, dir);
 	free(dir);
 	return ok;

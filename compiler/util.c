@@ -39,20 +39,22 @@ die(int code, const char *fmt, ...)
 	exit(code);
 }
 
-void *
-xmalloc(size_t n)
+/* n bytes of arena memory, not zeroed: for callers that fill all of it
+ * (strings), so they do not pay for clearing what they overwrite. */
+static void *
+arena_alloc(size_t n)
 {
 	size_t align = sizeof(max_align_t);
 	size_t need = (n + align - 1) / align * align;
 	struct block *b = arena;
 
 	if (need < n)
-		die(1, "out of memory");
+		oom();
 	if (b == NULL || b->size - b->used < need) {
 		size_t size = need > ARENA_BLOCK ? need : ARENA_BLOCK;
 		b = malloc(sizeof *b + size);
 		if (b == NULL)
-			die(1, "out of memory (%zu bytes)", n);
+			oom();
 		b->size = size;
 		b->used = 0;
 		b->next = arena;
@@ -60,8 +62,19 @@ xmalloc(size_t n)
 	}
 	void *p = (char *)b->data + b->used;
 	b->used += need;
-	memset(p, 0, n);
 	return p;
+}
+
+void
+oom(void)
+{
+	die(1, "out of memory");
+}
+
+void *
+xmalloc(size_t n)
+{
+	return memset(arena_alloc(n), 0, n);
 }
 
 void *
@@ -84,16 +97,20 @@ xrealloc(void *p, size_t old, size_t n)
 		if (oldcap >= n)
 			return p;
 	}
-	void *q = xmalloc(cap);
+	/* Zero only what the caller has not written yet. */
+	char *q = arena_alloc(cap);
 	if (p != NULL && old > 0)
 		memcpy(q, p, old);
+	else
+		old = 0;
+	memset(q + old, 0, cap - old);
 	return q;
 }
 
 char *
 xstrndup(const char *s, size_t n)
 {
-	char *p = xmalloc(n + 1);
+	char *p = arena_alloc(n + 1);
 	memcpy(p, s, n);
 	p[n] = '\0';
 	return p;
@@ -116,7 +133,7 @@ xprintf(const char *fmt, ...)
 	va_end(ap);
 	if (n < 0)
 		die(1, "formatting failed");
-	char *p = xmalloc((size_t)n + 1);
+	char *p = arena_alloc((size_t)n + 1);
 	va_start(ap, fmt);
 	vsnprintf(p, (size_t)n + 1, fmt, ap);
 	va_end(ap);
@@ -142,7 +159,7 @@ buf_add(struct buf *b, const void *p, size_t n)
 			cap *= 2;
 		char *d = realloc(b->data, cap);
 		if (d == NULL)
-			die(1, "out of memory");
+			oom();
 		b->data = d;
 		b->cap = cap;
 	}
@@ -170,7 +187,7 @@ buf_printf(struct buf *b, const char *fmt, ...)
 		die(1, "formatting failed");
 	char *tmp = malloc((size_t)n + 1);
 	if (tmp == NULL)
-		die(1, "out of memory");
+		oom();
 	va_start(ap, fmt);
 	vsnprintf(tmp, (size_t)n + 1, fmt, ap);
 	va_end(ap);
@@ -246,7 +263,10 @@ read_spec_file(const char *path, size_t *len)
 	struct stat st;
 	int fd;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: opening a FIFO for reading would otherwise wait for
+	 * a writer, forever.  Nothing but a regular file is read below, so
+	 * the flag never reaches a read(). */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0) {
 		error_at(&whole, "cannot open spec: %s", strerror(errno));
 		return NULL;
@@ -261,14 +281,26 @@ read_spec_file(const char *path, size_t *len)
 		close(fd);
 		return NULL;
 	}
-	/* Read at most one byte past the limit so that growing files and
-	 * pipes are bounded too. */
-	size_t cap = S_ISREG(st.st_mode) && (uintmax_t)st.st_size < VC_MAX_SPEC_BYTES
+	/* A FIFO, a socket or a device could block a read forever or never
+	 * end, and its digest would not name the file's content: a spec is
+	 * a regular file. */
+	if (!S_ISREG(st.st_mode)) {
+		error_at(&whole, "is %s, not a regular file; a spec must be one",
+			 S_ISFIFO(st.st_mode) ? "a FIFO"
+			 : S_ISCHR(st.st_mode) ? "a character device"
+			 : S_ISBLK(st.st_mode) ? "a block device"
+			 : S_ISSOCK(st.st_mode) ? "a socket" : "a special file");
+		close(fd);
+		return NULL;
+	}
+	/* Read at most one byte past the limit so that a file that grows
+	 * while it is read is bounded too. */
+	size_t cap = (uintmax_t)st.st_size < VC_MAX_SPEC_BYTES
 	    ? (size_t)st.st_size + 1 : 64 * 1024;
 	char *data = malloc(cap + 1);
 	size_t n = 0;
 	if (data == NULL)
-		die(1, "out of memory");
+		oom();
 	for (;;) {
 		if (n == cap) {
 			if (cap > VC_MAX_SPEC_BYTES)
@@ -276,7 +308,7 @@ read_spec_file(const char *path, size_t *len)
 			cap *= 2;
 			char *d = realloc(data, cap + 1);
 			if (d == NULL)
-				die(1, "out of memory");
+				oom();
 			data = d;
 		}
 		ssize_t r = read(fd, data + n, cap - n);

@@ -226,54 +226,66 @@ parse_disco_mode(const char *key, const struct ir_str *v,
 /* ---------------------------------------------------------------- limits */
 
 /*
- * The limits, in the order of struct ir_limits' fields (and of
- * spec->limits_pos): the key, the field, how the value is written and the
- * largest value the field holds.  One list feeds limit_names[] (for "did
- * you mean") and limit_defs[] (for limit_set).
+ * The limits come from the one list, VC_LIMITS (runtime/vcomp_table.h):
+ * the key, the field, how the value is written and its default.  Each
+ * table below is one expansion of it, in the order of enum limit_index.
  */
-#define LIMITS(X) \
-	X("queue-bytes",  queue_bytes,     LIMIT_SIZE, UINT64_MAX) \
-	X("queue-age",    queue_age_ms,    LIMIT_TIME, UINT32_MAX) \
-	X("max-stanza",   max_stanza,      LIMIT_SIZE, UINT32_MAX) \
-	X("output-cap",   output_cap,      LIMIT_SIZE, UINT32_MAX) \
-	X("routes",       routes,          LIMIT_UINT, UINT32_MAX) \
-	X("keepalive",    keepalive_ms,    LIMIT_TIME, UINT32_MAX) \
-	X("peer-timeout", peer_timeout_ms, LIMIT_TIME, UINT32_MAX) \
-	X("backoff-min",  backoff_min_ms,  LIMIT_TIME, UINT32_MAX) \
-	X("backoff-max",  backoff_max_ms,  LIMIT_TIME, UINT32_MAX)
-
-enum limit_kind { LIMIT_SIZE, LIMIT_TIME, LIMIT_UINT };
-
 struct limit_def {
-	const char *name;
-	enum limit_kind kind;
 	size_t off, width;	/* the field in struct ir_limits */
-	uint64_t max;		/* LIMIT_TIME: parse_duration_ms's own bound */
+	uint64_t max;		/* largest value the field holds */
 };
 
-#define NAME(name, field, kind, max) name,
-const char *const limit_names[] = { LIMITS(NAME) };
+#define NAME(field, type, key, kind, def, what) key,
+const char *const limit_names[LIM_COUNT] = { VC_LIMITS(NAME) };
 #undef NAME
-const size_t nlimit_names = sizeof limit_names / sizeof limit_names[0];
+const size_t nlimit_names = LIM_COUNT;
 
-#define DEF(name, field, kind, max) \
-	{ name, kind, offsetof(struct ir_limits, field), \
-	  sizeof ((struct ir_limits *)0)->field, max },
-static const struct limit_def limit_defs[] = { LIMITS(DEF) };
+#define KIND(field, type, key, kind, def, what) LIMIT_##kind,
+const enum limit_kind limit_kinds[LIM_COUNT] = { VC_LIMITS(KIND) };
+#undef KIND
+
+#define WHAT(field, type, key, kind, def, what) what,
+const char *const limit_whats[LIM_COUNT] = { VC_LIMITS(WHAT) };
+#undef WHAT
+
+#define FIELD(field, type, key, kind, def, what) #field,
+const char *const limit_fields[LIM_COUNT] = { VC_LIMITS(FIELD) };
+#undef FIELD
+
+#define DEF(field, type, key, kind, def, what) \
+	{ offsetof(struct ir_limits, field), sizeof(type), \
+	  sizeof(type) == sizeof(uint64_t) ? UINT64_MAX : UINT32_MAX },
+static const struct limit_def limit_defs[LIM_COUNT] = { VC_LIMITS(DEF) };
 #undef DEF
+
+/* parse_duration_ms gives 32 bits: every TIME limit is a uint32_t. */
+#define TIME32(field, type, key, kind, def, what) \
+	_Static_assert(LIMIT_##kind != LIMIT_TIME || \
+	    sizeof(type) == sizeof(uint32_t), "TIME limit " key " is not 32-bit");
+VC_LIMITS(TIME32)
+#undef TIME32
 
 void
 ir_limits_default(struct ir_limits *l)
 {
-	l->queue_bytes = VC_DEFAULT_QUEUE_BYTES;
-	l->queue_age_ms = VC_DEFAULT_QUEUE_AGE_MS;
-	l->max_stanza = VC_DEFAULT_MAX_STANZA;
-	l->output_cap = VC_DEFAULT_OUTPUT_CAP;
-	l->routes = VC_DEFAULT_ROUTES;
-	l->keepalive_ms = VC_DEFAULT_KEEPALIVE_MS;
-	l->peer_timeout_ms = VC_DEFAULT_PEER_TIMEOUT_MS;
-	l->backoff_min_ms = VC_DEFAULT_BACKOFF_MIN_MS;
-	l->backoff_max_ms = VC_DEFAULT_BACKOFF_MAX_MS;
+#define SET(field, type, key, kind, def, what) l->field = (def);
+	VC_LIMITS(SET)
+#undef SET
+}
+
+uint64_t
+ir_limit_get(const struct ir_limits *l, enum limit_index k)
+{
+	const char *field = (const char *)l + limit_defs[k].off;
+	uint64_t x64;
+	uint32_t x32;
+
+	if (limit_defs[k].width == sizeof x64) {
+		memcpy(&x64, field, sizeof x64);
+		return x64;
+	}
+	memcpy(&x32, field, sizeof x32);
+	return x32;
 }
 
 bool
@@ -287,19 +299,19 @@ limit_set(struct ir_spec *spec, const char *key, const struct ir_str *v,
 	size_t i;
 	bool ok;
 
-	for (i = 0; i < nlimit_names; i++)
-		if (strcmp(key, limit_defs[i].name) == 0) {
+	for (i = 0; i < LIM_COUNT; i++)
+		if (strcmp(key, limit_names[i]) == 0) {
 			d = &limit_defs[i];
 			break;
 		}
 	*known = d != NULL;
 	if (d == NULL)
 		return false;
-	switch (d->kind) {
+	switch (limit_kinds[i]) {
 	case LIMIT_SIZE:
 		ok = parse_size(key, v, d->max, &n);
 		break;
-	case LIMIT_UINT:
+	case LIMIT_COUNT:
 		ok = parse_uint(key, v, d->max, &n);
 		break;
 	default:

@@ -21,6 +21,7 @@
 #include <stdio.h>
 
 #include "jid.h"	/* runtime/jid.h, shared with the runtime */
+#include "vcomp_table.h"	/* VC_LIMITS, the table's layout version */
 
 #define VCOMPC_VERSION "0.1.0"
 
@@ -34,6 +35,10 @@
 #define VC_MAX_JID_PART     JID_MAX_PART
 /* Most YAML nodes a document may expand to through aliases (alias bombs). */
 #define VC_MAX_YAML_NODES   1000000u
+/* Deepest nesting of YAML lists and mappings.  A spec needs 5 levels;
+ * libyaml's scanner costs time quadratic in the flow depth (it rescans
+ * every open level per token), so depth is bounded before it matters. */
+#define VC_MAX_YAML_DEPTH   64
 /* Most nodes and components in one cluster.  Node indexes are uint16_t in
  * the generated table and on the peer link. */
 #define VC_MAX_NODES        1024
@@ -45,15 +50,7 @@
 #define VC_DEFAULT_PEER_PORT       5277   /* Tigase's cluster port */
 #define VC_DEFAULT_LISTEN_HOST     "127.0.0.1"
 #define VC_DEFAULT_LISTEN_PORT     5348   /* where real components connect */
-#define VC_DEFAULT_QUEUE_BYTES     (8u * 1024 * 1024)
-#define VC_DEFAULT_QUEUE_AGE_MS    30000u
-#define VC_DEFAULT_MAX_STANZA      (512u * 1024) /* Prosody's default too */
-#define VC_DEFAULT_OUTPUT_CAP      (4u * 1024 * 1024)
-#define VC_DEFAULT_ROUTES          1000000u
-#define VC_DEFAULT_KEEPALIVE_MS    60000u
-#define VC_DEFAULT_PEER_TIMEOUT_MS 15000u
-#define VC_DEFAULT_BACKOFF_MIN_MS  250u
-#define VC_DEFAULT_BACKOFF_MAX_MS  30000u
+/* The limits' defaults are in VC_LIMITS (runtime/vcomp_table.h). */
 
 /* Tigase's VirtualComponent defaults (tigase.cluster.VirtualComponent). */
 #define VC_TIGASE_DISCO_NAME     "Multi User Chat"
@@ -66,8 +63,17 @@
 
 /* ---------------------------------------------------------------- util.c */
 
-/* Arena allocation for everything the IR holds.  These never return NULL:
- * out of memory is fatal (exit 1 with a message). */
+/*
+ * Out of memory is handled one way in vcompc, wherever it happens (the
+ * arena, heap buffers, libyaml, libxml2, the properties scanner, stdio
+ * memstreams): oom() prints "vcompc: out of memory" and exits 1.  A
+ * one-shot compiler has nothing to save, and every output is still a
+ * temporary file that the exit handler removes (main.c).
+ */
+void oom(void) __attribute__((noreturn));
+
+/* Arena allocation for everything the IR holds.  These never return NULL
+ * (oom()). */
 void *xmalloc(size_t n);            /* zeroed */
 /* Grows an array that was created by xrealloc(NULL, 0, n) (or IR_PUSH):
  * capacity is kept in powers of two, so sizes must only grow and `old`
@@ -223,18 +229,29 @@ struct ir_component {
 	struct ir_secret secret;   /* XEP-0114 secret, for the upstream and for
 	                            * the real component on its home */
 	struct pos pos;            /* where the component was declared */
+	/* disco.c's memo of the rendered <query/> (index 0: without the
+	 * node attribute, 1: with it); NULL until disco_query() is asked.
+	 * Not part of the spec: a cache the disco-size check and the C back
+	 * end share, so each response is rendered once per run. */
+	const char *query_memo[2];
+	size_t query_memo_len[2];
 };
 
+/* The limits as the spec sets them: the fields of struct vc_limits, from
+ * the one list in runtime/vcomp_table.h.  LIM_field indexes the list
+ * (spec->limits_pos, limit_names[]) in the same order. */
+#define IR_LIMIT_FIELD_(field, type, key, kind, def, what) type field;
 struct ir_limits {
-	uint64_t queue_bytes;
-	uint32_t queue_age_ms;
-	uint32_t max_stanza;
-	uint32_t output_cap;
-	uint32_t routes;
-	uint32_t keepalive_ms;
-	uint32_t peer_timeout_ms;
-	uint32_t backoff_min_ms, backoff_max_ms;
+	VC_LIMITS(IR_LIMIT_FIELD_)
 };
+#undef IR_LIMIT_FIELD_
+
+#define IR_LIMIT_INDEX_(field, type, key, kind, def, what) LIM_##field,
+enum limit_index {
+	VC_LIMITS(IR_LIMIT_INDEX_)
+	LIM_COUNT
+};
+#undef IR_LIMIT_INDEX_
 
 struct ir_spec {
 	const char *path;              /* as given on the command line */
@@ -246,9 +263,9 @@ struct ir_spec {
 	size_t ncomponents;
 	struct ir_secret cluster_secret;
 	struct ir_limits limits;
-	struct pos limits_pos[9];      /* positions of the limit keys, in the
-	                                * order of struct ir_limits' fields;
-	                                * line 0 when defaulted */
+	struct pos limits_pos[LIM_COUNT]; /* positions of the limit keys,
+	                                * by enum limit_index; line 0 when
+	                                * defaulted */
 };
 
 /* Appends a zeroed element to an arena array and returns it. */
@@ -256,8 +273,10 @@ struct ir_spec {
 	((arr) = xrealloc((arr), sizeof *(arr) * (n), sizeof *(arr) * ((n) + 1)), \
 	 &(arr)[(n)++])
 
-/* Sets every field of spec->limits to its default. */
+/* Sets every field of spec->limits to its default (VC_LIMITS). */
 void ir_limits_default(struct ir_limits *l);
+/* Limit k (enum limit_index) of l, widened. */
+uint64_t ir_limit_get(const struct ir_limits *l, enum limit_index k);
 
 /* ------------------------------------------------------------ values.c */
 
@@ -281,8 +300,15 @@ bool parse_disco_mode(const char *key, const struct ir_str *v,
  * position; it returns false with *known = false for an unknown key (the
  * caller reports it, with did_you_mean over limit_names), and false with
  * *known = true after reporting a bad value. */
-extern const char *const limit_names[];
+extern const char *const limit_names[LIM_COUNT];
 extern const size_t nlimit_names;
+/* How limit k is written in a spec, for the back ends' comments. */
+enum limit_kind { LIMIT_SIZE, LIMIT_TIME, LIMIT_COUNT };
+extern const enum limit_kind limit_kinds[LIM_COUNT];
+/* A few words on what limit k bounds (VC_LIMITS' WHAT). */
+extern const char *const limit_whats[LIM_COUNT];
+/* The C field name of limit k ("queue_bytes"). */
+extern const char *const limit_fields[LIM_COUNT];
 bool limit_set(struct ir_spec *spec, const char *key, const struct ir_str *v,
 	       bool *known);
 
@@ -361,6 +387,13 @@ void caps_ver(const struct ir_identity *ids, size_t nids,
  * (escaping right by construction).  with_node: put node='disco_node' on
  * the query.  Returns a heap string the caller frees. */
 char *disco_render_query(const struct ir_component *c, bool with_node);
+/* The same, rendered once per component and run and kept in the arena
+ * (c's memo, which is why c is not const); *len receives its length. */
+const char *disco_query(struct ir_component *c, bool with_node, size_t *len);
+/* Bytes of the smallest <iq type='result'/> that carries a response of
+ * query_len bytes from c (the envelope the runtime adds, with an empty id
+ * and recipient): what must fit max-stanza. */
+size_t disco_reply_size(const struct ir_component *c, size_t query_len);
 /* The features the response advertises, sorted, duplicates removed,
  * disco#info added (XEP-0030 §3.1).  Arena memory. */
 const char **disco_features(const struct ir_component *c, size_t *n);

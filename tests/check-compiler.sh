@@ -15,7 +15,10 @@
 #   - a secret given inline (--cluster-nodes password) appears in no
 #     generated file, and NODE.secrets holds it with mode 0600;
 #   - -M -MF writes "OUTPUTS: SPEC" with spaces escaped;
-#   - a failing run leaves earlier outputs untouched and no temporary file.
+#   - a failing run leaves earlier outputs untouched and no temporary file;
+#   - a table compiled against a runtime header of another layout version
+#     stops at an #error naming both (the table carries the number vcompc
+#     was built with, not the header's symbol).
 #
 # Run by `make check` with VCOMPC, B, SAN and CC in the environment.
 # Prints "PASS: ..." / "FAIL: ..." per check, then "N passed, N failed".
@@ -266,6 +269,27 @@ check "failed link: the C compiler ran and failed on node2" \
 check "failed link: nothing written" sh -c '[ -z "$(ls -A "$1/out")" ]' _ "$fd"
 check "failed runs: no temporary file left" \
 	sh -c '[ -z "$(find "$1" -name ".*" ! -name . )" ]' _ "$fd"
+
+# ------------------------------------------------------------------ layout
+# A table from this vcompc against a runtime whose vcomp_table.h has moved
+# on (here: the same header with VCOMP_TABLE_VERSION bumped) must not
+# compile, and the error must say why.
+vd="$W/version"; mkdir -p "$vd/inc"
+sed 's/^#define VCOMP_TABLE_VERSION \([0-9]*\)$/#define VCOMP_TABLE_VERSION 999/' \
+    "$root/runtime/vcomp_table.h" >"$vd/inc/vcomp_table.h"
+check "layout: the test header differs in its version only" \
+	sh -c '[ "$(diff "$1" "$2" | grep -c "^[<>]")" = 2 ]' _ \
+	"$root/runtime/vcomp_table.h" "$vd/inc/vcomp_table.h"
+if (cd "$vd" && "$VCOMPC" -c --node node1 -o t.c "$root/tests/unit/fixture.yaml") 2>"$vd/err"; then
+	check "layout: the table compiles against its own header" \
+		$CC -std=c17 -Wall -Wextra -Werror -I"$root/runtime" -c -o "$vd/ok.o" "$vd/t.c"
+	$CC -std=c17 -I"$vd/inc" -c -o "$vd/bad.o" "$vd/t.c" 2>"$vd/cc.err"
+	check "layout: another runtime layout refuses the table" test $? != 0
+	check "layout: the #error names the table's layout" \
+		grep -q "#error \"table layout [0-9]* (vcompc .*) does not match this runtime's vcomp_table.h\"" "$vd/cc.err"
+else
+	bad "layout: vcompc ran"; sed 's/^/    /' "$vd/err"
+fi
 
 echo "$pass passed, $fail failed"
 [ $fail = 0 ]

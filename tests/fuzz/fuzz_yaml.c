@@ -1,5 +1,6 @@
 /*
- * fuzz_yaml.c — libFuzzer target for the YAML front end (compiler/fe_yaml.c).
+ * fuzz_yaml.c — libFuzzer target for the YAML front end: the loader
+ * (compiler/yaml_tree.c) and the schema walk (compiler/fe_yaml.c).
  *
  * Input: the bytes of a spec.  Each run builds a fresh IR with yaml_to_ir()
  * and releases the arena afterwards.  Besides the sanitizers, the oracles

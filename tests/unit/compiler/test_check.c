@@ -430,16 +430,16 @@ test_limits(void)
 {
 	base();
 	spec.limits.backoff_min_ms = 60000;
-	spec.limits_pos[7] = P(40, 16);
+	spec.limits_pos[LIM_backoff_min_ms] = P(40, 16);
 	expect(false, "limits-sane", "spec.yaml:40:16: error: 'backoff-min' (60000 ms) is larger than 'backoff-max'");
 	base();
 	spec.limits.max_stanza = 16u * 1024 * 1024;
-	spec.limits_pos[2] = P(41, 15);
+	spec.limits_pos[LIM_max_stanza] = P(41, 15);
 	/* Defaulted queue-bytes: reported at the file. */
 	expect(false, "limits-sane", "spec.yaml: error: 'queue-bytes'");
 	base();
 	spec.limits.routes = 0;
-	spec.limits_pos[4] = P(42, 11);
+	spec.limits_pos[LIM_routes] = P(42, 11);
 	expect(false, "limits-sane", "spec.yaml:42:11: error: 'routes' is 0");
 	base();
 	spec.limits.max_stanza = 4096;

@@ -278,7 +278,7 @@ test_tigase_example(void)
 	CU_ASSERT_STRING_EQUAL(c->secret.ref.s, "VCOMP_SECRET_MUC");
 	CU_ASSERT_EQUAL(spec.cluster_secret.kind, SECRET_ENV);
 	CU_ASSERT_STRING_EQUAL(spec.cluster_secret.ref.s, "VCOMP_CLUSTER_SECRET");
-	CU_ASSERT_EQUAL(spec.limits.queue_bytes, VC_DEFAULT_QUEUE_BYTES);
+	CU_ASSERT_EQUAL(spec.limits.queue_bytes, (8u * 1024 * 1024));
 }
 
 static void
@@ -429,8 +429,8 @@ test_vcomp_keys(void)
 	CU_ASSERT_EQUAL(spec.limits.queue_bytes, 1024 * 1024);
 	CU_ASSERT_EQUAL(spec.limits.queue_age_ms, 5000);
 	CU_ASSERT_EQUAL(spec.limits.routes, 10);
-	CU_ASSERT_EQUAL(spec.limits_pos[0].line, 12);
-	CU_ASSERT_EQUAL(spec.limits.keepalive_ms, VC_DEFAULT_KEEPALIVE_MS);
+	CU_ASSERT_EQUAL(spec.limits_pos[LIM_queue_bytes].line, 12);
+	CU_ASSERT_EQUAL(spec.limits.keepalive_ms, 60000u);
 
 	/* vcomp/ is vcomp's namespace: a typo is an error. */
 	CU_ASSERT_FALSE(ir(NODES "--virt-hosts=d.test\n" MUC "vcomp/queue-byte=1\n"));

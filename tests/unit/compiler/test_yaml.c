@@ -1,6 +1,6 @@
 /*
- * test_yaml.c — the YAML front end (compiler/fe_yaml.c): specs in, IR and
- * diagnostics out.
+ * test_yaml.c — the YAML front end (compiler/yaml_tree.c and
+ * compiler/fe_yaml.c): specs in, IR and diagnostics out.
  *
  * Each test parses a spec held in a string with yaml_to_ir() while stderr
  * is redirected to a temporary file, then asserts on the IR and on the
@@ -219,10 +219,10 @@ test_positions(void)
 	ASSERT_POS(c->name.pos, 26, 3);
 	ASSERT_POS(c->ids[0].category.pos, 26, 3);
 	ASSERT_POS(c->features[0].pos, 26, 3);
-	/* limits_pos follows the order of struct ir_limits. */
-	ASSERT_POS(s.limits_pos[0], 30, 16);
-	ASSERT_POS(s.limits_pos[4], 34, 11);
-	ASSERT_POS(s.limits_pos[8], 38, 16);
+	/* limits_pos is indexed by enum limit_index. */
+	ASSERT_POS(s.limits_pos[LIM_queue_bytes], 30, 16);
+	ASSERT_POS(s.limits_pos[LIM_routes], 34, 11);
+	ASSERT_POS(s.limits_pos[LIM_backoff_max_ms], 38, 16);
 }
 
 static void
@@ -257,8 +257,8 @@ test_defaults_and_shorthand(void)
 	ASSERT_POS(c->ids[0].type.pos, 8, 11);
 	/* An explicit empty list is kept empty. */
 	CU_ASSERT_EQUAL(c->nfeatures, 0);
-	CU_ASSERT_EQUAL(s.limits.routes, VC_DEFAULT_ROUTES);
-	CU_ASSERT_EQUAL(s.limits_pos[4].line, 0);
+	CU_ASSERT_EQUAL(s.limits.routes, 1000000u);
+	CU_ASSERT_EQUAL(s.limits_pos[LIM_routes].line, 0);
 }
 
 static void
