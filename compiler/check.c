@@ -52,7 +52,9 @@ file_pos(const struct ir_spec *spec)
 static const char *
 key(const struct ir_spec *spec, const char *yaml, const char *props)
 {
-	return spec->format == FMT_PROPERTIES ? props : yaml;
+	/* config.tdsl uses the properties names (its vcomp block flattens
+	 * to the same vcomp/ keys). */
+	return spec->format != FMT_YAML ? props : yaml;
 }
 
 static const char *
@@ -855,7 +857,7 @@ check_secret_missing(const struct check *ck, const struct ir_spec *spec)
 
 		if (c->secret.kind != SECRET_NONE)
 			continue;
-		if (spec->format == FMT_PROPERTIES)
+		if (spec->format != FMT_YAML)
 			diag(ck->level, &c->pos, ck->name,
 			     "component '%s' has no secret; add 'vcomp/component/%s/secret-file=PATH' or '.../secret-env=NAME'",
 			     comp_label(c), or_empty(c->name.s));
@@ -1227,7 +1229,7 @@ check_disco_size(const struct check *ck, const struct ir_spec *spec)
 static const char *
 limit_key(const struct ir_spec *spec, enum limit_index k)
 {
-	if (spec->format == FMT_PROPERTIES)
+	if (spec->format != FMT_YAML)
 		return xprintf("vcomp/%s", limit_names[k]);
 	return limit_names[k];
 }

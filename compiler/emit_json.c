@@ -164,7 +164,8 @@ emit_json(FILE *out, const struct ir_spec *spec, size_t node)
 	fprintf(out, "{\n  \"vcompc\": \"%s\",\n  \"spec\": ", VCOMPC_VERSION);
 	json_str(out, name);
 	fprintf(out, ",\n  \"format\": \"%s\",\n  \"sha256\": \"",
-		spec->format == FMT_YAML ? "yaml" : "properties");
+		spec->format == FMT_YAML ? "yaml" :
+		spec->format == FMT_TDSL ? "tdsl" : "properties");
 	for (size_t i = 0; i < sizeof spec->digest; i++)
 		fprintf(out, "%02x", spec->digest[i]);
 	fputs("\",\n  \"node\": ", out);

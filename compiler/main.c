@@ -46,7 +46,8 @@ usage(FILE *f)
 {
 	fputs(
 "Usage: vcompc [OPTION]... SPEC\n"
-"Compile a vcomp cluster spec (YAML or Tigase init.properties) into one\n"
+"Compile a vcomp cluster spec (YAML, Tigase init.properties or Tigase 8\n"
+"config.tdsl) into one "
 "static runtime binary, or one C routing table, per node.\n"
 "\n"
 "What to build:\n"
@@ -57,8 +58,9 @@ usage(FILE *f)
 "                         (same as --emit=c)\n"
 "      --emit=KIND        c: the C routing table; json: the node's view of\n"
 "                         the spec as JSON; keys: every key of a properties\n"
-"                         spec as read, one JSON object per line (no --node);\n"
-"                         dot: the whole cluster for Graphviz (no --node)\n"
+"                         or tdsl spec as read, one JSON object per line\n"
+"                         (no --node); dot: the whole cluster for Graphviz\n"
+"                         (no --node)\n"
 "\n"
 "Where to write:\n"
 "  -o, --output=FILE      write the output to FILE ('-' = standard output)\n"
@@ -71,8 +73,8 @@ usage(FILE *f)
 "  -MF FILE               the file -M writes (required with -M)\n"
 "\n"
 "Input:\n"
-"      --format=FORMAT    yaml or properties (default: by extension,\n"
-"                         .yaml/.yml or .properties)\n"
+"      --format=FORMAT    yaml, properties or tdsl (default: by extension,\n"
+"                         .yaml/.yml, .properties or .tdsl)\n"
 "\n"
 "Diagnostics:\n"
 "  -Wunused               list the Tigase keys vcompc ignores\n"
@@ -448,8 +450,10 @@ parse_args(int argc, char **argv, struct opts *o)
 				o->format = FMT_YAML;
 			else if (strcmp(optarg, "properties") == 0)
 				o->format = FMT_PROPERTIES;
+			else if (strcmp(optarg, "tdsl") == 0)
+				o->format = FMT_TDSL;
 			else
-				usage_error("invalid argument '%s' for '--format' (use yaml or properties)",
+				usage_error("invalid argument '%s' for '--format' (use yaml, properties or tdsl)",
 					    optarg);
 			break;
 		case 'o':
@@ -553,7 +557,9 @@ spec_format(const struct opts *o)
 		return FMT_YAML;
 	if (has_suffix(o->spec, ".properties"))
 		return FMT_PROPERTIES;
-	usage_error("cannot tell the format of '%s' from its name; use --format=yaml or --format=properties",
+	if (has_suffix(o->spec, ".tdsl"))
+		return FMT_TDSL;
+	usage_error("cannot tell the format of '%s' from its name; use --format=yaml, --format=properties or --format=tdsl",
 		    o->spec);
 }
 
@@ -672,6 +678,35 @@ write_secrets(const struct opts *o, const struct ir_spec *spec, size_t i)
 	return ok;
 }
 
+/* The tdsl front end; with --emit=keys, the whole run (the caller exits
+ * with its result). */
+static bool
+tdsl_main(const struct opts *o, struct ir_spec *spec, const char *text,
+	  size_t len)
+{
+	struct td_state *doc;
+	bool ok = tdsl_read(o->spec, text, len, &doc);
+	FILE *f;
+
+	if (o->emit != EMIT_KEYS)
+		return ok && tdsl_to_ir(doc, spec);
+	if (!ok || diag_failed())
+		return false;
+	if (o->output == NULL || strcmp(o->output, "-") == 0) {
+		tdsl_emit_keys(stdout, doc);
+		if (fflush(stdout) != 0 || ferror(stdout)) {
+			error_at(NULL, "cannot write standard output: %s",
+				 strerror(errno));
+			return false;
+		}
+		return true;
+	}
+	if ((f = output_open(o->output)) == NULL)
+		return false;
+	tdsl_emit_keys(f, doc);
+	return output_close(f, o->output) && outputs_commit();
+}
+
 int
 main(int argc, char **argv)
 {
@@ -693,8 +728,8 @@ main(int argc, char **argv)
 	memset(&spec, 0, sizeof spec);
 	spec.path = o.spec;
 	spec.format = spec_format(&o);
-	if (o.emit == EMIT_KEYS && spec.format != FMT_PROPERTIES)
-		usage_error("--emit=keys is for properties specs only");
+	if (o.emit == EMIT_KEYS && spec.format == FMT_YAML)
+		usage_error("--emit=keys is for properties and tdsl specs only");
 	ir_limits_default(&spec.limits);
 
 	text = read_spec_file(o.spec, &len);
@@ -730,6 +765,10 @@ main(int argc, char **argv)
 			return 0;
 		}
 		ok = ok && properties_to_ir(props, nprops, &spec);
+	} else if (spec.format == FMT_TDSL) {
+		ok = tdsl_main(&o, &spec, text, len);
+		if (o.emit == EMIT_KEYS)
+			return ok ? 0 : 1;
 	} else {
 		ok = yaml_to_ir(o.spec, text, len, &spec);
 	}

@@ -255,7 +255,7 @@ enum limit_index {
 
 struct ir_spec {
 	const char *path;              /* as given on the command line */
-	enum { FMT_PROPERTIES, FMT_YAML } format;
+	enum { FMT_PROPERTIES, FMT_YAML, FMT_TDSL } format;
 	uint8_t digest[32];            /* SHA-256 of the spec file's bytes */
 	struct ir_node *nodes;
 	size_t nnodes;
@@ -340,6 +340,21 @@ bool properties_read(const char *path, const char *text, size_t len,
 bool properties_to_ir(const struct prop *props, size_t n, struct ir_spec *spec);
 /* --emit=keys: one JSON object per logical key, in file order. */
 void properties_emit_keys(FILE *out, const struct prop *props, size_t n);
+
+/* ------------------------------------------- fe_tdsl.c (grammar/tdsl.*) */
+
+/* A parsed config.tdsl: its entries as written (tdsl.y, tdsl.tab.h). */
+struct td_state;
+/* Lexes and parses a Tigase 8 DSL file.  Reports every error it finds;
+ * *out gets the tree even then (for --emit=keys and fuzzing).  Returns
+ * false if there were errors. */
+bool tdsl_read(const char *path, const char *text, size_t len,
+	       struct td_state **out);
+/* Builds the IR from the tree with Tigase's semantics. */
+bool tdsl_to_ir(const struct td_state *doc, struct ir_spec *spec);
+/* --emit=keys: one JSON object per key, flattened as Tigase flattens
+ * beans (NAME/class, NAME/KEY, ...), in file order. */
+void tdsl_emit_keys(FILE *out, const struct td_state *doc);
 
 /* ---------------------------------------------------------- fe_yaml.c */
 
