@@ -562,6 +562,9 @@ struct ctx {
 	const struct td_entry *vcomp_bean;
 	const struct td_entry *secret_file, *secret_env;
 	struct strmap node_index;
+	const struct td_entry *cluster_nodes;	/* 'cluster-nodes', if given */
+	struct ir_str password;		/* first password in it */
+	struct pos password_key;
 };
 
 /* ---- small helpers */
@@ -830,6 +833,86 @@ unknown_vcomp_key(struct ctx *cx, const struct td_entry *e, const char *path)
 			 path);
 }
 
+/*
+ * 'cluster-nodes' = [ 'host[:password[:port]]', ... ]: Tigase 8's "old
+ * method" of listing the nodes, read as the properties front end reads
+ * --cluster-nodes.  The order matters (failover, the default home).
+ */
+static void
+cluster_nodes(struct ctx *cx, const struct td_entry *e)
+{
+	struct ir_spec *spec = cx->spec;
+	struct ir_str *items;
+	size_t n;
+	bool ok;
+
+	items = list_of(e, e->key, &n, &ok);
+	for (size_t i = 0; i < n; i++) {
+		char *parts[4] = { NULL, NULL, NULL, NULL };
+		size_t offs[4], np = 0;
+		char *str = items[i].s, *orig = xstrdup(str);
+		struct ir_node *nd;
+		size_t x;
+
+		for (char *c = str;; ) {
+			char *colon = strchr(c, ':');
+			if (np < 4) {
+				parts[np] = c;
+				offs[np] = (size_t)(c - str);
+				np++;
+			}
+			if (colon == NULL)
+				break;
+			*colon = '\0';
+			c = colon + 1;
+		}
+		if (np > 3) {
+			error_at(&items[i].pos,
+				 "'%s': node entry '%s' has too many ':'; write 'host[:password[:port]]'",
+				 e->key, orig);
+			continue;
+		}
+		if (strmap_get(&cx->node_index, parts[0], strlen(parts[0]), &x)) {
+			error_at(&items[i].pos, "'%s' lists node '%s' twice",
+				 e->key, parts[0]);
+			continue;
+		}
+		strmap_put(&cx->node_index, parts[0], strlen(parts[0]),
+			   spec->nnodes);
+		nd = IR_PUSH(spec->nodes, spec->nnodes);
+		nd->name.s = parts[0];
+		nd->name.pos = items[i].pos;
+		nd->name.verbatim = items[i].verbatim;
+		if (np >= 2 && parts[1][0] != '\0') {
+			struct ir_str pw = { parts[1],
+			    ir_str_at(&items[i], offs[1]), items[i].verbatim };
+			if (cx->password.s == NULL) {
+				cx->password = pw;
+				cx->password_key = e->key_pos;
+			} else if (strcmp(cx->password.s, pw.s) != 0) {
+				error_at(&pw.pos,
+					 "'%s' gives node '%s' a different password than an earlier node; the cluster has one secret",
+					 e->key, nd->name.s);
+				note_at(&cx->password.pos, "first password given here");
+			}
+		}
+		if (np == 3) {
+			struct ir_str port = { parts[2],
+			    ir_str_at(&items[i], offs[2]), items[i].verbatim };
+			uint64_t v;
+			if (!parse_uint(e->key, &port, 65535, &v))
+				continue;
+			if (v == 0) {
+				error_at(&port.pos, "'%s': port 0 of node '%s' is not a usable port (1-65535)",
+					 e->key, nd->name.s);
+				continue;
+			}
+			nd->peer.port = (int)v;
+			nd->peer.pos = items[i].pos;
+		}
+	}
+}
+
 /* vcomp { node { NAME { server = ..., peer = ..., ... } ... } }: the
  * nodes, in file order (the order matters: failover, the default home). */
 static void
@@ -860,12 +943,38 @@ vcomp_nodes(struct ctx *cx, const struct td_entry *e)
 			error_at(&ne->key_pos, "a node needs a name");
 			continue;
 		}
-		strmap_put(&cx->node_index, ne->key, strlen(ne->key),
-			   spec->nnodes);
-		node = IR_PUSH(spec->nodes, spec->nnodes);
-		node->name.s = ne->key;
-		node->name.pos = ne->key_pos;
-		node->name.verbatim = false;
+		if (cx->cluster_nodes != NULL) {
+			/* The nodes are 'cluster-nodes''s; this only
+			 * gives addresses. */
+			size_t x;
+			if (!strmap_get(&cx->node_index, ne->key,
+			    strlen(ne->key), &x)) {
+				const char **names = xmalloc((spec->nnodes + 1) *
+							     sizeof *names);
+				for (size_t y = 0; y < spec->nnodes; y++)
+					names[y] = spec->nodes[y].name.s;
+				const char *hint = did_you_mean(ne->key, names,
+								spec->nnodes);
+				error_at(&ne->key_pos,
+					 "'%s' names node '%s', which is not in '%s'%s%s%s",
+					 path, ne->key, cx->cluster_nodes->key,
+					 hint ? "; did you mean '" : "",
+					 hint ? hint : "", hint ? "'?" : "");
+				continue;
+			}
+			node = &spec->nodes[x];
+		} else {
+			size_t x;
+			if (strmap_get(&cx->node_index, ne->key,
+			    strlen(ne->key), &x))
+				continue;	/* dedup() kept one */
+			strmap_put(&cx->node_index, ne->key, strlen(ne->key),
+				   spec->nnodes);
+			node = IR_PUSH(spec->nodes, spec->nnodes);
+			node->name.s = ne->key;
+			node->name.pos = ne->key_pos;
+			node->name.verbatim = false;
+		}
 		const struct td_entry **kv = dedup(ke, nk, path, &nkd);
 		for (size_t j = 0; j < nkd; j++) {
 			const struct td_entry *k = kv[j];
@@ -1058,8 +1167,10 @@ homes_of(struct ctx *cx, const struct vcomp *vc, struct ir_str **homes,
 			return;
 		*IR_PUSH(*homes, *nhomes) = spec->nodes[0].name;
 		note_at(&vc->name.pos,
-			"'%s' is not set; the home of '%s' is '%s', the first node of the vcomp block",
-			key, vc->name.s, spec->nodes[0].name.s);
+			"'%s' is not set; the home of '%s' is '%s', the first node of %s",
+			key, vc->name.s, spec->nodes[0].name.s,
+			cx->cluster_nodes != NULL ? "'cluster-nodes'" :
+			"the vcomp block");
 		return;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -1317,7 +1428,7 @@ no_vcomp_block(struct ctx *cx)
 	if (cx->nvc > 0)
 		p = cx->vc[0].name.pos;
 	error_at(&p,
-		 "there is no vcomp block: Tigase 8 finds its cluster nodes at run time, but vcompc needs them listed, the node with the real component first");
+		 "no cluster nodes are listed: Tigase 8 finds its nodes at run time, but vcompc needs them, the node with the real component first, in a vcomp block (or in Tigase's 'cluster-nodes')");
 	note_at(&p, "add, at the top level of the file: vcomp { node {%s } }",
 		b.data);
 	buf_free(&b);
@@ -1360,6 +1471,9 @@ tdsl_to_ir(const struct td_state *doc, struct ir_spec *spec)
 					cx.virt_hosts->key);
 			}
 			cx.virt_hosts = e;
+		} else if (strcmp(k, "cluster-nodes") == 0 ||
+		    strcmp(k, "--cluster-nodes") == 0) {
+			cx.cluster_nodes = e;
 		} else if (strcmp(k, "vcomp") == 0) {
 			cx.vcomp_bean = e;
 		} else if (e->parens || e->body) {
@@ -1370,11 +1484,14 @@ tdsl_to_ir(const struct td_state *doc, struct ir_spec *spec)
 	}
 	for (size_t i = 0; i < cx.nvc; i++)
 		vcomp_bean_keys(&cx.vc[i]);
+	if (cx.cluster_nodes != NULL)
+		cluster_nodes(&cx, cx.cluster_nodes);
 	if (cx.vcomp_bean != NULL)
 		vcomp_block(&cx, cx.vcomp_bean);
-	else
+	else if (cx.cluster_nodes == NULL)
 		no_vcomp_block(&cx);
-	if (cx.vcomp_bean != NULL && spec->nnodes == 0)
+	if (cx.vcomp_bean != NULL && spec->nnodes == 0 &&
+	    cx.cluster_nodes == NULL)
 		error_at(&cx.vcomp_bean->key_pos,
 			 "the vcomp block lists no nodes; add node { 'node1.example.com' {} 'node2.example.com' {} } with one block per cluster node, the node with the real component first");
 	if (cx.nvc == 0 && cx.vcomp_bean != NULL) {
@@ -1389,7 +1506,21 @@ tdsl_to_ir(const struct td_state *doc, struct ir_spec *spec)
 	}
 
 	struct ir_secret *cs = &spec->cluster_secret;
-	if (!secret_from(cx.secret_file, cx.secret_env, "vcomp", cs)) {
+	if (secret_from(cx.secret_file, cx.secret_env, "vcomp", cs)) {
+		if (cx.password.s != NULL)
+			warning_at(&cx.password.pos,
+				   "the password in '%s' is ignored: 'vcomp/%s' names the cluster secret",
+				   cx.cluster_nodes->key,
+				   cx.secret_file ? cx.secret_file->key :
+				   cx.secret_env->key);
+	} else if (cx.password.s != NULL) {
+		warning_at(&cx.password.pos,
+			   "inline secret in '%s' is written only to the node's 0600 secrets bundle; prefer 'cluster-secret-file' in the vcomp block",
+			   cx.cluster_nodes->key);
+		cs->kind = SECRET_INLINE;
+		cs->ref = cx.password;
+		cs->pos = cx.password_key;
+	} else {
 		cs->kind = SECRET_ENV;
 		cs->ref.s = "VCOMP_CLUSTER_SECRET";
 		cs->ref.pos = (struct pos){ cx.path, 0, 0 };
