@@ -1425,6 +1425,8 @@ no_vcomp_block(struct ctx *cx)
 	}
 	if (n == 0)
 		buf_puts(&b, " 'node1.example.com' {} 'node2.example.com' {}");
+	else if (n == 1)
+		buf_puts(&b, " 'OTHER-NODE.example.com' {}");
 	if (cx->nvc > 0)
 		p = cx->vc[0].name.pos;
 	error_at(&p,
