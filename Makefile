@@ -255,7 +255,7 @@ deb:
 # Every good example (examples/bad/ holds mistakes on purpose): each node's
 # C table and static binary, and the cluster's picture (--emit=dot rendered
 # by Graphviz) as cluster.svg, into $(B)/examples/FOLDER/.
-EXAMPLE_SPECS = $(filter-out examples/bad/%,$(wildcard examples/*/*.yaml examples/*/*.properties))
+EXAMPLE_SPECS = $(filter-out examples/bad/%,$(wildcard examples/*/*.yaml examples/*/*.properties examples/*/*.tdsl))
 
 examples: all
 	@for s in $(EXAMPLE_SPECS); do \

@@ -559,6 +559,7 @@ struct ctx {
 	size_t nvc;
 	struct strmap vc_index;
 	const struct td_entry *virt_hosts;	/* the entry that won */
+	const struct td_entry *default_vhost;	/* 'default-virtual-host' */
 	const struct td_entry *vcomp_bean;
 	const struct td_entry *secret_file, *secret_env;
 	struct strmap node_index;
@@ -1225,7 +1226,7 @@ build_components(struct ctx *cx, const struct vcomp *vc,
 		}
 	if (ndomains == 0) {
 		error_at(&vc->name.pos,
-			 "virtual component '%s' has no domain: set 'virtual-hosts' = [ 'example.com' ] at the top of the file (the domain is then %s.example.com) or 'fixed-domain' = '%s.example.com' in the bean",
+			 "virtual component '%s' has no domain: set 'virtual-hosts' = [ 'example.com' ] (or 'default-virtual-host' = 'example.com') at the top of the file, and the domain is %s.example.com, or 'fixed-domain' = '%s.example.com' in the bean",
 			 vc->name.s, vc->name.s, vc->name.s);
 		return;
 	}
@@ -1456,6 +1457,11 @@ tdsl_to_ir(const struct td_state *doc, struct ir_spec *spec)
 
 	check_all(doc->top, doc->ntop);
 	top = dedup(doc->top, doc->ntop, NULL, &nd);
+	bool have_vh = false;
+	for (size_t i = 0; i < nd; i++)
+		if (strcmp(top[i]->key, "virtual-hosts") == 0 ||
+		    strcmp(top[i]->key, "--virt-hosts") == 0)
+			have_vh = true;
 	/* Virtual components first: the vcomp block refers to them. */
 	for (size_t i = 0; i < nd; i++) {
 		const struct td_entry *e = top[i];
@@ -1473,6 +1479,12 @@ tdsl_to_ir(const struct td_state *doc, struct ir_spec *spec)
 					cx.virt_hosts->key);
 			}
 			cx.virt_hosts = e;
+		} else if (strcmp(k, "default-virtual-host") == 0) {
+			/* The domain only when nothing else lists them. */
+			if (have_vh)
+				unused(e, k);
+			else
+				cx.default_vhost = e;
 		} else if (strcmp(k, "cluster-nodes") == 0 ||
 		    strcmp(k, "--cluster-nodes") == 0) {
 			cx.cluster_nodes = e;
@@ -1502,6 +1514,11 @@ tdsl_to_ir(const struct td_state *doc, struct ir_spec *spec)
 			 VC_TIGASE_VIRTUAL_CLASS, VC_TIGASE_VIRTUAL_CLASS);
 	}
 
+	/* Tigase 8 keeps its domains in its database and names only the
+	 * default one in the file; it is the domain when nothing else is
+	 * listed. */
+	if (cx.virt_hosts == NULL)
+		cx.virt_hosts = cx.default_vhost;
 	if (cx.virt_hosts != NULL) {
 		bool ok;
 		vh = list_of(cx.virt_hosts, cx.virt_hosts->key, &nvh, &ok);

@@ -1,18 +1,18 @@
 #!/bin/bash
 # check-examples.sh — the examples/ folder says what vcompc really does.
 #
-#   - every bad spec (examples/bad/*.yaml, *.properties) gives exactly the
+#   - every bad spec (examples/bad/*.yaml, *.properties, *.tdsl) gives exactly the
 #     diagnostics and exit status of examples/bad/NAME.expected, which is
 #     vcompc's stderr followed by a line "exit status: N"; vcompc runs from
 #     the top of the tree on examples/bad/NAME, as the README shows;
 #   - every bad spec has its .expected file and vice versa, and
 #     examples/bad/README.md quotes every line of every .expected file, so
 #     the README cannot drift from what vcompc prints;
-#   - every good example (every other *.yaml and *.properties under
+#   - every good example (every other *.yaml, *.properties and *.tdsl under
 #     examples/) builds with `vcompc --all -c -d DIR -Werror`: no error, no
 #     warning, one NODE.c per node that --emit=json lists;
-#   - the -Wunused output pasted in examples/tigase/README.md is what
-#     vcompc prints;
+#   - the -Wunused output pasted in examples/tigase/README.md and
+#     examples/tigase8/README.md is what vcompc prints;
 #   - every example folder has a README.md.
 #
 # UPDATE=1 rewrites the .expected files from what vcompc printed (review
@@ -34,7 +34,7 @@ bad() { echo "FAIL: $1"; fail=$((fail + 1)); }
 cd "$root" || exit 1
 
 # ---- bad specs: exact diagnostics
-bads=$(find examples/bad -maxdepth 1 -type f \( -name '*.yaml' -o -name '*.properties' \) | LC_ALL=C sort)
+bads=$(find examples/bad -maxdepth 1 -type f \( -name '*.yaml' -o -name '*.properties' -o -name '*.tdsl' \) | LC_ALL=C sort)
 [ "$(echo "$bads" | wc -w)" -ge 8 ] && ok "examples/bad holds at least 8 specs" ||
 	bad "examples/bad holds at least 8 specs"
 for spec in $bads; do
@@ -80,12 +80,12 @@ done
 for exp in examples/bad/*.expected; do
 	[ -e "$exp" ] || continue
 	base=${exp%.expected}
-	[ -f "$base.yaml" ] || [ -f "$base.properties" ] ||
+	[ -f "$base.yaml" ] || [ -f "$base.properties" ] || [ -f "$base.tdsl" ] ||
 		bad "$exp: no spec of that name in examples/bad"
 done
 
 # ---- good examples: build every node's C, warning-free
-goods=$(find examples -path examples/bad -prune -o -type f \( -name '*.yaml' -o -name '*.properties' \) -print | LC_ALL=C sort)
+goods=$(find examples -path examples/bad -prune -o -type f \( -name '*.yaml' -o -name '*.properties' -o -name '*.tdsl' \) -print | LC_ALL=C sort)
 [ -n "$goods" ] && ok "there are good examples" || bad "there are good examples"
 for spec in $goods; do
 	d="$W/good/$(echo "$spec" | tr / _)"
@@ -111,21 +111,24 @@ for spec in $goods; do
 	fi
 done
 
-# ---- the tigase README shows vcompc's real -Wunused output
-"$VCOMPC" --check -Wunused examples/tigase/init.properties >/dev/null 2>"$W/unused"
-if [ ! -s "$W/unused" ]; then
-	bad "examples/tigase: -Wunused printed nothing"
-else
+# ---- the tigase READMEs show vcompc's real -Wunused output
+for spec in examples/tigase/init.properties examples/tigase8/config.tdsl; do
+	readme=$(dirname "$spec")/README.md
+	"$VCOMPC" --check -Wunused "$spec" >/dev/null 2>"$W/unused"
+	if [ ! -s "$W/unused" ]; then
+		bad "$spec: -Wunused printed nothing"
+		continue
+	fi
 	missing=0
 	while IFS= read -r line; do
-		grep -qxF -- "    $line" examples/tigase/README.md 2>/dev/null || {
-			[ $missing = 0 ] && bad "examples/tigase/README.md does not quote the -Wunused line(s):"
+		grep -qxF -- "    $line" "$readme" 2>/dev/null || {
+			[ $missing = 0 ] && bad "$readme does not quote the -Wunused line(s):"
 			echo "    $line"
 			missing=1
 		}
 	done <"$W/unused"
-	[ $missing = 0 ] && ok "examples/tigase/README.md quotes the -Wunused output"
-fi
+	[ $missing = 0 ] && ok "$readme quotes the -Wunused output"
+done
 
 # ---- every example folder explains itself
 for d in examples/*/; do
