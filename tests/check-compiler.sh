@@ -1,15 +1,16 @@
 #!/bin/bash
 # check-compiler.sh — vcompc's outputs, end to end.
 #
-# For every example spec (examples/**/*.yaml, examples/**/*.properties)
-# and every node of it:
+# For every example spec (examples/**/*.yaml, examples/**/*.properties,
+# examples/**/*.tdsl) and every node of it:
 #   - the C is generated twice and must be byte-identical (determinism),
 #     and --all -d must give the same bytes as --node;
 #   - the C compiles with $CC -std=c17 -Wall -Wextra -Werror together with
 #     tests/table_driver.c, and the driver (which also checks the table's
 #     invariants) prints node name, component domains, homes and roles that
 #     must match the spec as read here, independently, by Python (YAML with
-#     python3-yaml; properties with the few Tigase keys that decide them);
+#     python3-yaml; properties and tdsl with the few Tigase keys that
+#     decide them, by a small reader of its own);
 #   - --emit=json is valid JSON (python3 -m json.tool) and agrees with the
 #     driver on domains and roles;
 #   - a secret given inline (--cluster-nodes password) appears in no
@@ -101,8 +102,66 @@ def props_model(path):
         comps += [(d, homes) for d in doms]
     return nodes, comps
 
+def tdsl_tree(path):
+    # Tigase's DSL, enough of it for the examples: entries are
+    # [key, class, value tokens, children] in file order.
+    text = open(path, encoding="utf-8").read()
+    toks = [t for t in re.findall(r"'[^']*'|\"[^\"]*\"|#[^\n]*|[{}()\[\],=:\n]|[^\s{}()\[\],=:#'\"]+", text)
+            if not t.startswith("#")]
+    pos = [0]
+    def unq(t):
+        return t[1:-1] if t[:1] in "'\"" else t
+    def block():
+        out = []
+        while pos[0] < len(toks) and toks[pos[0]] != "}":
+            t = toks[pos[0]]; pos[0] += 1
+            if t in ("\n", ","):
+                continue
+            e = [unq(t), None, [], []]
+            if toks[pos[0]] == "=":
+                pos[0] += 1
+                depth = 0
+                while depth > 0 or toks[pos[0]] not in ("\n", "}"):
+                    depth += toks[pos[0]] in "[({"
+                    depth -= toks[pos[0]] in "])}"
+                    e[2].append(toks[pos[0]]); pos[0] += 1
+            if toks[pos[0]] == "(":
+                while toks[pos[0]] != ")":
+                    if toks[pos[0]] == "class":
+                        e[1] = unq(toks[pos[0] + 2])
+                    pos[0] += 1
+                pos[0] += 1
+            if toks[pos[0]] == "{":
+                pos[0] += 1
+                e[3] = block()
+                pos[0] += 1
+            out.append(e)
+        return out
+    return block()
+
+def tdsl_model(path):
+    top = tdsl_tree(path)
+    get = lambda es, k: next((e for e in es if e[0] == k), None)
+    strs = lambda e: [x.strip() for t in e[2] if t[:1] in "'\"" for x in t[1:-1].split(",") if x.strip()]
+    vc = get(top, "vcomp")
+    cn = get(top, "cluster-nodes")
+    nodes = [x.split(":")[0] for x in strs(cn)] if cn else [e[0] for e in get(vc[3], "node")[3]]
+    vh = get(top, "virtual-hosts") or get(top, "default-virtual-host")
+    vhosts = strs(vh) if vh else []
+    comps = []
+    for e in top:
+        if e[1] != "tigase.cluster.VirtualComponent":
+            continue
+        r = get(e[3], "redirect-to")
+        homes = [x.split("@", 1)[-1] for x in strs(r)] if r else [nodes[0]]
+        f = get(e[3], "fixed-domain")
+        doms = strs(f) if f else [e[0] + "." + v for v in vhosts]
+        comps += [(d, homes) for d in doms]
+    return nodes, comps
+
 path, fmt, node = sys.argv[1:4]
-nodes, comps = yaml_model(path) if fmt == "yaml" else props_model(path)
+nodes, comps = (yaml_model(path) if fmt == "yaml" else
+                tdsl_model(path) if fmt == "tdsl" else props_model(path))
 print("self", node)
 for i, n in enumerate(nodes):
     print("node", i, n)
@@ -133,11 +192,11 @@ $PY -c 'import yaml' 2>/dev/null || have_yaml=0
 [ $have_yaml = 1 ] || echo "SKIPPED: spec cross-check of YAML examples: python3-yaml is missing (apt-get install python3-yaml)"
 
 # examples/bad/ holds specs with mistakes on purpose (tests/check-examples.sh).
-specs=$(cd "$root" && find examples -path examples/bad -prune -o -type f \( -name '*.yaml' -o -name '*.properties' \) -print | LC_ALL=C sort)
+specs=$(cd "$root" && find examples -path examples/bad -prune -o -type f \( -name '*.yaml' -o -name '*.properties' -o -name '*.tdsl' \) -print | LC_ALL=C sort)
 [ -n "$specs" ] || bad "there are example specs to check"
 
 for spec in $specs; do
-	case $spec in *.properties) fmt=properties ;; *) fmt=yaml ;; esac
+	case $spec in *.properties) fmt=properties ;; *.tdsl) fmt=tdsl ;; *) fmt=yaml ;; esac
 	s="$W/s"; rm -rf "$s"; mkdir -p "$s/json" "$s/all"
 	if ! (cd "$root" && "$VCOMPC" --check "$spec") >"$s/check.err" 2>&1; then
 		bad "$spec: --check"; sed 's/^/    /' "$s/check.err"; continue
