@@ -626,10 +626,8 @@ dedup(const struct td_entry *e, size_t n, const char *path, size_t *out_n)
 		strmap_put(&m, e[i].key, strlen(e[i].key), k);
 		v[k++] = &e[i];
 	}
-	/* The replacements stay where the first definition was, which is
-	 * where Tigase's LinkedHashMap... but Tigase uses a HashMap and
-	 * keeps no order at all; file order of first definition is as good
-	 * as any and stable. */
+	/* A replacement takes the place of the first definition: Tigase's
+	 * HashMap keeps no order at all, and this one is stable. */
 	*out_n = k;
 	return v;
 }
@@ -734,7 +732,6 @@ static struct ir_str *
 list_of(const struct td_entry *e, const char *key, size_t *n, bool *ok)
 {
 	struct ir_str *items = NULL;
-	struct tval t;
 
 	*n = 0;
 	*ok = true;
@@ -763,7 +760,6 @@ list_of(const struct td_entry *e, const char *key, size_t *n, bool *ok)
 		*ok = false;
 		return NULL;
 	}
-	(void)t;
 	const char *v = whole.s;
 	size_t b = 0;
 	for (size_t i = 0;; i++) {
