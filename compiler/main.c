@@ -47,8 +47,8 @@ usage(FILE *f)
 	fputs(
 "Usage: vcompc [OPTION]... SPEC\n"
 "Compile a vcomp cluster spec (YAML, Tigase init.properties or Tigase 8\n"
-"config.tdsl) into one "
-"static runtime binary, or one C routing table, per node.\n"
+"config.tdsl) into one static runtime binary, or one C routing table, per\n"
+"node.\n"
 "\n"
 "What to build:\n"
 "      --node=NAME        build for node NAME\n"
