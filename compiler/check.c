@@ -923,12 +923,86 @@ check_secret_empty(const struct check *ck, const struct ir_spec *spec)
 	struct pos f = file_pos(spec);
 
 	secret_empty(ck, &spec->cluster_secret, "the cluster", &f);
+	for (size_t i = 0; i < spec->ncluster_accept; i++)
+		secret_empty(ck, &spec->cluster_accept[i], "the cluster", &f);
 	for (size_t i = 0; i < spec->ncomponents; i++) {
 		if (same_settings(spec, i))
 			continue;
 		const struct ir_component *c = &spec->components[i];
 		char *what = xprintf("component '%s'", comp_label(c));
 		secret_empty(ck, &c->secret, what, &c->pos);
+		for (size_t j = 0; j < c->naccept; j++)
+			secret_empty(ck, &c->accept[j], what, &c->pos);
+	}
+}
+
+static bool
+same_source(const struct ir_secret *a, const struct ir_secret *b)
+{
+	return a->kind == b->kind && a->ref.s != NULL && b->ref.s != NULL &&
+	    strcmp(a->ref.s, b->ref.s) == 0;
+}
+
+/* A rotation list naming one source twice is a slip (the old secret was
+ * meant, or the new one): it would accept one secret fewer than it says. */
+static void
+secret_list_dup(const struct check *ck, const struct ir_secret *first,
+		const struct ir_secret *rest, size_t n, const char *what)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct ir_secret *a = &rest[i];
+		const struct ir_secret *earlier = same_source(first, a) ? first
+		    : NULL;
+		for (size_t j = 0; j < i && earlier == NULL; j++)
+			if (same_source(&rest[j], a))
+				earlier = &rest[j];
+		if (earlier == NULL)
+			continue;
+		diag(ck->level, pos_or(&a->ref.pos, &a->pos), ck->name,
+		     "the secret list of %s names '%s' twice", what, a->ref.s);
+		note_at(pos_or(&earlier->ref.pos, &earlier->pos),
+			"first named here");
+	}
+}
+
+static void
+check_secret_list(const struct check *ck, const struct ir_spec *spec)
+{
+	secret_list_dup(ck, &spec->cluster_secret, spec->cluster_accept,
+			spec->ncluster_accept, "the cluster");
+	for (size_t i = 0; i < spec->ncomponents; i++) {
+		if (same_settings(spec, i))
+			continue;
+		const struct ir_component *c = &spec->components[i];
+		secret_list_dup(ck, &c->secret, c->accept, c->naccept,
+				xprintf("component '%s'", comp_label(c)));
+	}
+}
+
+/* ------------------------------------------------------------ identity */
+
+/* Peer-link frames name a component by a 32-bit id derived from its
+ * domain (compat.c).  Two domains of one spec with the same id cannot be
+ * told apart on a link; it takes about 2^16 components to expect one. */
+static void
+check_component_id(const struct check *ck, const struct ir_spec *spec)
+{
+	size_t *order = compat_table_order(spec);
+
+	for (size_t a = 0; a < spec->ncomponents; a++) {
+		const struct ir_component *ca = &spec->components[order[a]];
+		for (size_t b = a + 1; b < spec->ncomponents; b++) {
+			const struct ir_component *cb =
+			    &spec->components[order[b]];
+			if (ca->id != cb->id || ca->domain.s == NULL ||
+			    cb->domain.s == NULL)
+				continue;
+			diag(ck->level, &cb->domain.pos, ck->name,
+			     "components '%s' and '%s' have the same peer-link id %08x; rename one of the domains",
+			     ca->domain.s, cb->domain.s, (unsigned)cb->id);
+			note_at(&ca->domain.pos, "'%s' declared here",
+				ca->domain.s);
+		}
 	}
 }
 
@@ -1327,6 +1401,12 @@ static const struct check checks[] = {
 	{ "secret-empty", DIAG_ERROR,
 	  "secret file paths and variable names are non-empty and well-formed",
 	  check_secret_empty },
+	{ "secret-list", DIAG_ERROR,
+	  "a secret rotation list names each source once",
+	  check_secret_list },
+	{ "component-id", DIAG_ERROR,
+	  "no two domains share a peer-link id (a 32-bit hash)",
+	  check_component_id },
 	{ "identity-missing", DIAG_ERROR,
 	  "every component has an identity, each with category and type",
 	  check_identity_missing },
@@ -1363,6 +1443,8 @@ check_spec(struct ir_spec *spec)
 {
 	int before = diag_error_count();
 
+	/* The component-id check and every later pass need the ids. */
+	compat_compute(spec);
 	for (size_t i = 0; i < NCHECKS; i++)
 		checks[i].fn(&checks[i], spec);
 	return diag_error_count() == before;

@@ -12,6 +12,7 @@
  *
  * Memory: scratch strings are arena memory (released at exit).
  */
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -78,19 +79,20 @@ json_secret(FILE *out, const struct ir_secret *s, const char *node)
 	}
 }
 
-static const struct ir_spec *sort_spec;
-
-static int
-cmp_domain(const void *a, const void *b)
+/* A secret list's older entries, when there are any:
+ * ",\n<indent>"key": [ ... ]". */
+static void
+json_accept(FILE *out, const char *indent, const char *key,
+	    const struct ir_secret *v, size_t n, const char *node)
 {
-	const char *da = sort_spec->components[*(const size_t *)a].domain.s;
-	const char *db = sort_spec->components[*(const size_t *)b].domain.s;
-	size_t la = strlen(da), lb = strlen(db);
-	int r = memcmp(da, db, la < lb ? la : lb);
-
-	if (r != 0)
-		return r;
-	return la < lb ? -1 : la > lb;
+	if (n == 0)
+		return;
+	fprintf(out, ",\n%s\"%s\": [", indent, key);
+	for (size_t i = 0; i < n; i++) {
+		fputs(i ? ", " : " ", out);
+		json_secret(out, &v[i], node);
+	}
+	fputs(" ]", out);
 }
 
 static void
@@ -146,6 +148,13 @@ json_component(FILE *out, const struct ir_spec *spec, size_t node,
 	json_str(out, ver);
 	fputs(",\n      \"secret\": ", out);
 	json_secret(out, &c->secret, self);
+	json_accept(out, "      ", "secret_also_accepted", c->accept,
+		    c->naccept, self);
+	fprintf(out, ",\n      \"id\": %" PRIu32 ",\n      \"compat\": \"",
+		c->id);
+	for (size_t i = 0; i < sizeof c->compat; i++)
+		fprintf(out, "%02x", c->compat[i]);
+	fputs("\"", out);
 	fputs("\n    }", out);
 }
 
@@ -155,7 +164,8 @@ emit_json(FILE *out, const struct ir_spec *spec, size_t node)
 	const struct ir_limits *l = &spec->limits;
 	const char *self = spec->nodes[node].name.s;
 	const char *name = spec->path;
-	size_t *order = xmalloc(sizeof *order * (spec->ncomponents + 1));
+	size_t *order = compat_table_order(spec);
+	uint8_t link[32];
 
 	/* Same rule as the C banner: no absolute path of this machine. */
 	if (name[0] == '/' && strrchr(name, '/')[1] != '\0')
@@ -163,11 +173,12 @@ emit_json(FILE *out, const struct ir_spec *spec, size_t node)
 
 	fprintf(out, "{\n  \"vcompc\": \"%s\",\n  \"spec\": ", VCOMPC_VERSION);
 	json_str(out, name);
-	fprintf(out, ",\n  \"format\": \"%s\",\n  \"sha256\": \"",
+	fprintf(out, ",\n  \"format\": \"%s\",\n  \"link_digest\": \"",
 		spec->format == FMT_YAML ? "yaml" :
 		spec->format == FMT_TDSL ? "tdsl" : "properties");
-	for (size_t i = 0; i < sizeof spec->digest; i++)
-		fprintf(out, "%02x", spec->digest[i]);
+	compat_link_digest(spec, link);
+	for (size_t i = 0; i < sizeof link; i++)
+		fprintf(out, "%02x", link[i]);
 	fputs("\",\n  \"node\": ", out);
 	json_str(out, self);
 	fprintf(out, ",\n  \"self\": %zu,\n  \"nodes\": [", node);
@@ -188,17 +199,14 @@ emit_json(FILE *out, const struct ir_spec *spec, size_t node)
 	fputs(spec->nnodes ? "\n  ],\n" : "],\n", out);
 	fputs("  \"cluster_secret\": ", out);
 	json_secret(out, &spec->cluster_secret, self);
+	json_accept(out, "  ", "cluster_secret_also_accepted",
+		    spec->cluster_accept, spec->ncluster_accept, self);
 	fputs(",\n  \"limits\": {\n", out);
 	for (enum limit_index k = 0; k < LIM_COUNT; k++)
 		fprintf(out, "    \"%s\": %llu%s\n", limit_fields[k],
 			(unsigned long long)ir_limit_get(l, k),
 			k + 1 < LIM_COUNT ? "," : "\n  },");
 
-	for (size_t i = 0; i < spec->ncomponents; i++)
-		order[i] = i;
-	sort_spec = spec;
-	qsort(order, spec->ncomponents, sizeof *order, cmp_domain);
-	sort_spec = NULL;
 	fputs("  \"components\": [", out);
 	for (size_t k = 0; k < spec->ncomponents; k++) {
 		fputs(k ? ",\n" : "\n", out);

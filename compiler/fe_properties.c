@@ -102,9 +102,13 @@ static const char *const vkey_names[VK_N] = {
 };
 
 /* The keys under vcomp/component/NAME/. */
-enum ckey { CK_SECRET_FILE, CK_SECRET_ENV, CK_DISCO, CK_N };
+enum ckey {
+	CK_SECRET_FILE, CK_SECRET_ENV, CK_PREV_FILE, CK_PREV_ENV, CK_DISCO,
+	CK_N
+};
 static const char *const ckey_names[CK_N] = {
-	"secret-file", "secret-env", "disco",
+	"secret-file", "secret-env", "secret-previous-file",
+	"secret-previous-env", "disco",
 };
 
 static const char *const nkey_names[] = { "server", "peer", "listen", "stats" };
@@ -128,6 +132,7 @@ struct ctx {
 	struct strmap decl_index;	/* N of --comp-name-N -> index in decls */
 	struct tkey *virt_hosts;
 	struct tkey *secret_file, *secret_env;
+	struct tkey *prev_file, *prev_env;	/* during a rotation */
 	struct ir_str password;		/* first inline --cluster-nodes password */
 	struct pos password_key;
 };
@@ -536,6 +541,8 @@ unknown_vcomp_key(struct ctx *cx, struct tkey *k)
 
 	*IR_PUSH(c, nc) = "vcomp/cluster-secret-file";
 	*IR_PUSH(c, nc) = "vcomp/cluster-secret-env";
+	*IR_PUSH(c, nc) = "vcomp/cluster-secret-previous-file";
+	*IR_PUSH(c, nc) = "vcomp/cluster-secret-previous-env";
 	for (size_t i = 0; i < nlimit_names; i++)
 		*IR_PUSH(c, nc) = xprintf("vcomp/%s", limit_names[i]);
 	for (size_t i = 0; i < spec->nnodes; i++)
@@ -646,6 +653,12 @@ vcomp_key(struct ctx *cx, struct tkey *k)
 	} else if (strcmp(rest, "cluster-secret-env") == 0) {
 		if (marker_fits(k, false))
 			cx->secret_env = k;
+	} else if (strcmp(rest, "cluster-secret-previous-file") == 0) {
+		if (marker_fits(k, false))
+			cx->prev_file = k;
+	} else if (strcmp(rest, "cluster-secret-previous-env") == 0) {
+		if (marker_fits(k, false))
+			cx->prev_env = k;
 	} else if (starts_with(rest, "node/")) {
 		node_key(cx, k, rest + strlen("node/"));
 	} else if (starts_with(rest, "component/")) {
@@ -684,11 +697,29 @@ secret_from(struct tkey *file, struct tkey *env, struct ir_secret *out)
 	return true;
 }
 
+/*
+ * The previous secret of a rotation (KEY-previous-file / -env): the YAML
+ * format's `secret: [NEW, OLD]` in the properties format.  It is accepted
+ * from the other side, never used to prove.  Appended to *v.
+ */
+static void
+previous_secret(struct tkey *file, struct tkey *env, struct ir_secret **v,
+		size_t *n)
+{
+	struct ir_secret prev;
+
+	memset(&prev, 0, sizeof prev);
+	if (secret_from(file, env, &prev))
+		*IR_PUSH(*v, *n) = prev;
+}
+
 static void
 cluster_secret(struct ctx *cx)
 {
 	struct ir_secret *s = &cx->spec->cluster_secret;
 
+	previous_secret(cx->prev_file, cx->prev_env, &cx->spec->cluster_accept,
+			&cx->spec->ncluster_accept);
 	if (secret_from(cx->secret_file, cx->secret_env, s)) {
 		if (cx->password.s != NULL)
 			warning_at(&cx->password.pos,
@@ -870,6 +901,9 @@ build_components(struct ctx *cx, const struct vcomp *vc)
 		c->disco = mode;
 		c->disco_pos = mode_pos;
 		c->secret = secret;
+		previous_secret(vc->ckeys[CK_PREV_FILE],
+				vc->ckeys[CK_PREV_ENV], &c->accept,
+				&c->naccept);
 		c->pos = vc->pos;
 	}
 }

@@ -262,8 +262,10 @@ walk_endpoint(struct walk *w, size_t id, const char *key,
 
 static const char *const secret_keys[] = { "file", "env" };
 
+/* One secret source, {file: PATH} or {env: NAME}. */
 static void
-walk_secret(struct walk *w, size_t id, const char *key, struct ir_secret *out)
+walk_secret_one(struct walk *w, size_t id, const char *key,
+		struct ir_secret *out)
 {
 	struct ynode *r = raw(w, id), *n = deref(w, id);
 	struct mapit it;
@@ -275,7 +277,7 @@ walk_secret(struct walk *w, size_t id, const char *key, struct ir_secret *out)
 			ynode_error(r, "'%s' must be a source, {file: PATH} or {env: NAME}; never the secret itself",
 				   key);
 		else
-			ynode_error(r, "'%s' must be a mapping, {file: PATH} or {env: NAME}, not %s",
+			ynode_error(r, "'%s' must be a mapping, {file: PATH} or {env: NAME}, or a list of them, not %s",
 				   key, ynode_kind_name(n));
 		return;
 	}
@@ -314,6 +316,33 @@ walk_secret(struct walk *w, size_t id, const char *key, struct ir_secret *out)
 			   key);
 }
 
+/*
+ * A secret: one source, or during a rotation a list of them,
+ * `[{env: NEW}, {env: OLD}]`: the first is the one this node proves with
+ * (and, for a component, the one its upstream handshake uses); every one
+ * is accepted from the other side.  The rest go to *accept.
+ */
+static void
+walk_secret(struct walk *w, size_t id, const char *key, struct ir_secret *out,
+	    struct ir_secret **accept, size_t *naccept)
+{
+	struct ynode *n = deref(w, id);
+
+	if (n->kind != Y_SEQ) {
+		walk_secret_one(w, id, key, out);
+		return;
+	}
+	if (n->n == 0) {
+		ynode_error(raw(w, id), "'%s' is an empty list; give at least one source, {file: PATH} or {env: NAME}",
+			   key);
+		return;
+	}
+	walk_secret_one(w, w->t->items[n->first], key, out);
+	for (size_t i = 1; i < n->n; i++)
+		walk_secret_one(w, w->t->items[n->first + i], key,
+				IR_PUSH(*accept, *naccept));
+}
+
 static const char *const cluster_keys[] = { "secret" };
 
 static void
@@ -328,7 +357,9 @@ walk_cluster(struct walk *w, size_t id)
 	map_begin(w, &it, m);
 	while (map_next(&it, &k, &v))
 		if (key_index(w, k, cluster_keys, 1, "in 'cluster'") == 0)
-			walk_secret(w, v, "secret", &w->spec->cluster_secret);
+			walk_secret(w, v, "secret", &w->spec->cluster_secret,
+				    &w->spec->cluster_accept,
+				    &w->spec->ncluster_accept);
 	map_end(&it);
 }
 
@@ -512,7 +543,8 @@ walk_component(struct walk *w, size_t kid, size_t vid)
 			walk_homes(w, v, c);
 			break;
 		case CK_SECRET:
-			walk_secret(w, v, "secret", &c->secret);
+			walk_secret(w, v, "secret", &c->secret, &c->accept,
+				    &c->naccept);
 			break;
 		case CK_DISCO:
 			if (!get_str(w, v, "disco", &s))

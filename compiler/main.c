@@ -2,7 +2,7 @@
  * main.c — vcompc's command line: read one spec, check it, write the
  * outputs for one node or for all of them.
  *
- *   read_spec_file -> SHA-256 -> front end -> node defaults -> check_spec
+ *   read_spec_file -> front end -> node defaults -> check_spec
  *     -> (errors: exit 1, nothing written) -> emit C / JSON / binary
  *
  * Exit status: 0 success, 1 errors in the spec (or an output could not be
@@ -28,9 +28,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <nettle/sha2.h>
-
 #include "vcompc.h"
+#include "vcomp_table.h"
 
 enum emit_kind { EMIT_BIN, EMIT_C, EMIT_JSON, EMIT_KEYS, EMIT_DOT };
 
@@ -487,7 +486,8 @@ parse_args(int argc, char **argv, struct opts *o)
 			usage(stdout);
 			exit(fflush(stdout) == 0 ? 0 : 1);
 		case OPT_VERSION:
-			printf("vcompc %s (table layout %d)\n", VCOMPC_VERSION, 1);
+			printf("vcompc %s (table layout %d)\n", VCOMPC_VERSION,
+			    VCOMP_TABLE_VERSION);
 			exit(fflush(stdout) == 0 ? 0 : 1);
 		case ':':
 			if (optopt == 'F')
@@ -707,16 +707,44 @@ tdsl_main(const struct opts *o, struct ir_spec *spec, const char *text,
 	return output_close(f, o->output) && outputs_commit();
 }
 
+/* --emit=keys: every key of a properties file as read, no checks. */
+static int
+emit_keys(const struct opts *o)
+{
+	struct prop *props = NULL;
+	size_t nprops = 0, len;
+	char *text;
+	bool ok;
+	FILE *f;
+
+	if ((text = read_spec_file(o->spec, &len)) == NULL)
+		return 1;
+	ok = properties_read(o->spec, text, len, &props, &nprops);
+	if (!ok || diag_failed())
+		return 1;
+	if (o->output == NULL || strcmp(o->output, "-") == 0) {
+		properties_emit_keys(stdout, props, nprops);
+		if (fflush(stdout) != 0 || ferror(stdout)) {
+			error_at(NULL, "cannot write standard output: %s",
+				 strerror(errno));
+			return 1;
+		}
+		return 0;
+	}
+	if ((f = output_open(o->output)) == NULL)
+		return 1;
+	properties_emit_keys(f, props, nprops);
+	if (!output_close(f, o->output) || !outputs_commit())
+		return 1;
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
 	struct opts o;
 	struct ir_spec spec;
 	struct emit_opts eo;
-	struct sha256_ctx sha;
-	char *text;
-	size_t len;
-	bool ok;
 
 	parse_args(argc, argv, &o);
 	atexit(arena_release);
@@ -725,57 +753,23 @@ main(int argc, char **argv)
 	signal(SIGTERM, on_signal);
 	signal(SIGHUP, on_signal);
 
-	memset(&spec, 0, sizeof spec);
-	spec.path = o.spec;
-	spec.format = spec_format(&o);
-	if (o.emit == EMIT_KEYS && spec.format == FMT_YAML)
-		usage_error("--emit=keys is for properties and tdsl specs only");
-	ir_limits_default(&spec.limits);
+	if (o.emit == EMIT_KEYS) {
+		char *text;
+		size_t len;
 
-	text = read_spec_file(o.spec, &len);
-	if (text == NULL)
-		return 1;
-	sha256_init(&sha);
-	sha256_update(&sha, len, (const uint8_t *)text);
-	sha256_digest(&sha, sizeof spec.digest, spec.digest);
-
-	if (spec.format == FMT_PROPERTIES) {
-		struct prop *props = NULL;
-		size_t nprops = 0;
-
-		ok = properties_read(o.spec, text, len, &props, &nprops);
-		if (o.emit == EMIT_KEYS) {
-			if (!ok || diag_failed())
-				return 1;
-			if (o.output == NULL || strcmp(o.output, "-") == 0) {
-				properties_emit_keys(stdout, props, nprops);
-				if (fflush(stdout) != 0 || ferror(stdout)) {
-					error_at(NULL, "cannot write standard output: %s",
-						 strerror(errno));
-					return 1;
-				}
-				return 0;
-			}
-			FILE *f = output_open(o.output);
-			if (f == NULL)
-				return 1;
-			properties_emit_keys(f, props, nprops);
-			if (!output_close(f, o.output) || !outputs_commit())
-				return 1;
-			return 0;
-		}
-		ok = ok && properties_to_ir(props, nprops, &spec);
-	} else if (spec.format == FMT_TDSL) {
-		ok = tdsl_main(&o, &spec, text, len);
-		if (o.emit == EMIT_KEYS)
-			return ok ? 0 : 1;
-	} else {
-		ok = yaml_to_ir(o.spec, text, len, &spec);
+		if (spec_format(&o) == FMT_YAML)
+			usage_error("--emit=keys is for properties and tdsl specs only");
+		if (spec_format(&o) == FMT_PROPERTIES)
+			return emit_keys(&o);
+		memset(&spec, 0, sizeof spec);
+		spec.path = o.spec;
+		spec.format = FMT_TDSL;
+		ir_limits_default(&spec.limits);
+		if ((text = read_spec_file(o.spec, &len)) == NULL)
+			return 1;
+		return tdsl_main(&o, &spec, text, len) ? 0 : 1;
 	}
-	if (!ok || diag_error_count() > 0)
-		return 1;
-	ir_apply_node_defaults(&spec);
-	if (!check_spec(&spec) || diag_failed())
+	if (!spec_load(o.spec, spec_format(&o), &spec) || diag_failed())
 		return 1;
 
 	size_t first = 0, last = spec.nnodes;

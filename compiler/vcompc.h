@@ -228,6 +228,11 @@ struct ir_component {
 	struct pos disco_pos;
 	struct ir_secret secret;   /* XEP-0114 secret, for the upstream and for
 	                            * the real component on its home */
+	/* More secrets the home also accepts from the real component during
+	 * a rotation (the rest of a `secret: [...]` list); secret above is
+	 * the first, the one the upstream handshake uses. */
+	struct ir_secret *accept;
+	size_t naccept;
 	struct pos pos;            /* where the component was declared */
 	/* disco.c's memo of the rendered <query/> (index 0: without the
 	 * node attribute, 1: with it); NULL until disco_query() is asked.
@@ -235,6 +240,9 @@ struct ir_component {
 	 * end share, so each response is rendered once per run. */
 	const char *query_memo[2];
 	size_t query_memo_len[2];
+	/* Filled by compat_compute() (compat.c) after the front end. */
+	uint32_t id;               /* identity on the peer links */
+	uint8_t compat[32];        /* what two nodes must agree on to forward it */
 };
 
 /* The limits as the spec sets them: the fields of struct vc_limits, from
@@ -256,12 +264,16 @@ enum limit_index {
 struct ir_spec {
 	const char *path;              /* as given on the command line */
 	enum { FMT_PROPERTIES, FMT_YAML, FMT_TDSL } format;
-	uint8_t digest[32];            /* SHA-256 of the spec file's bytes */
 	struct ir_node *nodes;
 	size_t nnodes;
 	struct ir_component *components;
 	size_t ncomponents;
 	struct ir_secret cluster_secret;
+	/* More cluster secrets accepted during a rotation (the rest of a
+	 * `secret: [...]` list); cluster_secret proves, any of them is
+	 * accepted. */
+	struct ir_secret *cluster_accept;
+	size_t ncluster_accept;
 	struct ir_limits limits;
 	struct pos limits_pos[LIM_COUNT]; /* positions of the limit keys,
 	                                * by enum limit_index; line 0 when
@@ -368,11 +380,32 @@ bool yaml_to_ir(const char *path, const char *text, size_t len,
 
 /* ------------------------------------------------------------ check.c */
 
-/* Runs every named check over the IR.  Returns false if any check
+/* Fills the components' ids and compat digests (compat_compute), then
+ * runs every named check over the IR.  Returns false if any check
  * reported an error. */
 bool check_spec(struct ir_spec *spec);
 /* Prints the table of named checks (--list-checks). */
 void check_list(FILE *out);
+
+/* ------------------------------------------------------------ load.c */
+
+/* Reads the spec at path in the given format (FMT_YAML or
+ * FMT_PROPERTIES) into *spec: front end, node defaults, named checks.
+ * Returns false when any error was reported (warnings do not count). */
+bool spec_load(const char *path, int format, struct ir_spec *spec);
+
+/* ------------------------------------------------------------ compat.c */
+
+/* Fills every component's id and compat digest (see compat.c for what
+ * they cover and why).  check_spec() calls it before its checks. */
+void compat_compute(struct ir_spec *spec);
+/* The link digest of a spec: SHA-256 over the compat digests of its
+ * components in table order.  Two tables whose link digests are equal
+ * number their components alike on the peer link. */
+void compat_link_digest(const struct ir_spec *spec, uint8_t out[32]);
+/* Component indexes in table order (by domain, memcmp then length).
+ * Arena memory. */
+size_t *compat_table_order(const struct ir_spec *spec);
 
 /* ------------------------------------------------------------ caps.c */
 

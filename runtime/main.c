@@ -70,8 +70,7 @@ main(int argc, char **argv)
 		case 'V':
 			printf("%s (vcomp runtime %s)\n", prog, VCOMP_VERSION);
 			printf("vcompc %s\n", vcomp_table.vcompc_version);
-			printf("spec %s sha256:%s\n", vcomp_table.spec_name,
-			    vcomp_table.spec_digest);
+			printf("links sha256:%s\n", vcomp_table.link_digest);
 			printf("node %s\n", node);
 			return 0;
 		case 'h':

@@ -215,6 +215,42 @@ check_endpoint(const struct vc_endpoint *e, const char *what)
 	return 0;
 }
 
+/*
+ * Loads the older secrets of a rotation list (`secret: [NEW, OLD]`): every
+ * one must be readable, as the first must, so that a node never starts
+ * accepting less than its spec says.  Returns a malloc'd array of n
+ * malloc'd secrets (NULL entries for the ones that failed, counted in
+ * *bad), or NULL when n is 0; free_accept() wipes and frees it.
+ */
+static char **
+load_accept(const struct vc_secret *v, size_t n, const char *bundle,
+    const char *what, int *bad)
+{
+	char **out;
+	char w[1300];
+
+	if (n == 0)
+		return NULL;
+	out = xcalloc(n, sizeof *out);
+	for (size_t i = 0; i < n; i++) {
+		snprintf(w, sizeof w, "%s (older secret %zu of the rotation)",
+		    what, i + 2);
+		if ((out[i] = secret_load(&v[i], bundle, w)) == NULL)
+			(*bad)++;
+	}
+	return out;
+}
+
+static void
+free_accept(char **v, size_t n)
+{
+	if (v == NULL)
+		return;
+	for (size_t i = 0; i < n; i++)
+		secret_free(v[i]);
+	free(v);
+}
+
 /* Warns when secret s (what names it) is short.  Returns 1 if it did. */
 static int
 check_strength(const char *s, const char *what)
@@ -349,6 +385,8 @@ prepare(const struct node_opts *o, int *warnings)
 			bad++;
 		else
 			*warnings += check_strength(comps[i].secret, what);
+		comps[i].accept = load_accept(comps[i].vc->accept,
+		    comps[i].vc->naccept, bundle, what, &bad);
 		if (comps[i].vc->role == VC_ROLE_HOME)
 			any_home = true;
 	}
@@ -362,6 +400,9 @@ prepare(const struct node_opts *o, int *warnings)
 		else
 			*warnings += check_strength(cluster, "cluster secret");
 		cluster_secret = cluster;
+		cluster_accept = load_accept(table->cluster_accept,
+		    table->ncluster_accept, bundle, "cluster secret", &bad);
+		ncluster_accept = table->ncluster_accept;
 	}
 	free(bundle);
 	bad += check_endpoint(&table->server, "server") < 0;
@@ -381,6 +422,8 @@ release(void)
 	for (size_t i = 0; i < ncomps; i++) {
 		secret_free(comps[i].secret);
 		comps[i].secret = NULL;
+		free_accept(comps[i].accept, comps[i].vc->naccept);
+		comps[i].accept = NULL;
 		queue_clear(&comps[i].to_home);
 		queue_clear(&comps[i].to_up);
 	}
@@ -388,6 +431,9 @@ release(void)
 	route_free();
 	secret_free(cluster_secret);
 	cluster_secret = NULL;
+	free_accept(cluster_accept, ncluster_accept);
+	cluster_accept = NULL;
+	ncluster_accept = 0;
 	free(comps);
 	comps = NULL;
 	ncomps = 0;

@@ -115,6 +115,8 @@ struct peer {
 };
 
 char *cluster_secret;
+char **cluster_accept;
+size_t ncluster_accept;
 
 static struct peer *peers;      /* indexed by node index; NULL if none */
 static struct listener *peer_l;
@@ -438,7 +440,7 @@ send_hello(struct link *l)
 	struct peer_hello h = { .version = PEER_VERSION };
 
 	memcpy(h.nonce, l->nonce, PEER_NONCE_LEN);
-	memcpy(h.digest, table->spec_digest, PEER_DIGEST_LEN);
+	memcpy(h.digest, table->link_digest, PEER_DIGEST_LEN);
 	h.node = table->self;
 	h.name = self_name();
 	h.name_len = strlen(h.name);
@@ -524,11 +526,11 @@ got_hello(struct link *l, const struct peer_frame *f)
 		refuse(l, "unsupported version");
 		return;
 	}
-	if (memcmp(h.digest, table->spec_digest, PEER_DIGEST_LEN) != 0) {
-		vlog(VL_ERR, "peer %s (%s) was compiled from a different spec "
-		    "(sha256 %.64s, ours %s); refused", name, l->addr,
-		    h.digest, table->spec_digest);
-		refuse(l, "different spec");
+	if (memcmp(h.digest, table->link_digest, PEER_DIGEST_LEN) != 0) {
+		vlog(VL_ERR, "peer %s (%s) was compiled with other components "
+		    "(link digest %.64s, ours %s); refused", name, l->addr,
+		    h.digest, table->link_digest);
+		refuse(l, "different components");
 		return;
 	}
 	if (h.node >= table->nnodes || h.node == self ||
@@ -578,12 +580,41 @@ got_hello(struct link *l, const struct peer_frame *f)
 	l->state = L_PROOF;
 }
 
+/*
+ * Is f the peer's proof, made with the cluster secret or — during a
+ * rotation — with one of the older ones this node still accepts?  Every
+ * candidate is checked, so the time taken does not tell which matched.
+ */
+static bool
+proof_accepted(const struct link *l, const struct peer_frame *f)
+{
+	const char *dn, *an;
+	const uint8_t *dnonce, *anonce;
+	uint8_t expect[PEER_MAC_LEN];
+	bool ok = peer_proof_ok(l->expect, f);
+
+	if (l->dialler) {
+		dn = self_name(), an = l->peer->name;
+		dnonce = l->nonce, anonce = l->their_nonce;
+	} else {
+		dn = l->peer->name, an = self_name();
+		dnonce = l->their_nonce, anonce = l->nonce;
+	}
+	for (size_t i = 0; i < ncluster_accept; i++) {
+		peer_proof(cluster_accept[i], strlen(cluster_accept[i]),
+		    l->dialler ? 'A' : 'D', dn, an, dnonce, anonce, expect);
+		ok |= peer_proof_ok(expect, f);
+	}
+	explicit_bzero(expect, sizeof expect);
+	return ok;
+}
+
 static void
 got_proof(struct link *l, const struct peer_frame *f)
 {
 	struct peer *p = l->peer;
 
-	if (!peer_proof_ok(l->expect, f)) {
+	if (!proof_accepted(l, f)) {
 		vlog(VL_ERR, "peer %s (%s): wrong proof (not the same cluster "
 		    "secret?); refused", p->name, l->addr);
 		refuse(l, "bad proof");

@@ -21,7 +21,7 @@
 #include <stdint.h>
 
 /* Bump on any change of the structures below. */
-#define VCOMP_TABLE_VERSION 1
+#define VCOMP_TABLE_VERSION 2
 
 enum vc_secret_kind {
 	VC_SECRET_FILE = 1,    /* ref: path of a file whose content is the secret
@@ -65,6 +65,15 @@ struct vc_component {
 	const uint16_t *homes;     /* node indexes, failover order */
 	uint16_t nhomes;
 	struct vc_secret secret;   /* XEP-0114 secret (upstream and real component) */
+	/* During a rotation: more secrets the home listener also accepts
+	 * from the real component (the upstream always uses `secret`). */
+	const struct vc_secret *accept;
+	uint16_t naccept;
+	/* Identity on the peer links, from the domain alone (never 0), and
+	 * the hex SHA-256 of what two nodes must agree on to forward this
+	 * component (docs/peer-protocol.md, "Compatibility"). */
+	uint32_t id;
+	const char *compat;
 	/* disco#info. disco_node is NULL when none is configured.
 	 * query: the complete <query xmlns='...disco#info'>...</query> element
 	 * without a node attribute; query_node: the same with
@@ -122,8 +131,11 @@ struct vc_limits {
 struct vc_table {
 	uint32_t version;          /* VCOMP_TABLE_VERSION */
 	const char *vcompc_version;
-	const char *spec_name;     /* relative path as given to vcompc */
-	const char *spec_digest;   /* hex SHA-256 of the spec file */
+	/* Hex SHA-256 over the compat digests of the components in table
+	 * order: two tables with equal link digests number their components
+	 * alike on the peer link.  Comments, formatting, disco, secrets,
+	 * limits and the node list never change it. */
+	const char *link_digest;
 	uint16_t self;             /* index of this node in nodes[] */
 	const struct vc_node *nodes;
 	uint16_t nnodes;
@@ -133,7 +145,9 @@ struct vc_table {
 	struct vc_endpoint listen;       /* home listener for real components;
 	                                  * host NULL if this node homes nothing */
 	struct vc_endpoint stats;        /* host NULL if disabled */
-	struct vc_secret cluster_secret; /* peer-link key */
+	struct vc_secret cluster_secret; /* peer-link key: proves */
+	const struct vc_secret *cluster_accept; /* during a rotation: also */
+	uint16_t ncluster_accept;               /* accepted from peers */
 	struct vc_limits limits;
 };
 

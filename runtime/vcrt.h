@@ -493,6 +493,9 @@ enum up_state {
 struct comp {
 	const struct vc_component *vc;
 	char *secret;               /* XEP-0114 secret, loaded at start */
+	/* Older secrets the home listener also accepts during a rotation
+	 * (vc->accept, loaded at start; naccept entries, malloc'd). */
+	char **accept;
 	struct conn *up;            /* upstream connection, NULL while down */
 	struct timer up_retry;      /* backoff before the next connect */
 	struct timer up_keepalive;  /* whitespace keepalive */
@@ -599,8 +602,12 @@ void home_stop(struct comp *c);
 /* --------------------------------------------------------------- peer.c */
 
 /* The cluster secret (malloc'd by node.c when the cluster has more than
- * one node). */
+ * one node), and the older ones still accepted during a rotation
+ * (ncluster_accept entries, malloc'd by node.c; proofs are made with
+ * cluster_secret only). */
 extern char *cluster_secret;
+extern char **cluster_accept;
+extern size_t ncluster_accept;
 
 /* Creates the peers, registers them with routing (route_set_peers), opens
  * the peer listener and dials; 0 or -1. */

@@ -12,7 +12,7 @@
  * "invariant: ..." and the exit status is 1.
  *
  * Output lines:
- *   version N / vcompc VERSION / spec NAME / digest HEX
+ *   version N / vcompc VERSION / links HEX
  *   self INDEX NAME
  *   node INDEX NAME peer HOST:PORT
  *   server|listen|stats HOST:PORT or -
@@ -86,10 +86,11 @@ main(void)
 	printf("version %" PRIu32 "\n", t->version);
 	invariant(t->version == VCOMP_TABLE_VERSION, "version", "table");
 	printf("vcompc %s\n", t->vcompc_version);
-	printf("spec %s\n", t->spec_name);
-	printf("digest %s\n", t->spec_digest);
-	invariant(strlen(t->spec_digest) == 64, "digest is 64 hex digits",
+	printf("links %s\n", t->link_digest);
+	invariant(strlen(t->link_digest) == 64, "link digest is 64 hex digits",
 		  "table");
+	invariant((t->ncluster_accept == 0) == (t->cluster_accept == NULL),
+		  "cluster_accept set exactly when ncluster_accept > 0", "table");
 	invariant(t->self < t->nnodes, "self < nnodes", "table");
 	printf("self %u %s\n", (unsigned)t->self,
 	       t->self < t->nnodes ? t->nodes[t->self].name : "?");
@@ -135,6 +136,14 @@ main(void)
 		}
 		invariant(here == (c->role == VC_ROLE_HOME), "role matches homes",
 			  c->domain);
+		invariant(c->id != 0, "component id is not 0", c->domain);
+		invariant(c->compat != NULL && strlen(c->compat) == 64,
+			  "compat digest is 64 hex digits", c->domain);
+		invariant((c->naccept == 0) == (c->accept == NULL),
+			  "accept set exactly when naccept > 0", c->domain);
+		for (uint32_t j = 0; j < i; j++)
+			invariant(t->components[j].id != c->id,
+				  "component ids are unique", c->domain);
 		homes_any |= here;
 		printf(" secret=%s:%s disco_node=%s ver=%s\n",
 		       secret_kind(c->secret.kind),
