@@ -6,7 +6,15 @@
  *   $CC -std=c17 -O2 -static -s $VCOMP_EXTRA_CFLAGS -I<inc> -o OUT \
  *       table.c <lib>/libvcrt.a -lexpat -lnettle
  *
- * with posix_spawnp — no shell, so no file name is ever interpreted.  CC
+ * with posix_spawnp — no shell, so no file name is ever interpreted.
+ *
+ * The binary is a function of the table's bytes, libvcrt.a and the
+ * toolchain, never of the build's time or place: the temporary directory's
+ * random name reaches only the object's symbol table (STT_FILE), which -s
+ * strips; no -g, so no DWARF paths; ld's build id is a hash of the
+ * content.  So a node whose table did not change gets a byte-identical
+ * binary (tests/check-examples.sh checks it), which `vcompc plan` relies
+ * on to say "binary unchanged".  CC
  * and VCOMP_EXTRA_CFLAGS are split at white space (CC="ccache gcc"
  * works).  VCOMP_STATIC=0 drops -static: the ASan build cannot link
  * statically.

@@ -45,9 +45,12 @@ usage(FILE *f)
 {
 	fputs(
 "Usage: vcompc [OPTION]... SPEC\n"
+"  or:  vcompc plan [--format=FORMAT] OLD NEW\n"
 "Compile a vcomp cluster spec (YAML, Tigase init.properties or Tigase 8\n"
 "config.tdsl) into one static runtime binary, or one C routing table, per\n"
-"node.\n"
+"node.  'vcompc plan' compares the spec a cluster runs with a new one:\n"
+"what changes per node, which binaries are unchanged, the order to roll\n"
+"it, and whether it can roll without an outage (see 'vcompc plan --help').\n"
 "\n"
 "What to build:\n"
 "      --node=NAME        build for node NAME\n"
@@ -506,7 +509,7 @@ parse_args(int argc, char **argv, struct opts *o)
 	if (optind == argc)
 		usage_error("no spec file given");
 	if (argc - optind > 1)
-		usage_error("one spec file at a time ('%s' and '%s' given)",
+		usage_error("one spec file at a time ('%s' and '%s' given); to compare two specs use 'vcompc plan OLD NEW'",
 			    argv[optind], argv[optind + 1]);
 	o->spec = argv[optind];
 
@@ -746,6 +749,11 @@ main(int argc, char **argv)
 	struct ir_spec spec;
 	struct emit_opts eo;
 
+	/* `vcompc plan OLD NEW` is a subcommand with its own options. */
+	if (argc >= 2 && strcmp(argv[1], "plan") == 0) {
+		atexit(arena_release);
+		return plan_main(argc - 1, argv + 1);
+	}
 	parse_args(argc, argv, &o);
 	atexit(arena_release);
 	atexit(outputs_cleanup);

@@ -407,6 +407,11 @@ void compat_link_digest(const struct ir_spec *spec, uint8_t out[32]);
  * Arena memory. */
 size_t *compat_table_order(const struct ir_spec *spec);
 
+/* ------------------------------------------------------------ plan.c */
+
+/* vcompc plan OLD NEW: argv[0] is "plan".  Returns the exit status. */
+int plan_main(int argc, char **argv);
+
 /* ------------------------------------------------------------ caps.c */
 
 struct caps_form_field {

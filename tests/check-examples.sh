@@ -13,6 +13,9 @@
 #     warning, one NODE.c per node that --emit=json lists;
 #   - the -Wunused output pasted in examples/tigase/README.md and
 #     examples/tigase8/README.md is what vcompc prints;
+#   - examples/ci-rolling/ci.sh runs as its README shows: a comment edit
+#     plans no deploy and its binaries are byte-identical to the old
+#     spec's; a cluster secret replaced in one step fails the job;
 #   - every example folder has a README.md.
 #
 # UPDATE=1 rewrites the .expected files from what vcompc printed (review
@@ -129,6 +132,39 @@ for spec in examples/tigase/init.properties examples/tigase8/config.tdsl; do
 	done <"$W/unused"
 	[ $missing = 0 ] && ok "$readme quotes the -Wunused output"
 done
+
+# ---- examples/ci-rolling: the CI job runs as its README shows, and a
+# comment edit changes no binary (byte for byte, through the real link).
+ci=examples/ci-rolling
+sed 's/^version: 1/version: 1   # reviewed/; s/^  node1:$/  node1:    # the first node/' \
+    "$ci/cluster.yaml" >"$W/ci-new.yaml"
+if PREV_SPEC="$ci/cluster.yaml" SPEC="$W/ci-new.yaml" VCOMPC="$VCOMPC" \
+    OUT="$W/ci-dist" sh "$ci/ci.sh" >"$W/ci.log" 2>&1 &&
+    grep -q '^  node1: binary unchanged$' "$W/ci-dist/plan.txt" &&
+    [ ! -s "$W/ci-dist/deploy-order.txt" ]; then
+	ok "$ci/ci.sh: a comment edit plans no deploy"
+else
+	bad "$ci/ci.sh: a comment edit plans no deploy"; sed 's/^/    /' "$W/ci.log" | head -n 20
+fi
+if "$VCOMPC" --all -d "$W/ci-old" "$ci/cluster.yaml" 2>"$W/ci-old.err" &&
+    cmp "$W/ci-old/vcomp-node1" "$W/ci-dist/vcomp-node1" &&
+    cmp "$W/ci-old/vcomp-node2" "$W/ci-dist/vcomp-node2"; then
+	ok "$ci: binaries of a spec with an edited comment are byte-identical"
+else
+	bad "$ci: binaries of a spec with an edited comment are byte-identical"
+	sed 's/^/    /' "$W/ci-old.err" | head -n 5
+fi
+sed 's/VCOMP_CLUSTER_SECRET}/VCOMP_CLUSTER_SECRET_2}/' "$ci/cluster.yaml" >"$W/ci-bad.yaml"
+PREV_SPEC="$ci/cluster.yaml" SPEC="$W/ci-bad.yaml" VCOMPC="$VCOMPC" \
+    OUT="$W/ci-dist2" sh "$ci/ci.sh" >"$W/ci2.log" 2>&1
+rc=$?
+if [ $rc = 1 ] && grep -q 'plan-cluster-secret' "$W/ci2.log" &&
+    [ ! -e "$W/ci-dist2/vcomp-node1" ]; then
+	ok "$ci/ci.sh: a secret replaced in one step fails the job, nothing built"
+else
+	bad "$ci/ci.sh: a secret replaced in one step fails the job (exit $rc)"
+	sed 's/^/    /' "$W/ci2.log" | head -n 20
+fi
 
 # ---- every example folder explains itself
 for d in examples/*/; do
