@@ -20,9 +20,11 @@ What it does, in the spirit of XEP-0045 but much smaller:
 
 Rooms exist while someone is in them.  No history, no roles, no
 configuration: read it in two minutes, then use a real MUC.  It exits when
-its connection ends (it does not reconnect).
+its connection ends, unless --reconnect is given: then it connects again
+(every 100 ms until it succeeds) and keeps its rooms, as a real component
+does while its home's runtime restarts (a rolling deploy).
 
-usage: MUC_SECRET=... muc.py --port 5348 [--domain muc.example.test]
+usage: MUC_SECRET=... muc.py --port 5348 [--domain muc.example.test] [--reconnect]
 
 The secret is read from the environment variable MUC_SECRET, the one the
 spec names for this component, so that it does not show in `ps`.
@@ -39,14 +41,23 @@ NS_MUC_USER = "http://jabber.org/protocol/muc#user"
 
 
 class Muc(slixmpp.ComponentXMPP):
-    def __init__(self, domain, secret, port):
+    def __init__(self, domain, secret, port, reconnect=False):
         super().__init__(domain, secret, "127.0.0.1", port)
+        self.reconnect = reconnect
         # rooms["room"] = {"nick": "alice@example.test/res", ...}
         self.rooms = {}
         self.add_event_handler("session_start", self.on_start)
         self.add_event_handler("presence", self.on_presence)
         self.add_event_handler("message", self.on_message)
-        self.add_event_handler("disconnected", lambda _: self.loop.stop())
+        self.add_event_handler("disconnected", self.on_disconnected)
+        self.add_event_handler("connection_failed", self.on_disconnected)
+
+    def on_disconnected(self, _):
+        if not self.reconnect:
+            self.loop.stop()
+            return
+        print("muc.py: disconnected; connecting again", flush=True)
+        self.loop.call_later(0.1, self.connect)
 
     def on_start(self, _):
         print(f"muc.py: connected as {self.boundjid}", flush=True)
@@ -126,14 +137,19 @@ def main():
     p.add_argument("--port", type=int, required=True,
                    help="the home runtime's listen port (5348 in the quick start)")
     p.add_argument("--domain", default="muc.example.test")
+    p.add_argument("--reconnect", action="store_true",
+                   help="connect again when the connection ends, keeping the rooms")
     args = p.parse_args()
     secret = os.environ.get("MUC_SECRET")
     if not secret:
         p.error("the environment variable MUC_SECRET (the component secret) is not set")
     logging.basicConfig(level=logging.ERROR)
-    muc = Muc(args.domain, secret, args.port)
-    muc.loop.add_signal_handler(signal.SIGTERM, muc.loop.stop)
-    muc.loop.add_signal_handler(signal.SIGINT, muc.loop.stop)
+    muc = Muc(args.domain, secret, args.port, args.reconnect)
+    def stop():
+        muc.reconnect = False
+        muc.loop.stop()
+    muc.loop.add_signal_handler(signal.SIGTERM, stop)
+    muc.loop.add_signal_handler(signal.SIGINT, stop)
     muc.connect()
     muc.loop.run_forever()
     return 0

@@ -28,6 +28,12 @@ expectation holds, 1 when it does not (2 for a login or connection failure).
   wait-msg --body-contains X [--hello-to JID]
       (first says "hello" to JID, then) waits for any message whose body
       contains X ("GOT from=... body=...").
+  muc-flood --room ROOM@HOST --nick N --rate R --stop-file F --out FILE
+      joins the room, then sends groupchat messages "NICK:1", "NICK:2", ...
+      at R per second until F exists, waits --timeout seconds for the last
+      ones, and writes FILE (JSON): every message sent with its time, every
+      groupchat message received (sender, number, time) and every error
+      (number, condition, time).  tests/check-rolling.sh reads it.
   session
       stays logged in and reads commands from standard input, one per line
       (a script such as tools/demo.sh drives two users step by step); each
@@ -49,7 +55,9 @@ Common options: --port (c2s), --user alice|bob (password USERpw),
 """
 import argparse
 import asyncio
+import json
 import logging
+import os
 import sys
 import time
 import xml.etree.ElementTree as ET
@@ -97,7 +105,8 @@ class Driver(slixmpp.ClientXMPP):
 
     async def on_start(self, _):
         # A session times each of its commands instead of the whole.
-        limit = None if self.args.cmd == "session" else self.args.timeout + 2
+        limit = (None if self.args.cmd in ("session", "muc-flood")
+                 else self.args.timeout + 2)
         try:
             ok = await asyncio.wait_for(getattr(self, "do_" + self.args.cmd.replace("-", "_"))(),
                                         limit)
@@ -126,6 +135,50 @@ class Driver(slixmpp.ClientXMPP):
                   flush=True)
 
     # --- subcommands -------------------------------------------------
+
+    async def do_muc_flood(self):
+        a = self.args
+        room = a.room
+        got, errors, sent = [], [], []
+        joined = asyncio.Event()
+
+        def on_msg(msg):
+            now = time.time()
+            if msg["type"] == "error":
+                # Bounces need not carry the body; the id names the number.
+                mid = msg["id"] or ""
+                num = int(mid.split("-")[-1]) if mid.startswith(a.nick + "-") else -1
+                errors.append([num, msg["error"]["condition"], now])
+            elif msg["type"] == "groupchat" and ":" in (msg["body"] or ""):
+                who, _, num = msg["body"].partition(":")
+                if num.isdigit():
+                    got.append([who, int(num), now])
+
+        def on_pres(pres):
+            x = pres.xml.find(f"{{{NS_MUC_USER}}}x")
+            if x is not None and x.find(f"{{{NS_MUC_USER}}}status[@code='110']") is not None:
+                joined.set()
+
+        self.add_event_handler("message", on_msg)
+        self.add_event_handler("message_error", on_msg)
+        self.add_event_handler("presence", on_pres)
+        self.send_presence(pto=f"{room}/{a.nick}")
+        await asyncio.wait_for(joined.wait(), a.timeout)
+        print("JOINED", flush=True)
+        n = 0
+        start = time.monotonic()
+        while not os.path.exists(a.stop_file):
+            n += 1
+            sent.append([n, time.time()])
+            m = self.make_message(mto=room, mbody=f"{a.nick}:{n}", mtype="groupchat")
+            m["id"] = f"{a.nick}-{n}"
+            m.send()
+            await asyncio.sleep(max(0.0, start + n / a.rate - time.monotonic()))
+        await asyncio.sleep(a.timeout)
+        with open(a.out, "w") as f:
+            json.dump({"nick": a.nick, "sent": sent, "got": got, "errors": errors}, f)
+        print(f"SENT {n} GOT {len(got)} ERRORS {len(errors)}", flush=True)
+        return True
 
     async def do_disco_info(self):
         a = self.args
@@ -455,6 +508,12 @@ def main():
     w = sub.add_parser("wait-msg")
     w.add_argument("--body-contains", required=True)
     w.add_argument("--hello-to")
+    fl = sub.add_parser("muc-flood")
+    fl.add_argument("--room", required=True)
+    fl.add_argument("--nick", required=True)
+    fl.add_argument("--rate", type=float, default=10)
+    fl.add_argument("--stop-file", required=True)
+    fl.add_argument("--out", required=True)
     sub.add_parser("session")
     args = p.parse_args()
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.CRITICAL,
@@ -465,7 +524,7 @@ def main():
     # is loopback only, so allow both whatever Prosody offers.
     xmpp["feature_mechanisms"].unencrypted_plain = True
     # A hard stop whatever happens, so a test can never hang on us.
-    if args.cmd != "session":
+    if args.cmd not in ("session", "muc-flood"):
         xmpp.loop.call_later(args.timeout + 10, lambda: (print("HARD-TIMEOUT", flush=True),
                                                          xmpp.loop.stop()))
     xmpp.connect(address=("127.0.0.1", args.port), use_ssl=False,

@@ -1,0 +1,289 @@
+#!/bin/bash
+# check-rolling.sh — changes of the spec rolled through a live cluster one
+# node at a time, under traffic, cost users nothing.
+#
+# Three real Prosody servers, one vcomp runtime beside each, the example
+# MUC (examples/quickstart/muc.py, with --reconnect: it keeps its rooms
+# while its home's runtime restarts) homed on node1 (failover node3), and
+# one user per node (alice, bob, carol) in one room, each sending numbered
+# groupchat messages (client.py muc-flood) for the whole run.  Each change
+# is planned (`vcompc plan` must accept it), built, and rolled node by node
+# in the order the plan prints: SIGTERM, swap the binary, start, wait for
+# its upstream and its peer links.  Per change it prints a line
+#
+#   CHANGE name: sent S delivered D bounced B duplicated U lost L gap G s
+#
+# counted over the messages sent while that change rolled: delivered =
+# received by all three occupants, bounced = came back to the sender as an
+# error, duplicated = extra copies received, lost = neither delivered to
+# every occupant nor bounced, gap = the longest time a user received no
+# message of the stream.  Required for every change: lost = 0, bounced = 0,
+# gap < 2 s.
+#
+# The changes: a comment (plan: every binary unchanged, none deployed), a
+# disco feature, the home list's order, the three rolls of a cluster secret
+# rotation ([K1, K2], [K2, K1], [K2]), and the first roll of a component
+# secret rotation (the home accepts [S1, S2]).
+#
+# Run by `make check` with VCOMPC, B, SAN and CC in the environment.
+# Takes about 60 s.
+set -u
+. "$(dirname "$0")/integration/lib.sh"
+it_node_env
+it_require "rolling-change test" prosody python3-slixmpp
+
+it_init rolling
+W=$IT_WORK
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+CLIENT="$IT_PY $IT_DIR/client.py"
+MUC="$IT_PY $ROOT/examples/quickstart/muc.py"
+DOMAIN=muc.example.test
+ROOM=roll@$DOMAIN
+AUTH_RE='External component successfully authenticated'
+RATE=${IT_ROLL_RATE:-20}
+USERS=(alice bob carol)   # alice on node1, bob on node2, carol on node3
+
+echo "rolling: work dir and logs in $W (kept on failure)"
+
+declare -A C2S SERVER LISTEN PEERP
+for n in 1 2 3; do
+	C2S[$n]=$(it_free_port) && SERVER[$n]=$(it_free_port) &&
+	    LISTEN[$n]=$(it_free_port) && PEERP[$n]=$(it_free_port) ||
+	    { echo "FAIL: no free ports"; exit 1; }
+done
+
+export VCOMP_ROLL_S1="roll-comp-$RANDOM$RANDOM$$"
+export VCOMP_ROLL_S2="roll-comp2-$RANDOM$RANDOM$$"
+export VCOMP_ROLL_K1="roll-cluster-$RANDOM$RANDOM$$"
+export VCOMP_ROLL_K2="roll-cluster2-$RANDOM$RANDOM$$"
+export MUC_SECRET=$VCOMP_ROLL_S1
+
+# The spec the cluster starts from; each change is a sed of it.
+cat >"$W/v0.yaml" <<EOF
+# The cluster of the rolling-change test.
+cluster:
+  secret: {env: VCOMP_ROLL_K1}
+nodes:
+  node1: {server: 127.0.0.1:${SERVER[1]}, peer: 127.0.0.1:${PEERP[1]}, listen: 127.0.0.1:${LISTEN[1]}}
+  node2: {server: 127.0.0.1:${SERVER[2]}, peer: 127.0.0.1:${PEERP[2]}, listen: 127.0.0.1:${LISTEN[2]}}
+  node3: {server: 127.0.0.1:${SERVER[3]}, peer: 127.0.0.1:${PEERP[3]}, listen: 127.0.0.1:${LISTEN[3]}}
+components:
+  $DOMAIN:
+    home: [node1, node3]
+    secret: {env: VCOMP_ROLL_S1}
+    features: [http://jabber.org/protocol/muc]
+limits:
+  queue-age: 10s
+  keepalive: 1s
+  peer-timeout: 3s
+  backoff-min: 50ms
+  backoff-max: 200ms
+EOF
+CHANGES=(comment disco homes csecret1 csecret2 csecret3 compsecret1)
+mk() {   # mk CHANGE: writes $W/CHANGE.yaml from the previous spec
+	local prev=$1 new=$2
+	case $new in
+	comment) sed 's/^# The cluster of/# A comment edit.\n# The cluster of/' ;;
+	disco) sed 's|features: \[http://jabber.org/protocol/muc\]|features: [http://jabber.org/protocol/muc, muc_persistent]|' ;;
+	homes) sed 's/home: \[node1, node3\]/home: [node3, node1]/' ;;
+	csecret1) sed 's/secret: {env: VCOMP_ROLL_K1}/secret: [{env: VCOMP_ROLL_K1}, {env: VCOMP_ROLL_K2}]/' ;;
+	csecret2) sed 's/secret: \[{env: VCOMP_ROLL_K1}, {env: VCOMP_ROLL_K2}\]/secret: [{env: VCOMP_ROLL_K2}, {env: VCOMP_ROLL_K1}]/' ;;
+	csecret3) sed 's/secret: \[{env: VCOMP_ROLL_K2}, {env: VCOMP_ROLL_K1}\]/secret: {env: VCOMP_ROLL_K2}/' ;;
+	compsecret1) sed 's/secret: {env: VCOMP_ROLL_S1}/secret: [{env: VCOMP_ROLL_S1}, {env: VCOMP_ROLL_S2}]/' ;;
+	esac <"$W/$prev.yaml" >"$W/$new.yaml"
+}
+
+echo "== 0. plan and build every change"
+it_san_link
+prev=v0
+ok=1
+(cd "$W" && "$VCOMPC" --all -d bin-v0 v0.yaml) >"$W/build.log" 2>&1 || ok=0
+for c in "${CHANGES[@]}"; do
+	mk "$prev" "$c"
+	if ! (cd "$W" && "$VCOMPC" plan "$prev.yaml" "$c.yaml") >"$W/plan-$c.txt" 2>&1; then
+		it_fail "0 vcompc plan accepts $c" "$W/plan-$c.txt"
+		ok=0
+	fi
+	(cd "$W" && "$VCOMPC" --all -d "bin-$c" "$c.yaml") >>"$W/build.log" 2>&1 || ok=0
+	prev=$c
+done
+if [ $ok = 1 ]; then
+	it_pass "0a every change is planned as rollable and built"
+else
+	it_fail "0a every change is planned as rollable and built" "$W/build.log"
+	it_summary
+	exit 1
+fi
+if grep -q '^  skip node3 (binary unchanged)$' "$W/plan-comment.txt" &&
+    cmp -s "$W/bin-v0/vcomp-node1" "$W/bin-comment/vcomp-node1" &&
+    cmp -s "$W/bin-v0/vcomp-node3" "$W/bin-comment/vcomp-node3"; then
+	it_pass "0b a comment edit: plan skips every node, binaries byte-identical"
+else
+	it_fail "0b a comment edit: plan skips every node, binaries byte-identical" \
+	    "$W/plan-comment.txt"
+fi
+
+for n in 1 2 3; do
+	d=$W/prosody$n
+	mkdir -p "$d/data/example%2etest/accounts"
+	for u in "${USERS[@]}"; do
+		printf 'return { ["password"] = "%spw"; };\n' "$u" \
+		    >"$d/data/example%2etest/accounts/$u.dat"
+	done
+	if bash "$IT_DIR/prosody-up.sh" "$d" "${C2S[$n]}" "${SERVER[$n]}" \
+	    "$VCOMP_ROLL_S1" >/dev/null 2>"$W/prosody-up$n.log"; then
+		it_track_prosody "$d"
+	else
+		it_fail "0c prosody node$n starts" "$W/prosody-up$n.log"
+		it_summary
+		exit 1
+	fi
+done
+
+declare -A RT_PID
+declare -A LINKS0
+# rt_launch N VERSION: starts node N's binary of VERSION and waits for its
+# upstream (Prosody logs the component); rt_links N then waits for its two
+# peer links (every node has two: node1 and node3 are homes).
+rt_launch() {
+	local n=$1 v=$2 before
+	before=$(grep -c "$AUTH_RE" "$W/prosody$n/prosody.log" 2>/dev/null)
+	echo "=== start $v $(date +%T.%N)" >>"$W/runtime-node$n.log"
+	LINKS0[$n]=$(grep -c ': authenticated (' "$W/runtime-node$n.log" 2>/dev/null)
+	"$W/bin-$v/vcomp-node$n" >>"$W/runtime-node$n.log" 2>&1 &
+	RT_PID[$n]=$!
+	it_track "${RT_PID[$n]}"
+	it_wait_count "$W/prosody$n/prosody.log" "$AUTH_RE" $(( ${before:-0} + 1 )) 5
+}
+rt_links() {
+	it_wait_count "$W/runtime-node$1.log" ': authenticated \(' \
+	    $(( ${LINKS0[$1]:-0} + 2 )) 5
+}
+rt_stop() {
+	[ -n "${RT_PID[$1]:-}" ] && it_kill "${RT_PID[$1]}"
+	RT_PID[$1]=
+}
+
+ok=1
+for n in 1 2 3; do rt_launch "$n" v0 || ok=0; done
+for n in 1 2 3; do rt_links "$n" || ok=0; done
+it_wait_port "${LISTEN[1]}" 5 || ok=0
+$MUC --port "${LISTEN[1]}" --reconnect >"$W/muc.log" 2>&1 &
+MUC_PID=$!
+it_track $MUC_PID
+it_wait_count "$W/muc.log" 'connected as' 1 5 || ok=0
+if [ $ok = 1 ]; then
+	it_pass "0d three runtimes with their links, muc.py at node1"
+else
+	it_fail "0d three runtimes with their links, muc.py at node1" \
+	    "$W/runtime-node1.log" "$W/runtime-node2.log" "$W/muc.log"
+	it_summary
+	exit 1
+fi
+
+STOP=$W/stop
+for i in 0 1 2; do
+	n=$((i + 1))
+	$CLIENT --port "${C2S[$n]}" --user "${USERS[$i]}" --timeout 4 muc-flood \
+	    --room "$ROOM" --nick "${USERS[$i]}" --rate "$RATE" \
+	    --stop-file "$STOP" --out "$W/flood-${USERS[$i]}.json" \
+	    >"$W/flood-${USERS[$i]}.log" 2>&1 &
+	FLOOD[$i]=$!
+	it_track "${FLOOD[$i]}"
+done
+for u in "${USERS[@]}"; do
+	it_wait_count "$W/flood-$u.log" JOINED 1 10 ||
+	    it_fail "0e $u joins $ROOM" "$W/flood-$u.log"
+done
+
+now() { date +%s.%N; }
+echo "steady $(now)" >"$W/phases"
+sleep 2
+echo "steady-end $(now)" >>"$W/phases"
+
+for c in "${CHANGES[@]}"; do
+	echo "== roll $c"
+	echo "$c $(now)" >>"$W/phases"
+	order=$(sed -n 's/^  [0-9][0-9]*\. \(node[0-9]\).*/\1/p' "$W/plan-$c.txt")
+	for node in $order; do
+		n=${node#node}
+		m=$(grep -c 'connected as' "$W/muc.log")
+		rt_stop "$n"
+		{ rt_launch "$n" "$c" && rt_links "$n"; } ||
+		    it_fail "$c: node$n's new binary is up with its links" \
+			"$W/runtime-node$n.log"
+		# A home restart also restarts the real component's session.
+		if [ "$n" = 1 ]; then
+			it_wait_count "$W/muc.log" 'connected as' $((m + 1)) 5 ||
+			    it_fail "$c: muc.py reconnects to node1" "$W/muc.log"
+		fi
+	done
+	[ -z "$order" ] && echo "   (no binary changed: nothing to deploy)"
+	sleep 1
+	echo "$c-end $(now)" >>"$W/phases"
+done
+
+touch "$STOP"
+for i in 0 1 2; do
+	wait "${FLOOD[$i]}" 2>/dev/null
+	it_untrack "${FLOOD[$i]}"
+done
+
+# The accounting, per change.
+if $IT_PY - "$W" "${USERS[@]}" >"$W/accounting.txt" 2>&1 <<'EOF'
+import json, sys
+w, users = sys.argv[1], sys.argv[2:]
+data = {u: json.load(open(f"{w}/flood-{u}.json")) for u in users}
+phases = [l.split() for l in open(f"{w}/phases")]
+marks = {name: float(t) for name, t in phases}
+names = [n for n, _ in phases if not n.endswith("-end")]
+# received[u][(sender, n)] = copies; times[u] = sorted receive times
+received = {u: {} for u in users}
+for u in users:
+    for who, num, t in data[u]["got"]:
+        received[u][(who, num)] = received[u].get((who, num), 0) + 1
+bounced = {(u, num) for u in users for num, cond, t in data[u]["errors"]}
+fail = False
+for name in names:
+    start, end = marks[name], marks[name + "-end"]
+    sent = delivered = bounce = dup = lost = 0
+    for u in users:
+        for num, t in data[u]["sent"]:
+            if not (start <= t < end):
+                continue
+            sent += 1
+            copies = [received[v].get((u, num), 0) for v in users]
+            dup += sum(max(0, c - 1) for c in copies)
+            if (u, num) in bounced:
+                bounce += 1
+            elif all(c > 0 for c in copies):
+                delivered += 1
+            else:
+                lost += 1
+    gap = 0.0
+    for u in users:
+        ts = sorted(t for who, num, t in data[u]["got"] if start <= t < end)
+        edges = [start] + ts + [end - 0.5]
+        gap = max([gap] + [b - a for a, b in zip(edges, edges[1:])])
+    ok = lost == 0 and bounce == 0 and gap < 2.0 and sent > 0
+    fail |= not ok
+    print(f"CHANGE {name}: sent {sent} delivered {delivered} bounced {bounce} "
+          f"duplicated {dup} lost {lost} gap {gap:.2f} s {'ok' if ok else 'FAILED'}")
+sys.exit(1 if fail else 0)
+EOF
+then
+	cat "$W/accounting.txt"
+	it_pass "every change rolled with lost = 0, bounced = 0, gap < 2 s"
+else
+	cat "$W/accounting.txt"
+	it_fail "every change rolled with lost = 0, bounced = 0, gap < 2 s" \
+	    "$W/runtime-node1.log" "$W/muc.log"
+fi
+grep -hE '; refused$|wrong proof|refused us' "$W"/runtime-node*.log >"$W/refused.log"
+if [ -s "$W/refused.log" ]; then
+	it_fail "no link was refused during the rolls" "$W/refused.log"
+else
+	it_pass "no link was refused during the rolls"
+fi
+
+it_summary
