@@ -24,10 +24,10 @@
  *   - the home list and its order: a virtual node sends to the first home
  *     whose STATUS says the real component is connected, so two nodes
  *     that list homes differently still agree whenever the real component
- *     is connected to one home (the normal case); a home that receives a
- *     stanza for a component it does not home bounces it as for a missing
- *     real component.  `vcompc plan` checks that some home is in both the
- *     old and the new list;
+ *     is connected to one home (the normal case), and no node sends to a
+ *     node whose STATUS does not say the real component is connected
+ *     there.  `vcompc plan` checks that some home is in both the old and
+ *     the new list;
  *   - disco identities, features, node and mode: answered by each node
  *     from its own table, never across a link;
  *   - secrets (checked by handshakes, not compared), limits (local to
@@ -103,16 +103,4 @@ compat_compute(struct ir_spec *spec)
 			c->id = 1;
 		labelled_hash(FORWARD_LABEL, c->domain.s, c->compat);
 	}
-}
-
-void
-compat_link_digest(const struct ir_spec *spec, uint8_t out[32])
-{
-	size_t *order = compat_table_order(spec);
-	struct sha256_ctx h;
-
-	sha256_init(&h);
-	for (size_t k = 0; k < spec->ncomponents; k++)
-		sha256_update(&h, 32, spec->components[order[k]].compat);
-	sha256_digest(&h, 32, out);
 }

@@ -575,11 +575,9 @@ put_table(FILE *out, const struct ir_spec *spec, size_t node,
 	const struct ir_node *n = &spec->nodes[node];
 	const struct ir_limits *l = &spec->limits;
 	char *vers = c_string(VCOMPC_VERSION);
-	uint8_t link[32];
 	bool homes_any = false;
 
 	(void)o;
-	compat_link_digest(spec, link);
 	if (spec->ncluster_accept > 0) {
 		fprintf(out,
 "/* Older cluster secrets still accepted from peers (a rotation). */\n"
@@ -601,10 +599,6 @@ put_table(FILE *out, const struct ir_spec *spec, size_t node,
 	 * runtime compares it with its own VCOMP_TABLE_VERSION. */
 	fprintf(out, "\t.version         = %d,\n", VCOMP_TABLE_VERSION);
 	fprintf(out, "\t.vcompc_version  = %s,\n", vers);
-	fputs("\t.link_digest     = \"", out);
-	for (size_t i = 0; i < sizeof link; i++)
-		fprintf(out, "%02x", link[i]);
-	fputs("\",\n", out);
 	fprintf(out, "\t.self            = %zu,   /* %s */\n", node,
 		comment_safe(n->name.s));
 	fputs("\t.nodes           = nodes,\n", out);

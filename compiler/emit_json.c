@@ -165,7 +165,6 @@ emit_json(FILE *out, const struct ir_spec *spec, size_t node)
 	const char *self = spec->nodes[node].name.s;
 	const char *name = spec->path;
 	size_t *order = compat_table_order(spec);
-	uint8_t link[32];
 
 	/* Same rule as the C banner: no absolute path of this machine. */
 	if (name[0] == '/' && strrchr(name, '/')[1] != '\0')
@@ -173,13 +172,9 @@ emit_json(FILE *out, const struct ir_spec *spec, size_t node)
 
 	fprintf(out, "{\n  \"vcompc\": \"%s\",\n  \"spec\": ", VCOMPC_VERSION);
 	json_str(out, name);
-	fprintf(out, ",\n  \"format\": \"%s\",\n  \"link_digest\": \"",
+	fprintf(out, ",\n  \"format\": \"%s\",\n  \"node\": ",
 		spec->format == FMT_YAML ? "yaml" :
 		spec->format == FMT_TDSL ? "tdsl" : "properties");
-	compat_link_digest(spec, link);
-	for (size_t i = 0; i < sizeof link; i++)
-		fprintf(out, "%02x", link[i]);
-	fputs("\",\n  \"node\": ", out);
 	json_str(out, self);
 	fprintf(out, ",\n  \"self\": %zu,\n  \"nodes\": [", node);
 	for (size_t i = 0; i < spec->nnodes; i++) {

@@ -330,16 +330,9 @@ compare_nodes(struct plan *p)
 		if (j < last) {
 			if (order_ok)
 				refuse(p, &nn->name.pos, "plan-node-order",
-			    xprintf("node %s moves before a node it followed: the lower of two nodes dials the other, so while one of them runs the old binary and the other the new one, both wait for the other to dial (or both dial and refuse); keep the order of the existing nodes",
-				    nn->name.s));
+				    xprintf("node %s moves before a node it followed: the lower of two nodes dials the other, so while one of them runs the old binary and the other the new one, both wait for the other to dial (or both dial and refuse); keep the order of the existing nodes",
+					    nn->name.s));
 			order_ok = false;
-		} else if ((size_t)j != i) {
-			/* The runtime names a peer by its index and its
-			 * name in HELLO (docs/peer-protocol.md); both must
-			 * agree. */
-			refuse(p, &nn->name.pos, "plan-node-index",
-			    xprintf("node %s moves from index %zu to %ld: the peer link's HELLO carries the node's index, which the nodes not yet rolled read as another node; add new nodes at the end of 'nodes' and remove nodes only from the end",
-				    nn->name.s, i, j));
 		}
 		moved |= (size_t)j != i;
 		if (j > last)
@@ -462,22 +455,6 @@ compare_components(struct plan *p)
 				    nc->domain.s, source_str(&nc->secret)));
 		}
 	}
-}
-
-/* The link digest: the current runtime numbers components on the peer
- * link by their position in the sorted list, so two nodes with different
- * component lists refuse each other's links. */
-static void
-compare_link(struct plan *p)
-{
-	uint8_t a[32], b[32];
-
-	compat_link_digest(p->old, a);
-	compat_link_digest(p->new, b);
-	if (memcmp(a, b, sizeof a) == 0 || p->new->nnodes < 2)
-		return;
-	refuse(p, &(struct pos){ p->new->path, 0, 0 }, "plan-components",
-	       "the set of components changes: peer links number components by their place in the sorted list (docs/peer-protocol.md), so nodes with the old list and nodes with the new one refuse each other's links until every node is rolled; deploy every node at once, in a maintenance window");
 }
 
 /* Renders node `name`'s table from s into a heap string; NULL when s has
@@ -692,7 +669,6 @@ plan_main(int argc, char **argv)
 	compare_nodes(&p);
 	compare_components(&p);
 	compare_limits(&p);
-	compare_link(&p);
 	print_plan(&p);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		error_at(NULL, "cannot write standard output");

@@ -399,10 +399,6 @@ bool spec_load(const char *path, int format, struct ir_spec *spec);
 /* Fills every component's id and compat digest (see compat.c for what
  * they cover and why).  check_spec() calls it before its checks. */
 void compat_compute(struct ir_spec *spec);
-/* The link digest of a spec: SHA-256 over the compat digests of its
- * components in table order.  Two tables whose link digests are equal
- * number their components alike on the peer link. */
-void compat_link_digest(const struct ir_spec *spec, uint8_t out[32]);
 /* Component indexes in table order (by domain, memcmp then length).
  * Arena memory. */
 size_t *compat_table_order(const struct ir_spec *spec);

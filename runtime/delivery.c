@@ -142,6 +142,12 @@ resume_sources(struct dlv *d)
 }
 
 void
+dlv_set_ids(struct dlv *d, const uint32_t *ids)
+{
+	d->ids = ids;
+}
+
+void
 dlv_send(struct dlv *d, struct conn *src, size_t ci, uint8_t flags,
     struct qent *e)
 {
@@ -159,7 +165,8 @@ dlv_send(struct dlv *d, struct conn *src, size_t ci, uint8_t flags,
 	f->flags = flags;
 	f->e = e;
 	vbuf_clear(&scratch);
-	if (!peer_put_stanza(&scratch, flags, f->comp, f->seq, from, flen,
+	if (!peer_put_stanza(&scratch, flags,
+	    d->ids != NULL ? d->ids[ci] : f->comp, f->seq, from, flen,
 	    e->data, e->len))
 		vfatal("stanza frame does not fit");   /* bounded by max_stanza */
 	d->ops->write(d->arg, src, scratch.p, scratch.len);

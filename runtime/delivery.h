@@ -79,6 +79,11 @@ struct receipt {
 struct dlv {
 	const struct dlv_ops *ops;
 	void *arg;
+	/* The wire id of each component (vcomp_table.h's id), by table
+	 * index; NULL (unit tests) writes the index itself.  Frames name a
+	 * component by id, so adding one renumbers nothing on the wire;
+	 * the session (peer.c) maps received ids back to indexes. */
+	const uint32_t *ids;
 	struct pstats *st;          /* the session's counters */
 	const char *name;           /* the remote node, for logs */
 	size_t ncomps;              /* frames for comp >= ncomps are bad */
@@ -106,6 +111,8 @@ struct dlv {
 
 /* Sets d up, inactive.  max_stanza bounds received stanzas (plus the
  * frame's from); cap bounds the kept frames' memory. */
+/* Sets the wire ids (see struct dlv); ids must outlive d. */
+void dlv_set_ids(struct dlv *d, const uint32_t *ids);
 void dlv_init(struct dlv *d, const struct dlv_ops *ops, void *arg,
     struct pstats *st, const char *name, size_t ncomp, size_t max_stanza,
     size_t cap);

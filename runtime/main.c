@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "peer_proto.h"
 #include "vcrt.h"
 
 static void
@@ -70,7 +71,8 @@ main(int argc, char **argv)
 		case 'V':
 			printf("%s (vcomp runtime %s)\n", prog, VCOMP_VERSION);
 			printf("vcompc %s\n", vcomp_table.vcompc_version);
-			printf("links sha256:%s\n", vcomp_table.link_digest);
+			printf("peer protocol %d-%d\n", PEER_VERSION_MIN,
+			    PEER_VERSION_MAX);
 			printf("node %s\n", node);
 			return 0;
 		case 'h':

@@ -105,6 +105,11 @@ struct peer {
 	struct link *link;          /* authenticated link, or NULL */
 	struct link *dialling;      /* our attempt in progress, or NULL */
 	uint8_t *status;            /* ncomps bytes of their last STATUS */
+	/* What the peer's COMPONENTS said of each of our components
+	 * (enum compat_state), and what the log last said of it: a
+	 * component is carried on the link only when both define it
+	 * compatibly, and a difference is logged once, not per link. */
+	uint8_t *compat, *logged;
 	struct dlv dlv;             /* delivery over the current link */
 	struct timer retry;
 	uint32_t failures;
@@ -114,9 +119,26 @@ struct peer {
 	struct pstats st;
 };
 
+/* A component on one link (struct peer's compat). */
+enum compat_state {
+	CS_UNKNOWN = 0,   /* no COMPONENTS yet on this link */
+	CS_OK,            /* same id, same compat digest: carried */
+	CS_LACKS,         /* the peer does not define it */
+	CS_DIFFERS,       /* the peer defines it with another compat digest */
+};
+
 char *cluster_secret;
 char **cluster_accept;
 size_t ncluster_accept;
+
+/* Our components' wire ids by table index, and (id, index) sorted by id
+ * for the frames that name one. */
+static uint32_t *comp_ids;
+struct id_ix {
+	uint32_t id;
+	uint32_t ix;
+};
+static struct id_ix *by_id;
 
 static struct peer *peers;      /* indexed by node index; NULL if none */
 static struct listener *peer_l;
@@ -180,11 +202,19 @@ rp_reachable(uint16_t node)
 }
 
 static bool
+rp_carries(uint16_t node, size_t ci)
+{
+	struct peer *p = peer_up(node);
+
+	return p != NULL && ci < ncomps && p->compat[ci] == CS_OK;
+}
+
+static bool
 rp_has_comp(uint16_t node, size_t ci)
 {
 	struct peer *p = peer_up(node);
 
-	return p != NULL && ci < ncomps && (p->status[ci] & 1);
+	return rp_carries(node, ci) && (p->status[ci] & 1);
 }
 
 static bool
@@ -207,6 +237,7 @@ static void rp_status_changed(void);
 static const struct route_peers route_peers = {
 	.reachable = rp_reachable,
 	.has_comp = rp_has_comp,
+	.carries = rp_carries,
 	.full = rp_full,
 	.send = rp_send,
 	.status_changed = rp_status_changed,
@@ -234,13 +265,47 @@ send_ctl(struct link *l, uint8_t type, const void *payload, size_t len)
 static void
 send_status(struct peer *p)
 {
-	uint8_t *b = xcalloc(ncomps, 1);
+	struct vbuf b = {0};
 
 	for (size_t i = 0; i < ncomps; i++)
-		b[i] = comps[i].home != NULL &&
-		    (comps[i].home->flags & C_READY) ? 1 : 0;
-	send_ctl(p->link, PT_STATUS, b, ncomps);
-	free(b);
+		peer_add_status_entry(&b, comps[i].vc->id,
+		    comps[i].home != NULL && (comps[i].home->flags & C_READY) ?
+		    1 : 0);
+	send_ctl(p->link, PT_STATUS, b.p, b.len);
+	vbuf_free(&b);
+}
+
+/* Right after authentication: every component we define, so that the
+ * peer knows which of its components this link carries. */
+static void
+send_components(struct peer *p)
+{
+	struct vbuf b = {0};
+
+	for (size_t i = 0; i < ncomps; i++)
+		peer_add_comp_entry(&b, comps[i].vc->id, comps[i].vc->compat,
+		    comps[i].vc->domain, comps[i].vc->domain_len);
+	send_ctl(p->link, PT_COMPONENTS, b.p, b.len);
+	vbuf_free(&b);
+}
+
+static int
+cmp_id(const void *a, const void *b)
+{
+	uint32_t x = ((const struct id_ix *)a)->id;
+	uint32_t y = ((const struct id_ix *)b)->id;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Our table index of the component with wire id `id`, or -1. */
+static long
+comp_of_id(uint32_t id)
+{
+	struct id_ix key = { id, 0 }, *hit;
+
+	hit = bsearch(&key, by_id, ncomps, sizeof *by_id, cmp_id);
+	return hit != NULL ? (long)hit->ix : -1;
 }
 
 /* A real component connected or disconnected here: tell every peer. */
@@ -437,11 +502,11 @@ link_new(struct conn *conn, bool dialler, const char *addr)
 static void
 send_hello(struct link *l)
 {
-	struct peer_hello h = { .version = PEER_VERSION };
+	struct peer_hello h = {
+		.min_version = PEER_VERSION_MIN, .max_version = PEER_VERSION_MAX,
+	};
 
 	memcpy(h.nonce, l->nonce, PEER_NONCE_LEN);
-	memcpy(h.digest, table->link_digest, PEER_DIGEST_LEN);
-	h.node = table->self;
 	h.name = self_name();
 	h.name_len = strlen(h.name);
 	vbuf_clear(&scratch);
@@ -510,7 +575,8 @@ got_hello(struct link *l, const struct peer_frame *f)
 	const char *dn, *an;
 	uint8_t mine[PEER_MAC_LEN];
 	const uint8_t *dnonce, *anonce;
-	uint16_t self = table->self;
+	uint16_t self = table->self, node;
+	uint8_t v;
 
 	if (!peer_parse_hello(f, &h)) {
 		vlog(VL_WARN, "peer link %s: malformed HELLO", l->addr);
@@ -519,43 +585,45 @@ got_hello(struct link *l, const struct peer_frame *f)
 	}
 	snprintf(name, sizeof name, "%.*s", (int)(h.name_len > 200 ? 200 :
 	    h.name_len), h.name);
-	if (h.version != PEER_VERSION) {
+	/* The highest version both speak; a later vcomp that speaks a
+	 * newer version too still talks to this one, so a cluster rolls
+	 * from one protocol to the next. */
+	v = peer_version_agree(PEER_VERSION_MIN, PEER_VERSION_MAX,
+	    h.min_version, h.max_version);
+	if (v == 0) {
 		vlog(VL_WARN, "peer link %s: node '%s' speaks peer protocol "
-		    "version %u, this node speaks %u", l->addr, name,
-		    h.version, PEER_VERSION);
-		refuse(l, "unsupported version");
+		    "versions %u-%u, this node %u-%u; refused", l->addr, name,
+		    h.min_version, h.max_version, PEER_VERSION_MIN,
+		    PEER_VERSION_MAX);
+		refuse(l, "no common protocol version");
 		return;
 	}
-	if (memcmp(h.digest, table->link_digest, PEER_DIGEST_LEN) != 0) {
-		vlog(VL_ERR, "peer %s (%s) was compiled with other components "
-		    "(link digest %.64s, ours %s); refused", name, l->addr,
-		    h.digest, table->link_digest);
-		refuse(l, "different components");
-		return;
-	}
-	if (h.node >= table->nnodes || h.node == self ||
-	    strlen(table->nodes[h.node].name) != h.name_len ||
-	    memcmp(table->nodes[h.node].name, h.name, h.name_len) != 0) {
-		vlog(VL_WARN, "peer link %s: claims to be node '%s' (index "
-		    "%u), which is not another node of this cluster; refused",
-		    l->addr, name, h.node);
+	/* Nodes are named, not numbered: node lists may differ while a
+	 * change rolls (a node added at the end, or removed). */
+	for (node = 0; node < table->nnodes; node++)
+		if (strlen(table->nodes[node].name) == h.name_len &&
+		    memcmp(table->nodes[node].name, h.name, h.name_len) == 0)
+			break;
+	if (node >= table->nnodes || node == self) {
+		vlog(VL_WARN, "peer link %s: claims to be node '%s', which is "
+		    "not another node of this cluster; refused", l->addr, name);
 		refuse(l, "unknown node");
 		return;
 	}
-	if (l->dialler && h.node != l->peer->idx) {
+	if (l->dialler && node != l->peer->idx) {
 		vlog(VL_WARN, "peer link %s: we dialled node %s but '%s' "
 		    "answered; refused", l->addr, l->peer->name, name);
 		refuse(l, "unexpected node");
 		return;
 	}
-	if (!l->dialler && (h.node > self || peers[h.node].name == NULL)) {
+	if (!l->dialler && (node > self || peers[node].name == NULL)) {
 		vlog(VL_WARN, "peer link %s: node %s should not dial node %s "
 		    "(the lower index dials, and only nodes that need a link); "
 		    "refused", l->addr, name, self_name());
 		refuse(l, "should not dial");
 		return;
 	}
-	l->peer = &peers[h.node];
+	l->peer = &peers[node];
 	memcpy(l->their_nonce, h.nonce, PEER_NONCE_LEN);
 	if (l->dialler) {
 		dn = self_name(), an = l->peer->name;
@@ -634,6 +702,7 @@ got_proof(struct link *l, const struct peer_frame *f)
 	p->link = l;
 	dlv_start(&p->dlv);
 	memset(p->status, 0, ncomps);
+	memset(p->compat, CS_UNKNOWN, ncomps);
 	p->failures = 0;
 	timer_stop(&p->retry);
 	if (p->was_up)
@@ -642,6 +711,7 @@ got_proof(struct link *l, const struct peer_frame *f)
 	vlog(VL_INFO, "peer %s (%s): authenticated (%s)", p->name, l->addr,
 	    l->dialler ? "dialled" : "accepted");
 	timer_at(&l->conn->timer, loop_now() + ping_interval());
+	send_components(p);
 	send_status(p);
 	/* A first round trip at once, so the metrics have one. */
 	send_ping(l);
@@ -649,24 +719,99 @@ got_proof(struct link *l, const struct peer_frame *f)
 
 /* ------------------------------------------------------------ input */
 
+/*
+ * The peer's COMPONENTS: which of our components this link carries.  A
+ * component the peer lacks, or defines with another compat digest, is
+ * treated as if its home were unreachable over this link: stanzas for a
+ * home behind it wait in the component's queue (then bounce), replies to
+ * users behind it leave by another way.  Each difference is logged once,
+ * when it first appears or changes, not on every reconnect.
+ */
+static bool
+got_components(struct link *l, const struct peer_frame *f)
+{
+	struct peer *p = l->peer;
+	const uint8_t *q = f->payload;
+	size_t left = f->len;
+	struct peer_comp_entry e;
+	int r;
+
+	memset(p->compat, CS_LACKS, ncomps);
+	while ((r = peer_next_comp_entry(&q, &left, &e)) > 0) {
+		long ci = comp_of_id(e.id);
+
+		if (ci < 0) {
+			vlog(VL_DEBUG, "peer %s defines %.*s, which this node "
+			    "does not; not carried", p->name,
+			    (int)(e.domain_len > 300 ? 300 : e.domain_len),
+			    e.domain);
+			continue;
+		}
+		p->compat[ci] = e.domain_len == comps[ci].vc->domain_len &&
+		    memcmp(e.domain, comps[ci].vc->domain, e.domain_len) == 0 &&
+		    memcmp(e.compat, comps[ci].vc->compat, PEER_COMPAT_LEN) == 0
+		    ? CS_OK : CS_DIFFERS;
+	}
+	if (r < 0) {
+		vlog(VL_WARN, "peer %s (%s): malformed COMPONENTS; closing the "
+		    "link", p->name, l->addr);
+		return false;
+	}
+	for (size_t i = 0; i < ncomps; i++) {
+		if (p->compat[i] == p->logged[i])
+			continue;
+		if (p->compat[i] == CS_LACKS)
+			vlog(VL_WARN, "peer %s does not define %s: its stanzas "
+			    "do not cross this link (as if its home were "
+			    "unreachable through it)", p->name,
+			    comps[i].vc->domain);
+		else if (p->compat[i] == CS_DIFFERS)
+			vlog(VL_WARN, "peer %s defines %s incompatibly (compat "
+			    "digest differs: ours %.12s…, a domain or forwarding "
+			    "rules of another vcomp): its stanzas do not cross "
+			    "this link", p->name, comps[i].vc->domain,
+			    comps[i].vc->compat);
+		else if (p->logged[i] != CS_UNKNOWN)
+			vlog(VL_INFO, "peer %s now defines %s compatibly",
+			    p->name, comps[i].vc->domain);
+		p->logged[i] = p->compat[i];
+	}
+	route_homes_changed();
+	return true;
+}
+
 static void
 got_status(struct link *l, const struct peer_frame *f)
 {
 	struct peer *p = l->peer;
+	const uint8_t *q = f->payload;
+	size_t left = f->len;
+	uint32_t id;
+	uint8_t flags;
+	int r;
 
-	if (f->len != ncomps) {
-		vlog(VL_WARN, "peer %s (%s): STATUS of %" PRIu32 " bytes for "
-		    "%zu components; closing the link", p->name, l->addr,
-		    f->len, ncomps);
+	/* A STATUS replaces the last one: what it does not name is not
+	 * connected there. */
+	uint8_t *now = xcalloc(ncomps ? ncomps : 1, 1);
+	while ((r = peer_next_status_entry(&q, &left, &id, &flags)) > 0) {
+		long ci = comp_of_id(id);
+		if (ci >= 0 && p->compat[ci] == CS_OK)
+			now[ci] = flags & 1;
+	}
+	if (r < 0) {
+		free(now);
+		vlog(VL_WARN, "peer %s (%s): malformed STATUS; closing the link",
+		    p->name, l->addr);
 		refuse(l, "bad STATUS");
 		return;
 	}
 	for (size_t i = 0; i < ncomps; i++)
-		if ((p->status[i] & 1) != (f->payload[i] & 1))
+		if ((p->status[i] & 1) != now[i])
 			vlog(VL_INFO, "peer %s: real component %s %s there",
-			    p->name, comps[i].vc->domain, f->payload[i] & 1 ?
+			    p->name, comps[i].vc->domain, now[i] ?
 			    "connected" : "not connected");
-	memcpy(p->status, f->payload, ncomps);
+	memcpy(p->status, now, ncomps);
+	free(now);
 	route_homes_changed();
 }
 
@@ -690,9 +835,30 @@ got_frame(struct link *l, const struct peer_frame *f)
 		return true;
 	case L_READY:
 		switch (f->type) {
-		case PT_STANZA:
-			if (!dlv_got_stanza(&l->peer->dlv, f)) {
+		case PT_STANZA: {
+			/* Frames name components by id; delivery works
+			 * with our table index. */
+			struct peer_frame g = *f;
+			long ci = comp_of_id(f->comp);
+
+			if (ci < 0 || l->peer->compat[ci] != CS_OK) {
+				vlog(VL_WARN, "peer %s (%s): STANZA for "
+				    "component id %08" PRIx32 ", which this "
+				    "link does not carry; closing the link",
+				    l->peer->name, l->addr, f->comp);
+				refuse(l, "component not carried");
+				return false;
+			}
+			g.comp = (uint32_t)ci;
+			if (!dlv_got_stanza(&l->peer->dlv, &g)) {
 				refuse(l, "malformed STANZA");
+				return false;
+			}
+			return true;
+		}
+		case PT_COMPONENTS:
+			if (!got_components(l, f)) {
+				refuse(l, "malformed COMPONENTS");
 				return false;
 			}
 			return true;
@@ -797,6 +963,7 @@ link_lost(struct peer *p)
 {
 	dlv_end(&p->dlv);
 	memset(p->status, 0, ncomps);
+	memset(p->compat, CS_UNKNOWN, ncomps);
 	route_homes_changed();
 	for (size_t i = 0; i < ncomps; i++)
 		route_flush_up(&comps[i]);
@@ -910,6 +1077,14 @@ peer_start(void)
 
 	if (table->nnodes < 2)
 		return 0;
+	comp_ids = xcalloc(ncomps ? ncomps : 1, sizeof *comp_ids);
+	by_id = xcalloc(ncomps ? ncomps : 1, sizeof *by_id);
+	for (size_t i = 0; i < ncomps; i++) {
+		comp_ids[i] = comps[i].vc->id;
+		by_id[i].id = comps[i].vc->id;
+		by_id[i].ix = (uint32_t)i;
+	}
+	qsort(by_id, ncomps, sizeof *by_id, cmp_id);
 	peers = xcalloc(table->nnodes, sizeof *peers);
 	for (uint16_t i = 0; i < table->nnodes; i++) {
 		struct peer *p = &peers[i];
@@ -920,11 +1095,14 @@ peer_start(void)
 		p->idx = i;
 		p->name = table->nodes[i].name;
 		p->dials = table->self < i;
-		p->status = xcalloc(ncomps, 1);
+		p->status = xcalloc(ncomps ? ncomps : 1, 1);
+		p->compat = xcalloc(ncomps ? ncomps : 1, 1);
+		p->logged = xcalloc(ncomps ? ncomps : 1, 1);
 		p->retry.fn = dial_now;
 		p->retry.arg = p;
 		dlv_init(&p->dlv, &peer_dlv_ops, p, &p->st, p->name, ncomps,
 		    table->limits.max_stanza, table->limits.output_cap);
+		dlv_set_ids(&p->dlv, comp_ids);
 	}
 	conn_on_close(dlv_conn_closed, NULL);
 	route_set_peers(&route_peers);
@@ -1010,10 +1188,16 @@ peer_free_all(void)
 				continue;
 			dlv_free(&p->dlv);
 			free(p->status);
+			free(p->compat);
+			free(p->logged);
 		}
 		free(peers);
 		peers = NULL;
 	}
+	free(comp_ids);
+	free(by_id);
+	comp_ids = NULL;
+	by_id = NULL;
 	route_set_peers(NULL);
 	vbuf_free(&scratch);
 }

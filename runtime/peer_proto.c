@@ -92,7 +92,7 @@ peer_decoder_next(struct peer_decoder *d, struct peer_frame *f,
 	/* The header alone decides whether the frame is acceptable, so an
 	 * oversized or unknown frame is refused before its payload is
 	 * buffered. */
-	if (type < PT_HELLO || type > PT_BYE)
+	if (type < PT_HELLO || type > PT_COMPONENTS)
 		bad = "unknown frame type";
 	else if (len > d->max_len)
 		bad = "frame payload too large";
@@ -111,8 +111,9 @@ peer_decoder_next(struct peer_decoder *d, struct peer_frame *f,
 		return 0;
 	f->type = type;
 	f->flags = h[5];
-	f->comp = get_u16(h + 6);
-	f->seq = get_u32(h + 8);
+	/* h[6..7] are reserved (0); a later version may use them. */
+	f->comp = get_u32(h + 8);
+	f->seq = get_u32(h + 12);
 	f->payload = h + PEER_HDR_LEN;
 	f->len = len;
 	d->off += PEER_HDR_LEN + (size_t)len;
@@ -123,7 +124,7 @@ peer_decoder_next(struct peer_decoder *d, struct peer_frame *f,
 
 /* Appends a header for a payload of len bytes. */
 static void
-put_header(struct vbuf *out, uint8_t type, uint8_t flags, uint16_t comp,
+put_header(struct vbuf *out, uint8_t type, uint8_t flags, uint32_t comp,
     uint32_t seq, size_t len)
 {
 	uint8_t h[PEER_HDR_LEN];
@@ -135,14 +136,15 @@ put_header(struct vbuf *out, uint8_t type, uint8_t flags, uint16_t comp,
 	put_u32(h, (uint32_t)len);
 	h[4] = type;
 	h[5] = flags;
-	put_u16(h + 6, comp);
-	put_u32(h + 8, seq);
+	put_u16(h + 6, 0);
+	put_u32(h + 8, comp);
+	put_u32(h + 12, seq);
 	vbuf_add(out, h, sizeof h);
 }
 
 void
 peer_put_frame(struct vbuf *out, uint8_t type, uint8_t flags,
-    uint16_t comp, uint32_t seq, const void *payload, size_t len)
+    uint32_t comp, uint32_t seq, const void *payload, size_t len)
 {
 	vbuf_reserve(out, PEER_HDR_LEN + len);
 	put_header(out, type, flags, comp, seq, len);
@@ -150,7 +152,7 @@ peer_put_frame(struct vbuf *out, uint8_t type, uint8_t flags,
 }
 
 bool
-peer_put_stanza(struct vbuf *out, uint8_t flags, uint16_t comp,
+peer_put_stanza(struct vbuf *out, uint8_t flags, uint32_t comp,
     uint32_t seq, const char *from, size_t from_len, const char *raw,
     size_t raw_len)
 {
@@ -217,17 +219,14 @@ peer_parse_ack(const struct peer_frame *f, uint32_t *seq)
 void
 peer_put_hello(struct vbuf *out, const struct peer_hello *h)
 {
-	uint8_t node[2];
 	size_t len;
 
-	len = 1 + PEER_NONCE_LEN + PEER_DIGEST_LEN + 2 + h->name_len;
+	len = 2 + PEER_NONCE_LEN + h->name_len;
 	vbuf_reserve(out, PEER_HDR_LEN + len);
 	put_header(out, PT_HELLO, 0, 0, 0, len);
-	vbuf_addch(out, (char)h->version);
+	vbuf_addch(out, (char)h->min_version);
+	vbuf_addch(out, (char)h->max_version);
 	vbuf_add(out, h->nonce, PEER_NONCE_LEN);
-	vbuf_add(out, h->digest, PEER_DIGEST_LEN);
-	put_u16(node, h->node);
-	vbuf_add(out, node, 2);
 	vbuf_add(out, h->name, h->name_len);
 }
 
@@ -238,14 +237,11 @@ peer_parse_hello(const struct peer_frame *f, struct peer_hello *h)
 
 	if (f->type != PT_HELLO || f->len < PEER_HELLO_MIN)
 		return false;
-	h->version = p[0];
-	p += 1;
+	h->min_version = p[0];
+	h->max_version = p[1];
+	p += 2;
 	memcpy(h->nonce, p, PEER_NONCE_LEN);
 	p += PEER_NONCE_LEN;
-	memcpy(h->digest, p, PEER_DIGEST_LEN);
-	p += PEER_DIGEST_LEN;
-	h->node = get_u16(p);
-	p += 2;
 	h->name = (const char *)p;
 	h->name_len = f->len - (size_t)(p - f->payload);
 	/* A NUL inside the name would make "a\0b" || 0 || "c" and
@@ -253,6 +249,76 @@ peer_parse_hello(const struct peer_frame *f, struct peer_hello *h)
 	if (memchr(h->name, '\0', h->name_len) != NULL)
 		return false;
 	return true;
+}
+
+uint8_t
+peer_version_agree(uint8_t amin, uint8_t amax, uint8_t bmin, uint8_t bmax)
+{
+	uint8_t lo = amin > bmin ? amin : bmin;
+	uint8_t hi = amax < bmax ? amax : bmax;
+
+	return lo <= hi ? hi : 0;
+}
+
+void
+peer_add_comp_entry(struct vbuf *b, uint32_t id, const char *compat,
+    const char *domain, size_t domain_len)
+{
+	uint8_t n[4];
+
+	put_u32(n, id);
+	vbuf_add(b, n, 4);
+	vbuf_add(b, compat, PEER_COMPAT_LEN);
+	put_u16(n, (uint16_t)domain_len);
+	vbuf_add(b, n, 2);
+	vbuf_add(b, domain, domain_len);
+}
+
+int
+peer_next_comp_entry(const uint8_t **p, size_t *left,
+    struct peer_comp_entry *e)
+{
+	size_t dl;
+
+	if (*left == 0)
+		return 0;
+	if (*left < 4 + PEER_COMPAT_LEN + 2)
+		return -1;
+	e->id = get_u32(*p);
+	e->compat = (const char *)*p + 4;
+	dl = get_u16(*p + 4 + PEER_COMPAT_LEN);
+	if (*left - (4 + PEER_COMPAT_LEN + 2) < dl)
+		return -1;
+	e->domain = (const char *)*p + 4 + PEER_COMPAT_LEN + 2;
+	e->domain_len = dl;
+	*p += 4 + PEER_COMPAT_LEN + 2 + dl;
+	*left -= 4 + PEER_COMPAT_LEN + 2 + dl;
+	return 1;
+}
+
+void
+peer_add_status_entry(struct vbuf *b, uint32_t id, uint8_t flags)
+{
+	uint8_t n[5];
+
+	put_u32(n, id);
+	n[4] = flags;
+	vbuf_add(b, n, 5);
+}
+
+int
+peer_next_status_entry(const uint8_t **p, size_t *left, uint32_t *id,
+    uint8_t *flags)
+{
+	if (*left == 0)
+		return 0;
+	if (*left < 5)
+		return -1;
+	*id = get_u32(*p);
+	*flags = (*p)[4];
+	*p += 5;
+	*left -= 5;
+	return 1;
 }
 
 /* ----------------------------------------------------- authentication */

@@ -3,7 +3,8 @@
  * (docs/peer-protocol.md), as pure functions: no sockets, no timers, no
  * global state except the kernel's random source (peer_nonce).
  *
- * A frame is a 12-byte big-endian header (len, type, flags, comp, seq)
+ * A frame is a 16-byte big-endian header (len, type, flags, reserved,
+ * comp, seq)
  * followed by len bytes of payload.  Encoders append whole frames to a
  * struct vbuf the caller owns.  The decoder owns a copy of the bytes fed
  * to it; the frames it returns point into that copy.
@@ -19,21 +20,24 @@
 
 struct vc_table;
 
-#define PEER_VERSION	1
-#define PEER_HDR_LEN	12
+/* The protocol versions this runtime speaks; HELLO carries the range and
+ * the link uses the highest version both ranges hold. */
+#define PEER_VERSION_MIN	2
+#define PEER_VERSION_MAX	2
+#define PEER_HDR_LEN	16
 #define PEER_NONCE_LEN	32
-#define PEER_DIGEST_LEN	64	/* hex SHA-256 of the spec */
+#define PEER_COMPAT_LEN	64	/* a component's hex compat digest */
 #define PEER_MAC_LEN	32
 #define PEER_SLACK	2048	/* payload may exceed max_stanza by this */
-/* A HELLO payload: version, nonce, digest, node index, then a name of at
+/* A HELLO payload: lowest and highest version, nonce, then a name of at
  * least one byte. */
-#define PEER_HELLO_MIN	(1 + PEER_NONCE_LEN + PEER_DIGEST_LEN + 2 + 1)
+#define PEER_HELLO_MIN	(2 + PEER_NONCE_LEN + 1)
 /* The longest sender JID a STANZA frame can carry (its length is a u16). */
 #define PEER_FROM_MAX	UINT16_MAX
 
 enum peer_type {
 	PT_HELLO = 1, PT_PROOF, PT_STANZA, PT_ACK, PT_STATUS, PT_PING, PT_PONG,
-	PT_BYE
+	PT_BYE, PT_COMPONENTS
 };
 /* STANZA flags. */
 enum { PF_TO_HOME = 1, PF_TO_USER = 2 };
@@ -42,7 +46,7 @@ enum { PF_TO_HOME = 1, PF_TO_USER = 2 };
  * the caller's bytes for hand-built frames); it is not NUL-terminated. */
 struct peer_frame {
 	uint8_t type, flags;
-	uint16_t comp;
+	uint32_t comp;              /* a component's id (vcomp_table.h), or 0 */
 	uint32_t seq;
 	const uint8_t *payload;
 	uint32_t len;
@@ -90,11 +94,11 @@ int peer_decoder_next(struct peer_decoder *d, struct peer_frame *f,
  * one aborts as a programming error.
  */
 void peer_put_frame(struct vbuf *out, uint8_t type, uint8_t flags,
-    uint16_t comp, uint32_t seq, const void *payload, size_t len);
+    uint32_t comp, uint32_t seq, const void *payload, size_t len);
 /* A STANZA frame: u16 from_len, from, raw.  Returns false and appends
  * nothing when from_len is over PEER_FROM_MAX or the payload would not fit
  * in 32 bits. */
-bool peer_put_stanza(struct vbuf *out, uint8_t flags, uint16_t comp,
+bool peer_put_stanza(struct vbuf *out, uint8_t flags, uint32_t comp,
     uint32_t seq, const char *from, size_t from_len, const char *raw,
     size_t raw_len);
 /*
@@ -119,24 +123,49 @@ void peer_put_ack(struct vbuf *out, uint32_t seq);
 /* False when f is not an ACK of exactly 4 bytes. */
 bool peer_parse_ack(const struct peer_frame *f, uint32_t *seq);
 
-/* The content of a HELLO.  digest is not NUL-terminated; name is
- * name_len bytes, not NUL-terminated. */
+/* The content of a HELLO: the range of protocol versions the sender
+ * speaks, its nonce and its node name (name_len bytes, not
+ * NUL-terminated).  Nodes are named, never numbered: the node lists of
+ * two nodes may differ while a change rolls. */
 struct peer_hello {
-	uint8_t version;
+	uint8_t min_version, max_version;
 	uint8_t nonce[PEER_NONCE_LEN];
-	char digest[PEER_DIGEST_LEN];
-	uint16_t node;
 	const char *name;
 	size_t name_len;
 };
-/* Appends a HELLO frame (comp 0, seq 0) carrying *h; h->version is
- * written as given (normally PEER_VERSION). */
+/* Appends a HELLO frame (comp 0, seq 0) carrying *h. */
 void peer_put_hello(struct vbuf *out, const struct peer_hello *h);
 /* Fills *h from a HELLO frame; h->name points into f->payload.  False
  * when f is not a HELLO, is shorter than PEER_HELLO_MIN, or the name holds
- * a NUL byte (names are NUL-separated in the proof).  Any version is
+ * a NUL byte (names are NUL-separated in the proof).  Any range is
  * accepted here so that the caller can log which one it got. */
 bool peer_parse_hello(const struct peer_frame *f, struct peer_hello *h);
+/* The version a link between ranges [amin, amax] and [bmin, bmax] uses:
+ * the highest both hold, or 0 when they do not overlap. */
+uint8_t peer_version_agree(uint8_t amin, uint8_t amax, uint8_t bmin,
+    uint8_t bmax);
+
+/*
+ * COMPONENTS: what the sender defines, one entry per component: u32 id,
+ * PEER_COMPAT_LEN bytes of hex compat digest, u16 domain length, domain.
+ * STATUS: one entry per component: u32 id, u8 flags (bit 0: the real
+ * component is connected here).  Entries are appended to a payload the
+ * caller then sends with peer_put_frame; the parsers walk a payload and
+ * return 1 with the next entry, 0 at its end, -1 when it is malformed.
+ */
+struct peer_comp_entry {
+	uint32_t id;
+	const char *compat;         /* PEER_COMPAT_LEN bytes */
+	const char *domain;         /* domain_len bytes, not NUL-terminated */
+	size_t domain_len;
+};
+void peer_add_comp_entry(struct vbuf *payload, uint32_t id,
+    const char *compat, const char *domain, size_t domain_len);
+int peer_next_comp_entry(const uint8_t **p, size_t *left,
+    struct peer_comp_entry *e);
+void peer_add_status_entry(struct vbuf *payload, uint32_t id, uint8_t flags);
+int peer_next_status_entry(const uint8_t **p, size_t *left, uint32_t *id,
+    uint8_t *flags);
 
 /*
  * PROOF = HMAC-SHA-256(secret, "vcomp-peer-1" || role || dialler || 0 ||

@@ -415,7 +415,7 @@ to_user(struct comp *c, struct conn *src, const struct xs_stanza *st)
 		return;
 	if (rroutes != NULL && st->to != NULL &&
 	    rroutes_lookup(rroutes, st->to, strlen(st->to), &n) &&
-	    peer_reachable(n)) {
+	    peer_reachable(n) && peers->carries(n, (size_t)(c - comps))) {
 		emit_peer(c, n, src, PF_TO_USER, qent_new(st, loop_now()));
 		return;
 	}

@@ -131,11 +131,6 @@ struct vc_limits {
 struct vc_table {
 	uint32_t version;          /* VCOMP_TABLE_VERSION */
 	const char *vcompc_version;
-	/* Hex SHA-256 over the compat digests of the components in table
-	 * order: two tables with equal link digests number their components
-	 * alike on the peer link.  Comments, formatting, disco, secrets,
-	 * limits and the node list never change it. */
-	const char *link_digest;
 	uint16_t self;             /* index of this node in nodes[] */
 	const struct vc_node *nodes;
 	uint16_t nnodes;

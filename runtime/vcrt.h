@@ -528,6 +528,9 @@ struct route_peers {
 	/* ... and did its last STATUS say component ci's real component
 	 * is connected there? */
 	bool (*has_comp)(uint16_t node, size_t ci);
+	/* Does the link to node carry component ci (authenticated, and
+	 * both sides define ci compatibly)? */
+	bool (*carries)(uint16_t node, size_t ci);
 	/* Can the link to node take no more now (down, output at its cap,
 	 * or its unacknowledged frames at theirs)? */
 	bool (*full)(uint16_t node);

@@ -154,13 +154,14 @@ else
 	it_summary
 	exit 1
 fi
-# The link digest every HELLO carries (the raw peers of check 6 need it).
-DIGEST=$("$W/bin/vcomp-node1" --version 2>&1 | grep -Eo '[0-9a-fA-F]{64}' | head -n 1)
-if [ -n "$DIGEST" ] && [ "${DIGEST,,}" = "$("$VCOMPC" --emit=json --node node1 "$W/spec.yaml" |
-    sed -n 's/.*"link_digest": "\([0-9a-f]*\)".*/\1/p')" ]; then
-	it_pass "0b --version gives the link digest"
+# The component's wire id and compat digest (the raw peers of check 6
+# announce them in COMPONENTS), from the compiler's JSON.
+read -r COMP_ID COMPAT < <("$VCOMPC" --emit=json --node node1 "$W/spec.yaml" |
+    $IT_PY -c 'import json,sys; c=json.load(sys.stdin)["components"][0]; print(c["id"], c["compat"])')
+if [ -n "${COMPAT:-}" ] && "$W/bin/vcomp-node1" --version 2>&1 | grep -q 'peer protocol 2'; then
+	it_pass "0b --version gives the peer protocol versions; the JSON gives the component's id"
 else
-	it_fail "0b --version gives the link digest (got '$DIGEST')"
+	it_fail "0b --version gives the peer protocol versions; the JSON gives the component's id"
 fi
 
 for n in 1 2 3; do
@@ -434,7 +435,7 @@ rt_stop 3
 raw() {          # raw NAME [ARGS...]: peer.py in node3's place, output in $W/NAME.log
 	local name=$1
 	shift
-	$PEER accept --port "${PEERP[3]}" --index 2 --digest "$DIGEST" \
+	$PEER accept --port "${PEERP[3]}" --comp-id "$COMP_ID" --compat "$COMPAT" --domain "$DOMAIN" \
 	    --send-to node1 --timeout 6 "$@" >"$W/$name.log" 2>&1
 }
 stanza() { echo "<message from='eve@example.test/raw' to='$DOMAIN' id='$1' type='chat'><body>$1</body></message>"; }
@@ -489,7 +490,7 @@ fi
 # peer claiming an unknown name there must be refused too.
 mark=$(lines "$W/runtime-node1.log")
 dial_body="raw-dial-$$"
-$PEER dial --port "${PEERP[1]}" --name node9 --index 2 --digest "$DIGEST" \
+$PEER dial --port "${PEERP[1]}" --name node9 --comp-id "$COMP_ID" --compat "$COMPAT" --domain "$DOMAIN" \
     --secret "$VCOMP_IT_CLUSTER_SECRET" --send-to node1 --eager --timeout 5 \
     --from eve@example.test/raw --stanza "$(stanza "$dial_body")" --expect refused \
     >"$W/6e-dial-badname.log" 2>&1

@@ -21,9 +21,10 @@
 # gap < 2 s.
 #
 # The changes: a comment (plan: every binary unchanged, none deployed), a
-# disco feature, the home list's order, the three rolls of a cluster secret
-# rotation ([K1, K2], [K2, K1], [K2]), and the first roll of a component
-# secret rotation (the home accepts [S1, S2]).
+# disco feature, the home list's order, a component added (homed on node2;
+# the MUC's links must not notice), the three rolls of a cluster secret
+# rotation ([K1, K2], [K2, K1], [K2]), the first roll of a component secret
+# rotation (the home accepts [S1, S2]), and the added component removed.
 #
 # Run by `make check` with VCOMPC, B, SAN and CC in the environment.
 # Takes about 60 s.
@@ -79,17 +80,20 @@ limits:
   backoff-min: 50ms
   backoff-max: 200ms
 EOF
-CHANGES=(comment disco homes csecret1 csecret2 csecret3 compsecret1)
+CHANGES=(comment disco homes addcomp csecret1 csecret2 csecret3 compsecret1 rmcomp)
 mk() {   # mk CHANGE: writes $W/CHANGE.yaml from the previous spec
 	local prev=$1 new=$2
 	case $new in
 	comment) sed 's/^# The cluster of/# A comment edit.\n# The cluster of/' ;;
 	disco) sed 's|features: \[http://jabber.org/protocol/muc\]|features: [http://jabber.org/protocol/muc, muc_persistent]|' ;;
 	homes) sed 's/home: \[node1, node3\]/home: [node3, node1]/' ;;
+	addcomp) sed 's/^limits:$/  echo.example.test:\n    home: node2\n    secret: {env: VCOMP_ROLL_S1}\nlimits:/' ;;
+	rmcomp) sed '/^  echo.example.test:$/,/^    secret: {env: VCOMP_ROLL_S1}$/d' ;;
 	csecret1) sed 's/secret: {env: VCOMP_ROLL_K1}/secret: [{env: VCOMP_ROLL_K1}, {env: VCOMP_ROLL_K2}]/' ;;
 	csecret2) sed 's/secret: \[{env: VCOMP_ROLL_K1}, {env: VCOMP_ROLL_K2}\]/secret: [{env: VCOMP_ROLL_K2}, {env: VCOMP_ROLL_K1}]/' ;;
 	csecret3) sed 's/secret: \[{env: VCOMP_ROLL_K2}, {env: VCOMP_ROLL_K1}\]/secret: {env: VCOMP_ROLL_K2}/' ;;
-	compsecret1) sed 's/secret: {env: VCOMP_ROLL_S1}/secret: [{env: VCOMP_ROLL_S1}, {env: VCOMP_ROLL_S2}]/' ;;
+	# Only the first (the MUC's): echo.example.test keeps its secret.
+	compsecret1) sed '0,/secret: {env: VCOMP_ROLL_S1}/s//secret: [{env: VCOMP_ROLL_S1}, {env: VCOMP_ROLL_S2}]/' ;;
 	esac <"$W/$prev.yaml" >"$W/$new.yaml"
 }
 
@@ -131,7 +135,7 @@ for n in 1 2 3; do
 		    >"$d/data/example%2etest/accounts/$u.dat"
 	done
 	if bash "$IT_DIR/prosody-up.sh" "$d" "${C2S[$n]}" "${SERVER[$n]}" \
-	    "$VCOMP_ROLL_S1" >/dev/null 2>"$W/prosody-up$n.log"; then
+	    "$VCOMP_ROLL_S1" echo.example.test >/dev/null 2>"$W/prosody-up$n.log"; then
 		it_track_prosody "$d"
 	else
 		it_fail "0c prosody node$n starts" "$W/prosody-up$n.log"

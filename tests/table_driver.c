@@ -12,7 +12,7 @@
  * "invariant: ..." and the exit status is 1.
  *
  * Output lines:
- *   version N / vcompc VERSION / links HEX
+ *   version N / vcompc VERSION
  *   self INDEX NAME
  *   node INDEX NAME peer HOST:PORT
  *   server|listen|stats HOST:PORT or -
@@ -86,9 +86,6 @@ main(void)
 	printf("version %" PRIu32 "\n", t->version);
 	invariant(t->version == VCOMP_TABLE_VERSION, "version", "table");
 	printf("vcompc %s\n", t->vcompc_version);
-	printf("links %s\n", t->link_digest);
-	invariant(strlen(t->link_digest) == 64, "link digest is 64 hex digits",
-		  "table");
 	invariant((t->ncluster_accept == 0) == (t->cluster_accept == NULL),
 		  "cluster_accept set exactly when ncluster_accept > 0", "table");
 	invariant(t->self < t->nnodes, "self < nnodes", "table");

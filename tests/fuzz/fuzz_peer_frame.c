@@ -8,7 +8,7 @@
  * byte 0 (seed 0 means one byte at a time).  Oracles, each an abort():
  *   - chunking never changes the outcome: same number of frames, same
  *     final state (error, or waiting for more);
- *   - every frame is exactly the next 12 + len input bytes, len within the
+ *   - every frame is exactly the next 16 + len input bytes, len within the
  *     bound;
  *   - after the decoder is drained it holds less than one frame plus the
  *     last chunk;
@@ -58,7 +58,7 @@ check_frame(const struct peer_frame *f, const uint8_t *w)
 			abort();
 		peer_put_hello(&b, &h);
 		/* HELLO is always sent with flags, comp and seq 0. */
-		memcpy(b.p + 5, w + 5, 7);
+		memcpy(b.p + 5, w + 5, PEER_HDR_LEN - 5);
 		break;
 	case PT_STANZA:
 		if (!peer_parse_stanza(f, &from, &from_len, &raw, &raw_len)) {
@@ -78,8 +78,38 @@ check_frame(const struct peer_frame *f, const uint8_t *w)
 		if (!peer_parse_ack(f, &seq))
 			abort();
 		peer_put_ack(&b, seq);
-		memcpy(b.p + 5, w + 5, 7);
+		memcpy(b.p + 5, w + 5, PEER_HDR_LEN - 5);
 		break;
+	case PT_COMPONENTS:
+	case PT_STATUS: {
+		/* A payload of whole entries re-encodes to the same bytes;
+		 * one that is not is refused, never half read. */
+		const uint8_t *q = f->payload;
+		size_t left = f->len;
+		struct vbuf pl = {0};
+		struct peer_comp_entry e;
+		uint32_t id;
+		uint8_t fl;
+		int k;
+
+		if (f->type == PT_COMPONENTS)
+			while ((k = peer_next_comp_entry(&q, &left, &e)) > 0)
+				peer_add_comp_entry(&pl, e.id, e.compat,
+				    e.domain, e.domain_len);
+		else
+			while ((k = peer_next_status_entry(&q, &left, &id,
+			    &fl)) > 0)
+				peer_add_status_entry(&pl, id, fl);
+		if (k == 0 && (pl.len != f->len ||
+		    memcmp(pl.p, f->payload, f->len) != 0))
+			abort();
+		if (k < 0 && left == 0)
+			abort();
+		vbuf_free(&pl);
+		peer_put_frame(&b, f->type, f->flags, f->comp, f->seq,
+		    f->payload, f->len);
+		break;
+	}
 	case PT_PROOF:
 		if (f->len != PEER_MAC_LEN ||
 		    !peer_proof_ok(f->payload, f))
@@ -90,6 +120,9 @@ check_frame(const struct peer_frame *f, const uint8_t *w)
 		    f->payload, f->len);
 		break;
 	}
+	/* Bytes 6-7 are reserved: sent as 0, ignored when read. */
+	if (b.len >= PEER_HDR_LEN)
+		memcpy(b.p + 6, w + 6, 2);
 	if (b.len != PEER_HDR_LEN + f->len || memcmp(b.p, w, b.len) != 0)
 		abort();
 	vbuf_free(&b);

@@ -2,7 +2,8 @@
 """peer.py -- a raw vcomp peer (docs/peer-protocol.md), written from the
 document alone, for testing what a runtime lets through its peer port.
 
-  peer.py accept --port P --name NAME --index I --digest HEX --secret S
+  peer.py accept --port P --name NAME --comp-id ID --compat HEX
+                 --domain D --secret S
                  --send-to NODE --from JID --stanza XML --expect ok|refused
                  [--eager] [--reply TEXT] [--timeout S]
       Listens on 127.0.0.1:P in the place of node NAME (the real one is
@@ -10,19 +11,20 @@ document alone, for testing what a runtime lets through its peer port.
   peer.py dial   --port P (same options)
       Dials 127.0.0.1:P claiming to be NAME.
 
-On every link it sends HELLO (version 1, a fresh nonce, the spec digest
-HEX, node index I, NAME), reads the other side's HELLO, sends its PROOF
-(HMAC-SHA-256 under S of "vcomp-peer-1" || role || dialler || 0 ||
-acceptor || 0 || dialler nonce || acceptor nonce) and, on the link whose
-far side is NODE, one STANZA frame (flags TO_HOME, component 0, seq 1,
-from JID, the bytes XML) preceded by STATUS (nothing connected here).
+On every link it sends HELLO (versions 2-2, a fresh nonce, NAME), reads
+the other side's HELLO, sends its PROOF (HMAC-SHA-256 under S of
+"vcomp-peer-1" || role || dialler || 0 || acceptor || 0 || dialler nonce
+|| acceptor nonce) and, on the link whose far side is NODE, COMPONENTS
+(one component: ID, its compat digest HEX, domain D), STATUS (nothing
+connected here) and one STANZA frame (flags TO_HOME, component ID, seq 1,
+from JID, the bytes XML).
 Without --eager it first waits for the far side's PROOF and checks it;
 with --eager the STATUS and STANZA go out right behind the PROOF, before
 anything comes back (a peer with a wrong key that tries its luck).
 It answers PING with PONG, pings every second itself, ACKs STANZA frames
 it receives, and prints what happens, flushed, one line each:
-  "LINK n role=dialler|acceptor addr=HOST:PORT", "HELLO n name=... index=...
-  digest-ok=yes|no", "PROOF n ok|bad", "SENT-STANZA n", "ACK n seq=K",
+  "LINK n role=dialler|acceptor addr=HOST:PORT", "HELLO n name=...
+  versions=MIN-MAX", "PROOF n ok|bad", "COMPONENTS n ...", "SENT-STANZA n", "ACK n seq=K",
   "STANZA-IN n flags=F from=J bytes=XML", "STATUS n bits=..", "BYE n ...",
   "CLOSED n by-peer", and finally "RESULT ok|refused|undecided".
 
@@ -39,13 +41,13 @@ import os
 import struct
 import sys
 
-HELLO, PROOF, STANZA, ACK, STATUS, PING, PONG, BYE = range(1, 9)
+HELLO, PROOF, STANZA, ACK, STATUS, PING, PONG, BYE, COMPONENTS = range(1, 10)
 TO_HOME, TO_USER = 1, 2
-HDR = struct.Struct(">IBBHI")
+HDR = struct.Struct(">IBBHII")     # len, type, flags, reserved, comp, seq
 
 
 def frame(ftype, payload=b"", flags=0, comp=0, seq=0):
-    return HDR.pack(len(payload), ftype, flags, comp, seq) + payload
+    return HDR.pack(len(payload), ftype, flags, 0, comp, seq) + payload
 
 
 def proof(secret, role, dialler, acceptor, dnonce, anonce):
@@ -70,7 +72,7 @@ def say(*words):
 
 async def read_frame(reader):
     h = await reader.readexactly(HDR.size)
-    n, ftype, flags, comp, seq = HDR.unpack(h)
+    n, ftype, flags, _rsv, comp, seq = HDR.unpack(h)
     if n > 1 << 20:
         raise ValueError(f"frame of {n} bytes")
     payload = await reader.readexactly(n) if n else b""
@@ -84,9 +86,7 @@ async def link(args, out, reader, writer, dialler):
     say(f"LINK {n} role={'dialler' if dialler else 'acceptor'} "
         f"addr={addr[0]}:{addr[1]}")
     nonce = os.urandom(32)
-    digest = args.digest.lower().encode()
-    hello = (bytes([1]) + nonce + digest + struct.pack(">H", args.index) +
-             args.name.encode())
+    hello = bytes([2, 2]) + nonce + args.name.encode()
     writer.write(frame(HELLO, hello))
     await writer.drain()
     sent_stanza = False
@@ -96,15 +96,12 @@ async def link(args, out, reader, writer, dialler):
     pinger = None
     try:
         ftype, _f, _c, _s, p = await read_frame(reader)
-        if ftype != HELLO or len(p) < 99:
+        if ftype != HELLO or len(p) < 35:
             say(f"UNEXPECTED {n} type={ftype} before HELLO")
             return
-        their_nonce = p[1:33]
-        their_digest = p[33:97]
-        their_index = struct.unpack(">H", p[97:99])[0]
-        their_name = p[99:].decode(errors="replace")
-        say(f"HELLO {n} name={their_name} index={their_index} "
-            f"digest-ok={'yes' if their_digest == digest else 'no'}")
+        their_nonce = p[2:34]
+        their_name = p[34:].decode(errors="replace")
+        say(f"HELLO {n} name={their_name} versions={p[0]}-{p[1]}")
         if dialler:
             d, a, dn, an, mine, theirs = (args.name, their_name, nonce,
                                           their_nonce, b"D", b"A")
@@ -119,8 +116,13 @@ async def link(args, out, reader, writer, dialler):
             nonlocal sent_stanza
             jid = args.from_jid.encode()
             payload = struct.pack(">H", len(jid)) + jid + args.stanza.encode()
-            writer.write(frame(STATUS, b"\0") +
-                         frame(STANZA, payload, flags=TO_HOME, comp=0, seq=1))
+            dom = args.domain.encode()
+            comps = (struct.pack(">I", args.comp_id) + args.compat.lower().encode() +
+                     struct.pack(">H", len(dom)) + dom)
+            writer.write(frame(COMPONENTS, comps) +
+                         frame(STATUS, struct.pack(">IB", args.comp_id, 0)) +
+                         frame(STANZA, payload, flags=TO_HOME, comp=args.comp_id,
+                               seq=1))
             sent_stanza = True
             say(f"SENT-STANZA {n}")
 
@@ -165,6 +167,8 @@ async def link(args, out, reader, writer, dialler):
                         out.decide("ok")
             elif ftype == STATUS:
                 say(f"STATUS {n} bits={p.hex()}")
+            elif ftype == COMPONENTS:
+                say(f"COMPONENTS {n} bytes={len(p)}")
             elif ftype == BYE:
                 say(f"BYE {n} {p.decode(errors='replace')}")
             elif ftype != PONG:
@@ -213,8 +217,9 @@ def main():
     p.add_argument("mode", choices=("accept", "dial"))
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--name", required=True)
-    p.add_argument("--index", type=int, required=True)
-    p.add_argument("--digest", required=True)
+    p.add_argument("--comp-id", type=int, required=True)
+    p.add_argument("--compat", required=True)
+    p.add_argument("--domain", required=True)
     p.add_argument("--secret", required=True)
     p.add_argument("--send-to", required=True)
     p.add_argument("--from", dest="from_jid", required=True)

@@ -2,9 +2,10 @@
 # prosody-up.sh — start one throw-away Prosody 0.12 for the integration
 # tests: foreground process, no TLS, loopback only, users alice and bob.
 #
-# usage: prosody-up.sh DIR C2S_PORT COMPONENT_PORT SECRET
+# usage: prosody-up.sh DIR C2S_PORT COMPONENT_PORT SECRET [DOMAIN...]
 #
-# Writes DIR/prosody.cfg.lua (Component "muc.example.test" with SECRET),
+# Writes DIR/prosody.cfg.lua (Component "muc.example.test" with SECRET, and
+# one more Component with the same secret per extra DOMAIN),
 # pre-seeds the accounts alice/alicepw and bob/bobpw as data files (quicker
 # than prosodyctl and idempotent, so the same DIR can be started again after
 # prosody-down.sh), starts Prosody in the background, waits until both ports
@@ -13,9 +14,10 @@
 # IT_PROSODY_EXTRA, when set, is added to the global section (e.g.
 # "component_stanza_size_limit = 10000", to match a spec's max-stanza).
 set -eu
-[ $# -eq 4 ] || { echo "usage: $0 DIR C2S_PORT COMPONENT_PORT SECRET" >&2; exit 2; }
+[ $# -ge 4 ] || { echo "usage: $0 DIR C2S_PORT COMPONENT_PORT SECRET [DOMAIN...]" >&2; exit 2; }
 DIR=$(mkdir -p "$1" && cd "$1" && pwd)
 C2S=$2 COMP=$3 SECRET=$4
+shift 4
 
 # An empty certs dir silences a certmanager error.
 mkdir -p "$DIR/data/example%2etest/accounts" "$DIR/certs"
@@ -57,6 +59,10 @@ VirtualHost "example.test"
 Component "muc.example.test"
     component_secret = "$SECRET"
 CFG
+for d in "$@"; do
+	printf 'Component "%s"\n    component_secret = "%s"\n' "$d" "$SECRET" \
+	    >>"$DIR/prosody.cfg.lua"
+done
 
 prosody --config "$DIR/prosody.cfg.lua" -F >"$DIR/stdout.log" 2>&1 &
 PID=$!

@@ -14,7 +14,7 @@
 /* A frame copied out of a decoder, so that it outlives the next feed. */
 struct saved {
 	uint8_t type, flags;
-	uint16_t comp;
+	uint32_t comp;
 	uint32_t seq;
 	uint32_t len;
 	uint8_t payload[MAXP];
@@ -24,30 +24,36 @@ static const uint8_t nonce_a[PEER_NONCE_LEN] = {
 	1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
 	17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32,
 };
-static const char digest[PEER_DIGEST_LEN + 1] =
+static const char compat[PEER_COMPAT_LEN + 1] =
     "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
 /* One frame of every type, in type order, appended to out. */
 static void
 build_all(struct vbuf *out)
 {
-	struct peer_hello h = { .version = PEER_VERSION, .node = 0x0102,
+	struct peer_hello h = { .min_version = 2, .max_version = 7,
 	    .name = "node2", .name_len = 5 };
-	uint8_t mac[PEER_MAC_LEN], status[3] = { 1, 0, 1 };
+	uint8_t mac[PEER_MAC_LEN];
+	struct vbuf status = {0}, comps = {0};
 
+	peer_add_status_entry(&status, 0x62617135, 1);
+	peer_add_status_entry(&status, 0xbeef, 0);
+	peer_add_comp_entry(&comps, 0x62617135, compat, "muc.example.test", 16);
 	memcpy(h.nonce, nonce_a, sizeof h.nonce);
-	memcpy(h.digest, digest, PEER_DIGEST_LEN);
 	for (size_t i = 0; i < sizeof mac; i++)
 		mac[i] = (uint8_t)(0xa0 + i);
 	peer_put_hello(out, &h);
 	peer_put_frame(out, PT_PROOF, 0, 0, 0, mac, sizeof mac);
-	CU_ASSERT_TRUE(peer_put_stanza(out, PF_TO_HOME, 0xbeef, 0xdeadbeef,
+	CU_ASSERT_TRUE(peer_put_stanza(out, PF_TO_HOME, 0xbeef0102, 0xdeadbeef,
 	    "u@example.test/r", 16, "<message to='c.example.test'/>", 30));
 	peer_put_ack(out, 0x01020304);
-	peer_put_frame(out, PT_STATUS, 0, 0, 0, status, sizeof status);
+	peer_put_frame(out, PT_STATUS, 0, 0, 0, status.p, status.len);
 	peer_put_frame(out, PT_PING, 0, 0, 0, NULL, 0);
 	peer_put_frame(out, PT_PONG, 0, 0, 0, NULL, 0);
 	peer_put_frame(out, PT_BYE, 0, 0, 0, "bye now", 7);
+	peer_put_frame(out, PT_COMPONENTS, 0, 0, 0, comps.p, comps.len);
+	vbuf_free(&status);
+	vbuf_free(&comps);
 }
 
 /* Decodes everything in p[0..n), fed in chunks of chunk bytes, into
@@ -113,16 +119,15 @@ test_roundtrip_every_type(void)
 
 	build_all(&b);
 	n = decode_chunked(b.p, b.len, b.len, fr, 16);
-	CU_ASSERT_EQUAL_FATAL(n, 8);
+	CU_ASSERT_EQUAL_FATAL(n, 9);
 	for (int i = 0; i < n; i++)
 		CU_ASSERT_EQUAL(fr[i].type, i + 1);
 
 	f = as_frame(&fr[0]);
 	CU_ASSERT_TRUE_FATAL(peer_parse_hello(&f, &h));
-	CU_ASSERT_EQUAL(h.version, PEER_VERSION);
+	CU_ASSERT_EQUAL(h.min_version, 2);
+	CU_ASSERT_EQUAL(h.max_version, 7);
 	CU_ASSERT_EQUAL(memcmp(h.nonce, nonce_a, PEER_NONCE_LEN), 0);
-	CU_ASSERT_EQUAL(memcmp(h.digest, digest, PEER_DIGEST_LEN), 0);
-	CU_ASSERT_EQUAL(h.node, 0x0102);
 	CU_ASSERT_EQUAL(h.name_len, 5);
 	CU_ASSERT_EQUAL(memcmp(h.name, "node2", 5), 0);
 	CU_ASSERT_EQUAL(fr[0].comp, 0);
@@ -134,7 +139,7 @@ test_roundtrip_every_type(void)
 
 	f = as_frame(&fr[2]);
 	CU_ASSERT_EQUAL(f.flags, PF_TO_HOME);
-	CU_ASSERT_EQUAL(f.comp, 0xbeef);
+	CU_ASSERT_EQUAL(f.comp, 0xbeef0102);
 	CU_ASSERT_EQUAL(f.seq, 0xdeadbeef);
 	CU_ASSERT_TRUE_FATAL(peer_parse_stanza(&f, &from, &from_len, &raw,
 	    &raw_len));
@@ -147,8 +152,38 @@ test_roundtrip_every_type(void)
 	CU_ASSERT_TRUE(peer_parse_ack(&f, &seq));
 	CU_ASSERT_EQUAL(seq, 0x01020304);
 
-	CU_ASSERT_EQUAL(fr[4].len, 3);
-	CU_ASSERT_EQUAL(memcmp(fr[4].payload, "\1\0\1", 3), 0);
+	{
+		const uint8_t *q = fr[4].payload;
+		size_t left = fr[4].len;
+		uint32_t id;
+		uint8_t fl;
+		struct peer_comp_entry e;
+
+		CU_ASSERT_EQUAL(fr[4].len, 10);
+		CU_ASSERT_EQUAL(peer_next_status_entry(&q, &left, &id, &fl), 1);
+		CU_ASSERT_EQUAL(id, 0x62617135);
+		CU_ASSERT_EQUAL(fl, 1);
+		CU_ASSERT_EQUAL(peer_next_status_entry(&q, &left, &id, &fl), 1);
+		CU_ASSERT_EQUAL(id, 0xbeef);
+		CU_ASSERT_EQUAL(fl, 0);
+		CU_ASSERT_EQUAL(peer_next_status_entry(&q, &left, &id, &fl), 0);
+		/* A truncated entry is an error, not an end. */
+		q = fr[4].payload;
+		left = 4;
+		CU_ASSERT_EQUAL(peer_next_status_entry(&q, &left, &id, &fl), -1);
+
+		q = fr[8].payload;
+		left = fr[8].len;
+		CU_ASSERT_EQUAL_FATAL(peer_next_comp_entry(&q, &left, &e), 1);
+		CU_ASSERT_EQUAL(e.id, 0x62617135);
+		CU_ASSERT_EQUAL(memcmp(e.compat, compat, PEER_COMPAT_LEN), 0);
+		CU_ASSERT_EQUAL(e.domain_len, 16);
+		CU_ASSERT_EQUAL(memcmp(e.domain, "muc.example.test", 16), 0);
+		CU_ASSERT_EQUAL(peer_next_comp_entry(&q, &left, &e), 0);
+		q = fr[8].payload;
+		left = fr[8].len - 1;   /* the domain one byte short */
+		CU_ASSERT_EQUAL(peer_next_comp_entry(&q, &left, &e), -1);
+	}
 	CU_ASSERT_EQUAL(fr[5].len, 0);
 	CU_ASSERT_EQUAL(fr[6].len, 0);
 	CU_ASSERT_EQUAL(fr[7].len, 7);
@@ -171,13 +206,14 @@ test_wire_layout(void)
 	static const uint8_t want[] = {
 		0, 0, 0, 6,             /* len */
 		PT_STANZA, PF_TO_USER,
-		0x12, 0x34,             /* comp */
+		0, 0,                   /* reserved */
+		0x12, 0x34, 0x56, 0x78, /* comp: the component's id */
 		0x89, 0xab, 0xcd, 0xef, /* seq */
 		0, 1, 'u',              /* from_len, from */
 		'<', 'x', '/',          /* raw */
 	};
 
-	CU_ASSERT_TRUE(peer_put_stanza(&b, PF_TO_USER, 0x1234, 0x89abcdef,
+	CU_ASSERT_TRUE(peer_put_stanza(&b, PF_TO_USER, 0x12345678, 0x89abcdef,
 	    "u", 1, "<x/", 3));
 	CU_ASSERT_EQUAL_FATAL(b.len, sizeof want);
 	CU_ASSERT_EQUAL(memcmp(b.p, want, sizeof want), 0);
@@ -193,7 +229,7 @@ test_chunked_identical(void)
 
 	build_all(&b);
 	n = decode_chunked(b.p, b.len, b.len, whole, 16);
-	CU_ASSERT_EQUAL_FATAL(n, 8);
+	CU_ASSERT_EQUAL_FATAL(n, 9);
 	for (size_t chunk = 1; chunk <= b.len; chunk++) {
 		m = decode_chunked(b.p, b.len, chunk, part, 16);
 		CU_ASSERT_EQUAL_FATAL(m, n);
@@ -210,7 +246,7 @@ test_chunked_identical(void)
 	vbuf_free(&b);
 }
 
-/* Feeds hdr (a 12-byte header) byte by byte, then 1000 more bytes, and
+/* Feeds hdr (a 16-byte header) byte by byte, then 1000 more bytes, and
  * expects -1 with reason why as soon as the header is complete. */
 static void
 expect_error(const uint8_t hdr[PEER_HDR_LEN], const char *want)
@@ -253,7 +289,7 @@ test_decoder_errors(void)
 	memset(h, 0, sizeof h);
 	h[4] = 0;
 	expect_error(h, "unknown frame type");
-	h[4] = PT_BYE + 1;
+	h[4] = PT_COMPONENTS + 1;
 	expect_error(h, "unknown frame type");
 	h[4] = 0xff;
 	expect_error(h, "unknown frame type");
@@ -297,6 +333,16 @@ test_decoder_bounds(void)
 	CU_ASSERT_EQUAL(peer_decoder_next(&d, &f, NULL), 0);
 	peer_decoder_free(&d);
 	vbuf_free(&b);
+}
+
+static void
+test_version_agree(void)
+{
+	CU_ASSERT_EQUAL(peer_version_agree(2, 2, 2, 2), 2);
+	CU_ASSERT_EQUAL(peer_version_agree(2, 3, 2, 2), 2);
+	CU_ASSERT_EQUAL(peer_version_agree(2, 3, 3, 5), 3);
+	CU_ASSERT_EQUAL(peer_version_agree(2, 2, 3, 5), 0);
+	CU_ASSERT_EQUAL(peer_version_agree(4, 5, 1, 3), 0);
 }
 
 static void
@@ -550,6 +596,7 @@ UNIT_SUITE(peer_proto)
 	UNIT_TEST(suite, test_chunked_identical);
 	UNIT_TEST(suite, test_decoder_errors);
 	UNIT_TEST(suite, test_decoder_bounds);
+	UNIT_TEST(suite, test_version_agree);
 	UNIT_TEST(suite, test_parse_truncated);
 	UNIT_TEST(suite, test_put_stanza_limits);
 	UNIT_TEST(suite, test_stanza_from_len);

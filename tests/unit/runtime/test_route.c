@@ -40,6 +40,7 @@ static int nsent, nstatus;
 
 static bool f_reachable(uint16_t n) { return n < 4 && reach[n]; }
 static bool f_has_comp(uint16_t n, size_t ci) { return n < 4 && reach[n] && hascomp[n]; }
+static bool f_carries(uint16_t n, size_t ci) { return n < 4 && reach[n]; }
 static bool f_full(uint16_t n) { return !f_reachable(n); }
 static void f_status_changed(void) { nstatus++; }
 
@@ -61,6 +62,7 @@ f_send(uint16_t node, struct conn *src, size_t ci, uint8_t flags,
 static const struct route_peers fake_peers = {
 	.reachable = f_reachable,
 	.has_comp = f_has_comp,
+	.carries = f_carries,
 	.full = f_full,
 	.send = f_send,
 	.status_changed = f_status_changed,
