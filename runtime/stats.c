@@ -45,6 +45,7 @@
 #include <unistd.h>
 
 #include "http.h"
+#include "peer_proto.h"
 #include "vcrt.h"
 
 struct http_client {
@@ -326,14 +327,18 @@ stats_render(struct vbuf *o)
 {
 	const char *node = table->nodes[table->self].name;
 	size_t entries, bytes;
+	char num[16];
 
 	family(o, "vcomp_info", "gauge",
-	    "Always 1; the labels name the node, the runtime version and "
-	    "the spec's SHA-256.");
+	    "Always 1; the labels name the node, the runtime version, the "
+	    "vcompc that built the table and the peer protocol versions.");
 	vbuf_addstr(o, "vcomp_info{node=\"");
 	label_value(o, node);
-	vbuf_addstr(o, "\",version=\"" VCOMP_VERSION "\",spec_sha256=\"");
-	label_value(o, table->spec_digest);
+	vbuf_addstr(o, "\",version=\"" VCOMP_VERSION "\",vcompc=\"");
+	label_value(o, table->vcompc_version);
+	snprintf(num, sizeof num, "%d-%d", PEER_VERSION_MIN, PEER_VERSION_MAX);
+	vbuf_addstr(o, "\",peer_protocol=\"");
+	vbuf_addstr(o, num);
 	vbuf_addstr(o, "\"} 1\n");
 	render_components(o);
 	render_peers(o);
