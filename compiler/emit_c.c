@@ -614,6 +614,10 @@ put_table(FILE *out, const struct ir_spec *spec, size_t node,
 	fputs("\t.cluster_secret  = ", out);
 	put_secret(out, &spec->cluster_secret, NULL);
 	fputs(",\n", out);
+	fputs(spec->peer_encryption == PEER_ENC_NONE ?
+	      "\t.peer_encryption = VC_PEER_NONE,   /* plaintext peer links */\n" :
+	      "\t.peer_encryption = VC_PEER_TLS,    /* TLS, PSK from the cluster secret */\n",
+	      out);
 	fputs("\t.limits = {\n", out);
 	for (enum limit_index k = 0; k < LIM_COUNT; k++) {
 		uint64_t v = ir_limit_get(l, k);

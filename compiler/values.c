@@ -223,6 +223,31 @@ parse_disco_mode(const char *key, const struct ir_str *v,
 	return false;
 }
 
+bool
+parse_peer_encryption(const char *key, const struct ir_str *v,
+		      enum peer_enc *out)
+{
+	static const char *const modes[] = { "tls", "none" };
+	const char *hint;
+
+	if (strcmp(v->s, "tls") == 0) {
+		*out = PEER_ENC_TLS;
+		return true;
+	}
+	if (strcmp(v->s, "none") == 0) {
+		*out = PEER_ENC_NONE;
+		return true;
+	}
+	hint = did_you_mean(v->s, modes, 2);
+	if (hint != NULL)
+		error_at(&v->pos, "'%s' must be 'tls' or 'none', not '%s'; did you mean '%s'?",
+			 key, v->s, hint);
+	else
+		error_at(&v->pos, "'%s' must be 'tls' or 'none', not '%s'",
+			 key, v->s);
+	return false;
+}
+
 /* ---------------------------------------------------------------- limits */
 
 /*

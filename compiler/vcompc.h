@@ -213,6 +213,7 @@ struct ir_identity {
 };
 
 enum disco_mode { DISCO_LOCAL = 0, DISCO_FORWARD };
+enum peer_enc { PEER_ENC_TLS = 0, PEER_ENC_NONE };
 
 struct ir_component {
 	struct ir_str name;        /* Tigase component name, e.g. "muc" */
@@ -262,6 +263,8 @@ struct ir_spec {
 	struct ir_component *components;
 	size_t ncomponents;
 	struct ir_secret cluster_secret;
+	enum peer_enc peer_encryption; /* default PEER_ENC_TLS */
+	struct pos peer_encryption_pos; /* line 0 when defaulted */
 	struct ir_limits limits;
 	struct pos limits_pos[LIM_COUNT]; /* positions of the limit keys,
 	                                * by enum limit_index; line 0 when
@@ -294,6 +297,10 @@ bool parse_uint(const char *key, const struct ir_str *v, uint64_t max,
 /* "local" or "forward" (with a "did you mean" hint otherwise). */
 bool parse_disco_mode(const char *key, const struct ir_str *v,
 		      enum disco_mode *out);
+
+/* "tls" or "none" (with a "did you mean" hint otherwise). */
+bool parse_peer_encryption(const char *key, const struct ir_str *v,
+			   enum peer_enc *out);
 
 /* The limits both formats share, by key name ("queue-bytes", ...).
  * limit_set parses v into the field the key names and records its

@@ -45,6 +45,12 @@
  * vcomp_peer_rtt_seconds), so it is fresh on an idle link and as old as
  * the last idle moment on a busy one.
  *
+ * Encryption: unless the spec says peer-encryption: none, each link's
+ * connection gets tls.c's filter at connect/accept; this file then reads
+ * and writes plaintext frames as before, and HELLO/PROOF run inside the
+ * channel (defence in depth, and the place where the spec digest and the
+ * node's identity are checked).
+ *
  * Ownership: links are calloc'd at connect/accept and freed by peer_reap()
  * (node.c's before-sleep step) after their connection closed, never
  * inside their own callbacks.  The cluster secret is malloc'd by node.c
@@ -423,6 +429,10 @@ link_new(struct conn *conn, bool dialler, const char *addr)
 	l->dialler = dialler;
 	snprintf(l->addr, sizeof l->addr, "%s", addr);
 	peer_decoder_init(&l->dec, table->limits.max_stanza + PEER_SLACK);
+	/* Encryption (tls.c) sits under the frames: everything below, HELLO
+	 * included, travels inside the channel. */
+	if (table->peer_encryption == VC_PEER_TLS)
+		tls_attach(conn, dialler);
 	peer_nonce(l->nonce);
 	l->last_rx = l->last_tx = loop_now();
 	conn->owner = l;
@@ -487,6 +497,8 @@ link_connected(struct conn *conn)
 
 	vlog(VL_DEBUG, "peer %s: TCP connected to %s", l->peer->name,
 	    l->addr);
+	if (conn->filter != NULL)
+		tls_start(conn);
 	send_hello(l);
 }
 
@@ -544,6 +556,15 @@ got_hello(struct link *l, const struct peer_frame *f)
 		vlog(VL_WARN, "peer link %s: we dialled node %s but '%s' "
 		    "answered; refused", l->addr, l->peer->name, name);
 		refuse(l, "unexpected node");
+		return;
+	}
+	/* The TLS handshake authenticated a PSK identity naming a node;
+	 * the HELLO inside the channel must name the same one. */
+	if (!l->dialler && table->peer_encryption == VC_PEER_TLS &&
+	    tls_peer_node(l->conn) != h.node) {
+		vlog(VL_WARN, "peer link %s: HELLO names node '%s' but its "
+		    "TLS identity named another node; refused", l->addr, name);
+		refuse(l, "identity mismatch");
 		return;
 	}
 	if (!l->dialler && (h.node > self || peers[h.node].name == NULL)) {
@@ -899,6 +920,12 @@ peer_start(void)
 	route_set_peers(&route_peers);
 	if (!any)
 		return 0;
+	if (table->peer_encryption == VC_PEER_TLS) {
+		if (tls_init(cluster_secret, strlen(cluster_secret)) < 0)
+			return -1;
+	} else
+		vlog(VL_INFO, "peer links: not encrypted (peer-encryption: "
+		    "none)");
 	if (self->peer.host == NULL) {
 		vlog(VL_ERR, "node %s has peers but no peer address",
 		    self->name);
@@ -984,6 +1011,7 @@ peer_free_all(void)
 		peers = NULL;
 	}
 	route_set_peers(NULL);
+	tls_free_all();
 	vbuf_free(&scratch);
 }
 

@@ -21,7 +21,7 @@
 #include <stdint.h>
 
 /* Bump on any change of the structures below. */
-#define VCOMP_TABLE_VERSION 1
+#define VCOMP_TABLE_VERSION 2
 
 enum vc_secret_kind {
 	VC_SECRET_FILE = 1,    /* ref: path of a file whose content is the secret
@@ -76,6 +76,11 @@ struct vc_component {
 	const char *query_node;
 	size_t query_node_len;
 	const char *caps_ver;      /* XEP-0115 ver of the response (sha-1) */
+};
+
+enum vc_peer_encryption {
+	VC_PEER_TLS = 0,       /* TLS with a PSK from the cluster secret */
+	VC_PEER_NONE = 1,      /* plaintext: the spec said peer-encryption: none */
 };
 
 /*
@@ -134,6 +139,7 @@ struct vc_table {
 	                                  * host NULL if this node homes nothing */
 	struct vc_endpoint stats;        /* host NULL if disabled */
 	struct vc_secret cluster_secret; /* peer-link key */
+	uint8_t peer_encryption;         /* enum vc_peer_encryption */
 	struct vc_limits limits;
 };
 

@@ -158,6 +158,23 @@ enum {
 	C_UNAUTH = 1 << 5,      /* home.c: counted as not yet authenticated */
 };
 
+/*
+ * A transport filter sits between a connection's socket and its owner
+ * (tls.c, under the peer link's frames).  With one, conn.c hands the bytes
+ * it reads to filter->input, which gives the owner plaintext through
+ * c->ops->input; conn_send() stages plaintext in c->stage, and before the
+ * loop writes, filter->seal turns what it can of c->stage into wire bytes
+ * with conn_send_wire().  conn_pending() counts both, so output caps and
+ * backpressure hold as without a filter; nqueued and nwritten count wire
+ * bytes.  The filter's state (c->fctx) is freed by filter->free when the
+ * connection is reaped.
+ */
+struct conn_filter {
+	void (*input)(struct conn *c, const char *p, size_t n);
+	void (*seal)(struct conn *c);
+	void (*free)(void *fctx);
+};
+
 struct conn {
 	struct io io;
 	enum conn_kind kind;
@@ -192,6 +209,10 @@ struct conn {
 	struct conn *pa_next, *pa_prev;
 	char pa_src[64];
 	bool pa_progress;
+	/* Transport filter (peer links: tls.c), or NULL; see conn_filter. */
+	const struct conn_filter *filter;
+	void *fctx;                 /* the filter's state, owned by it */
+	struct vbuf stage;          /* plaintext waiting for filter->seal */
 	struct conn *next, *prev;   /* every live connection */
 	struct conn *pnext;         /* pending output or reap list */
 };
@@ -210,7 +231,12 @@ void conn_send(struct conn *c, const void *p, size_t n);
 /* Queues bytes for dst that were read from src: when dst is over its cap,
  * src stops being read until dst drains below half of it. */
 void conn_relay(struct conn *dst, struct conn *src, const void *p, size_t n);
-/* Bytes waiting in c's output. */
+/* Queues bytes that go on the wire as they are (a filter's output). */
+void conn_send_wire(struct conn *c, const void *p, size_t n);
+/* Makes the before-sleep hook look at c (a filter that can seal staged
+ * output now, after its handshake). */
+void conn_kick(struct conn *c);
+/* Bytes waiting in c's output (staged and wire bytes). */
 size_t conn_pending(const struct conn *c);
 /* Is c at or over its output cap? */
 bool conn_full(const struct conn *c);
@@ -595,6 +621,28 @@ int home_listen(void);
 void home_close_listener(void);
 /* Closes c's real component stream with </stream:stream>. */
 void home_stop(struct comp *c);
+
+/* ---------------------------------------------------------------- tls.c */
+
+/* Length of the pre-shared key derived from the cluster secret. */
+#define TLS_KEY_LEN 32
+
+/* Derives the PSK and sets up both ends' configurations; 0 or -1 (logged).
+ * Once, before any tls_attach(). */
+int tls_init(const char *secret, size_t len);
+/* Forgets the configurations and wipes the key (end of the run). */
+void tls_free_all(void);
+/* Puts the secure channel under c (a peer link): client for the dialler. */
+void tls_attach(struct conn *c, bool client);
+/* Dialler: sends the first handshake flight (TCP is connected). */
+void tls_start(struct conn *c);
+/* Acceptor, after the handshake: the node its PSK identity named, else -1. */
+int tls_peer_node(const struct conn *c);
+/* The node index a PSK identity names (another node of the table), or -1.
+ * Pure; fuzzed. */
+int tls_identity_node(const char *id, size_t len);
+/* The PSK of a cluster secret: HKDF-SHA-256 (see tls.c). */
+void tls_derive_psk(const char *secret, size_t len, uint8_t out[TLS_KEY_LEN]);
 
 /* --------------------------------------------------------------- peer.c */
 

@@ -120,7 +120,7 @@ else
 	# The same table linked without -s, for callgrind and perf symbols.
 	(cd "$W" && "$VCOMPC" -c --node n1 -o table-n1.c hop.yaml &&
 		$CC -std=c17 -O2 -g -static -I"$root/runtime" -o vcomp-n1-sym \
-		    table-n1.c "$B/libvcrt.a" -lexpat -lnettle) >>"$W/build.log" 2>&1 ||
+		    table-n1.c "$B/libvcrt.a" -lmbedtls -lmbedx509 -lmbedcrypto -lexpat -lnettle) >>"$W/build.log" 2>&1 ||
 		{ cat "$W/build.log" >&2; fail "could not link the unstripped node"; }
 fi
 
