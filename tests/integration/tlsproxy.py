@@ -8,8 +8,9 @@
       P) and D/conn-n.a2d.  It follows the TLS record layer in each
       direction (5-byte headers: type, version, length) only to count the
       records and to find application data.  When the file D/flip exists
-      and names a direction (d2a or a2d), the next byte of an application
-      data record payload in that direction is flipped (XOR 0x01), the
+      and names a direction (d2a or a2d), the first payload byte of the
+      next application data record of at least 200 bytes (one that holds
+      a stanza) in that direction is flipped (XOR 0x01), the
       file is removed and "FLIPPED n DIR record=K" printed.  Prints,
       flushed: "LISTENING", "CONN n", and when a connection ends
       "CLOSED n d2a-bytes=B d2a-appdata=K a2d-bytes=B a2d-appdata=K".
@@ -26,6 +27,11 @@ import os
 import sys
 
 
+# Only records this long are flipped: one that carries a STANZA frame, not
+# a lone ACK or PING (a 12-byte frame and a 16-byte tag, or a few of them).
+FLIP_MIN = 200
+
+
 class Records:
     """Follows a TLS record stream; counts records and application data."""
 
@@ -33,6 +39,7 @@ class Records:
         self.hdr = b""
         self.left = 0          # payload bytes left in the current record
         self.rtype = None
+        self.rlen = 0
         self.count = 0
         self.appdata = 0
         self.types = []
@@ -51,6 +58,7 @@ class Records:
                 if len(self.hdr) == 5:
                     self.rtype = self.hdr[0]
                     self.left = int.from_bytes(self.hdr[3:5], "big")
+                    self.rlen = self.left
                     self.count += 1
                     self.types.append(self.rtype)
                     if self.rtype == 23:
@@ -58,7 +66,8 @@ class Records:
                     self.hdr = b""
                 continue
             n = min(self.left, len(out) - i)
-            if flip and not flipped and self.rtype == 23:
+            if flip and not flipped and self.rtype == 23 and \
+                    self.rlen >= FLIP_MIN:
                 out[i] ^= 0x01
                 flipped = True
             i += n
