@@ -12,13 +12,14 @@
  * conn_send() in plaintext; right before conn.c writes, tls_seal() turns
  * everything staged into records (one record per 16 KiB, however many
  * frames that holds) and queues them with conn_send_wire().  Before the
- * handshake has finished, staged frames simply wait.  peer.c sees nothing
- * of this but tls_attach() and tls_start().
+ * handshake has finished, staged frames simply wait.  peer.c only calls
+ * tls_init()/tls_free_all() once, tls_attach() per link, tls_start() when
+ * a dialled link connects, and tls_peer_node() to match the HELLO.
  *
  * Keys.  No certificates: both sides hold the cluster secret, and the
  * pre-shared key is HKDF-SHA-256 of it (RFC 5869: salt TLS_SALT, info
- * TLS_INFO, 32 bytes), so the PSK is never the secret itself and is bound
- * to this use.  Every handshake is a full ECDHE exchange (X25519, else
+ * TLS_INFO, TLS_KEY_LEN bytes), so the PSK is never the secret itself
+ * and is bound to this use.  Every handshake is a full ECDHE exchange (X25519, else
  * P-256): the session keys depend on fresh ephemeral keys, so a secret
  * stolen later does not decrypt a recorded link (forward secrecy), and a
  * replayed handshake fails at the Finished messages because the other
@@ -34,8 +35,7 @@
  * to its connection (c->fctx) and is freed by conn.c's reaper through
  * tls_free().
  */
-#include <errno.h>
-#include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,7 +51,6 @@
  * another version of this channel) is never the same. */
 #define TLS_SALT	"vcomp peer link tls 1"
 #define TLS_INFO	"psk"
-#define TLS_PSK_LEN	32
 /* The PSK identity: this prefix, a space, the dialler's node name. */
 #define TLS_ID_PREFIX	"vcomp-peer-1 "
 
@@ -74,7 +73,7 @@ static const mbedtls_ecp_group_id curves[] = {
 
 static mbedtls_ssl_config client_conf, server_conf;
 static bool configured;
-static uint8_t psk[TLS_PSK_LEN];
+static uint8_t psk[TLS_KEY_LEN];
 
 static void tls_input(struct conn *c, const char *p, size_t n);
 static void tls_seal(struct conn *c);
@@ -126,11 +125,17 @@ tls_error(int r, char *buf, size_t len)
 
 /* ------------------------------------------------------- set-up */
 
-/* Called by mbedTLS on the acceptor with the dialler's PSK identity. */
+/*
+ * Called by mbedTLS on the acceptor with the dialler's PSK identity, in
+ * the clear and before anything is authenticated.  With a list of cluster
+ * secrets (rotation), the identity would also carry a key id and this is
+ * where the matching secret's PSK would be chosen (docs/peer-protocol.md).
+ */
 static int
 psk_lookup(void *arg, mbedtls_ssl_context *ssl, const unsigned char *id,
     size_t len)
 {
+	/* ssl is embedded in its struct tls (tls_attach). */
 	struct tls *t = (struct tls *)((char *)ssl -
 	    offsetof(struct tls, ssl));
 	int node = tls_identity_node((const char *)id, len);
