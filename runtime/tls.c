@@ -101,7 +101,8 @@ tls_error(int r, char *buf, size_t len)
 	case MBEDTLS_ERR_SSL_UNKNOWN_IDENTITY:
 		return "unknown PSK identity";
 	case MBEDTLS_ERR_SSL_BAD_HS_FINISHED:
-		return "handshake not verified (not the same cluster secret?)";
+		return "handshake not verified (not the same cluster secret, "
+		    "or a replayed or altered handshake)";
 	case MBEDTLS_ERR_SSL_INVALID_MAC:
 		return "record failed authentication (altered on the way?)";
 	case MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE:
@@ -310,10 +311,18 @@ handshake(struct tls *t)
 	if (r == MBEDTLS_ERR_SSL_WANT_READ || r == MBEDTLS_ERR_SSL_WANT_WRITE)
 		return true;
 	if (r != 0) {
+		/* In the handshake, a record that fails authentication is the
+		 * other side's Finished under keys from another PSK. */
+		if (r == MBEDTLS_ERR_SSL_INVALID_MAC)
+			r = MBEDTLS_ERR_SSL_BAD_HS_FINISHED;
 		snprintf(why, sizeof why, "TLS handshake failed: %s",
 		    tls_error(r, eb, sizeof eb));
 		vlog(VL_WARN, "%s: %s", t->conn->name, why);
-		conn_close(t->conn, why);
+		/* Write the alert mbedTLS queued, so that the other side
+		 * learns why, then close; the frames staged for after the
+		 * handshake go nowhere. */
+		vbuf_clear(&t->conn->stage);
+		conn_finish(t->conn);
 		return false;
 	}
 	t->up = true;

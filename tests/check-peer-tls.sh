@@ -28,9 +28,9 @@
 #      printed), with frames sent again
 #   3  the first connection's dialler bytes replayed to vcomp-node2: the
 #      old Finished does not verify under the new handshake's keys; it
-#      answers no application data (in practice nothing at all: it closes
-#      before its first flight is written) and logs the failed handshake;
-#      the real link stays up
+#      answers with its own handshake flight and an alert, never
+#      application data, and logs the failed handshake; the real link
+#      stays up
 #   4  vcomp-node2 restarted with a wrong cluster secret: no link comes up,
 #      a message from bob never reaches the component, no application data
 #      crosses the proxy on any of those connections
