@@ -31,6 +31,7 @@
 #include <nettle/sha2.h>
 
 #include "vcompc.h"
+#include "vcomp_table.h"
 
 enum emit_kind { EMIT_BIN, EMIT_C, EMIT_JSON, EMIT_KEYS, EMIT_DOT };
 
@@ -487,7 +488,8 @@ parse_args(int argc, char **argv, struct opts *o)
 			usage(stdout);
 			exit(fflush(stdout) == 0 ? 0 : 1);
 		case OPT_VERSION:
-			printf("vcompc %s (table layout %d)\n", VCOMPC_VERSION, 1);
+			printf("vcompc %s (table layout %d)\n", VCOMPC_VERSION,
+			    VCOMP_TABLE_VERSION);
 			exit(fflush(stdout) == 0 ? 0 : 1);
 		case ':':
 			if (optopt == 'F')
