@@ -326,6 +326,13 @@ home_close_listener(void)
 }
 
 void
+home_close(struct comp *c)
+{
+	if (c->home != NULL)
+		conn_close_stream(c->home);
+}
+
+void
 home_stop(struct comp *c)
 {
 	if (c->home == NULL)
