@@ -314,7 +314,7 @@ walk_secret(struct walk *w, size_t id, const char *key, struct ir_secret *out)
 			   key);
 }
 
-static const char *const cluster_keys[] = { "secret" };
+static const char *const cluster_keys[] = { "secret", "servers" };
 
 static void
 walk_cluster(struct walk *w, size_t id)
@@ -326,9 +326,22 @@ walk_cluster(struct walk *w, size_t id)
 	if (m == NULL)
 		return;
 	map_begin(w, &it, m);
-	while (map_next(&it, &k, &v))
-		if (key_index(w, k, cluster_keys, 1, "in 'cluster'") == 0)
+	while (map_next(&it, &k, &v)) {
+		struct ir_str s;
+
+		switch (key_index(w, k, cluster_keys, 2, "in 'cluster'")) {
+		case 0:
 			walk_secret(w, v, "secret", &w->spec->cluster_secret);
+			break;
+		case 1:
+			if (get_str(w, v, "servers", &s))
+				value_result(w, v, parse_servers("servers", &s,
+				    &w->spec->servers));
+			break;
+		default:
+			break;
+		}
+	}
 	map_end(&it);
 }
 

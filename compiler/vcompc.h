@@ -213,6 +213,10 @@ struct ir_identity {
 };
 
 enum disco_mode { DISCO_LOCAL = 0, DISCO_FORWARD };
+/* What the nodes' XMPP servers are (cluster: servers:): independent
+ * servers that share nothing (Prosody), or one clustered server that
+ * routes a component domain cluster-wide (ejabberd, Tigase, MongooseIM). */
+enum servers_kind { SERVERS_INDEPENDENT = 0, SERVERS_CLUSTERED };
 
 struct ir_component {
 	struct ir_str name;        /* Tigase component name, e.g. "muc" */
@@ -262,6 +266,7 @@ struct ir_spec {
 	struct ir_component *components;
 	size_t ncomponents;
 	struct ir_secret cluster_secret;
+	enum servers_kind servers;     /* SERVERS_INDEPENDENT by default */
 	struct ir_limits limits;
 	struct pos limits_pos[LIM_COUNT]; /* positions of the limit keys,
 	                                * by enum limit_index; line 0 when
@@ -294,6 +299,9 @@ bool parse_uint(const char *key, const struct ir_str *v, uint64_t max,
 /* "local" or "forward" (with a "did you mean" hint otherwise). */
 bool parse_disco_mode(const char *key, const struct ir_str *v,
 		      enum disco_mode *out);
+/* "independent" or "clustered". */
+bool parse_servers(const char *key, const struct ir_str *v,
+		   enum servers_kind *out);
 
 /* The limits both formats share, by key name ("queue-bytes", ...).
  * limit_set parses v into the field the key names and records its

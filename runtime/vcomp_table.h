@@ -21,7 +21,7 @@
 #include <stdint.h>
 
 /* Bump on any change of the structures below. */
-#define VCOMP_TABLE_VERSION 1
+#define VCOMP_TABLE_VERSION 2
 
 enum vc_secret_kind {
 	VC_SECRET_FILE = 1,    /* ref: path of a file whose content is the secret
@@ -49,6 +49,13 @@ struct vc_node {
 enum vc_role {
 	VC_ROLE_VIRTUAL = 0,   /* the real component is on another node */
 	VC_ROLE_HOME = 1,      /* this node is one of the component's homes */
+};
+
+/* What the nodes' XMPP servers are (spec: cluster: servers:). */
+enum vc_servers {
+	VC_SERVERS_INDEPENDENT = 0,  /* share nothing (Prosody) */
+	VC_SERVERS_CLUSTERED = 1,    /* one cluster routing a component
+	                              * domain cluster-wide (ejabberd) */
 };
 
 enum vc_disco_mode {
@@ -134,6 +141,7 @@ struct vc_table {
 	                                  * host NULL if this node homes nothing */
 	struct vc_endpoint stats;        /* host NULL if disabled */
 	struct vc_secret cluster_secret; /* peer-link key */
+	uint8_t servers;                 /* enum vc_servers */
 	struct vc_limits limits;
 };
 
