@@ -17,18 +17,21 @@
  *   SIGUSR1          log the counters;
  *   SIGPIPE          ignored (a write to a dead peer is an EPIPE error).
  *
- * Shutdown, in an order that lets every stanza still be delivered or
- * answered: stop accepting; say BYE on the peer links and hand their
- * unacknowledged frames back to the queues (peer_stop) while the upstreams
- * and real components are still up; then deliver what can be and bounce
- * whatever is still queued (cancel / service-unavailable, "shutting
- * down") into the live upstreams and components; only then close every
- * stream with </stream:stream>, which writes that output first; wait
- * until every output buffer is written and every connection closed, or
- * SHUTDOWN_GRACE_MS; log the counters; exit 0.  (Done the other way
- * round, frames a link still held were bounced when it closed, after the
- * upstreams had stopped: the bounces were counted as dropped and never
- * reached anyone.)
+ * Shutdown drains first (begin_shutdown, drain_step; docs/cluster.md,
+ * "Stopping a node"), so that nothing another node already delivered is
+ * answered with an error and nothing is dropped in a closing handshake:
+ *   PH_COMPONENTS  no new work (route_stopping); peers told DRAIN; once
+ *                  every link is quiet, each real component that went
+ *                  quiet gets the closing handshake;
+ *   PH_UPSTREAMS   what waits for a home is answered; each upstream gets
+ *                  the closing handshake and is read until the server
+ *                  closed; links still forward;
+ *   PH_FINAL       (finish_shutdown, also after DRAIN_MS or a second
+ *                  signal) BYE on the links, whose unacknowledged frames
+ *                  go back to the queues while streams are still up;
+ *                  deliver what can be, bounce the rest; close every
+ *                  stream; wait until every output buffer is written and
+ *                  every connection closed, or SHUTDOWN_GRACE_MS; exit 0.
  *
  * Ownership: comps[] and the secrets in it are allocated here and freed
  * when node_run returns.
@@ -137,6 +140,21 @@ drain_ticked(struct timer *t)
 {
 	if (phase == PH_COMPONENTS || phase == PH_UPSTREAMS)
 		timer_arm(t, DRAIN_TICK_MS);
+}
+
+/* Clustered servers: a virtual node registers c upstream only while a
+ * home of c is available, so that the server cluster's own routing (to a
+ * node that registered) takes over when none is. */
+static void
+home_availability(struct comp *c, bool available)
+{
+	if (table->servers != VC_SERVERS_CLUSTERED ||
+	    c->vc->role != VC_ROLE_VIRTUAL || route_stopping)
+		return;
+	if (available)
+		upstream_resume(c);
+	else
+		upstream_suspend(c);
 }
 
 static void
@@ -527,6 +545,7 @@ node_run(const struct node_opts *o)
 	loop_init();
 	loop_before_sleep(before_sleep);
 	route_init();
+	route_observe_homes(home_availability);
 	if (setup_signals() < 0 || home_listen() < 0 || stats_listen() < 0 ||
 	    peer_start() < 0) {
 		release();
@@ -534,8 +553,14 @@ node_run(const struct node_opts *o)
 	}
 	vlog(VL_INFO, "node %s: %zu component(s), server %s:%u", node, ncomps,
 	    table->server.host, table->server.port);
-	for (size_t i = 0; i < ncomps; i++)
+	/* With clustered servers a virtual node registers a component
+	 * only while a home of it is available (home_availability). */
+	for (size_t i = 0; i < ncomps; i++) {
+		if (table->servers == VC_SERVERS_CLUSTERED &&
+		    comps[i].vc->role == VC_ROLE_VIRTUAL)
+			comps[i].up_suspended = true;
 		upstream_start(&comps[i]);
+	}
 	/* Listeners are open and upstreams started: systemd (Type=notify)
 	 * may now consider the node up. */
 	notify_ready();

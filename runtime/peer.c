@@ -19,9 +19,14 @@
  *                 HELLO/PROOF handshake.  Once both proofs are verified the
  *                 link is attached to its peer (peer->link).
  *
- * The lower node index dials; the higher one only accepts.  An accepted
- * link replaces an older authenticated one of the same peer (the dialler
- * decided the old one was dead).
+ * The lower node index dials; the higher one accepts, and knocks when it
+ * has no link (a HELLO answered with BYE "dial request": the lower node
+ * dials at once instead of at its next backoff).  An accepted link
+ * replaces an older authenticated one of the same peer (the dialler
+ * decided the old one was dead).  On a link: STATUS, the DRAIN/DRAINED
+ * exchange of a stopping node, and ROUTES, the re-announcement of the
+ * users this node's own server has, are this file's; STANZA, ACK and
+ * RETURN are delivery.c's.
  *
  * Routing reaches the peers only through the struct route_peers this file
  * registers (route_set_peers): routing is a lower layer and never calls

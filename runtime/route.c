@@ -258,6 +258,19 @@ route_set_peers(const struct route_peers *rp)
 
 static void expire_node(struct timer *t);
 static void flush_node(uint16_t n);
+static void (*home_observer)(struct comp *c, bool available);
+
+void
+route_observe_homes(void (*fn)(struct comp *c, bool available))
+{
+	home_observer = fn;
+}
+
+static bool
+clustered(void)
+{
+	return table->servers == VC_SERVERS_CLUSTERED;
+}
 
 void
 route_init(void)
@@ -304,7 +317,9 @@ warm_over(struct timer *t)
 void
 route_await_routes(uint32_t ms)
 {
-	if (rroutes == NULL || peers == NULL)
+	/* A clustered server delivers a reply to any of its users: nothing
+	 * to wait for. */
+	if (rroutes == NULL || peers == NULL || clustered())
 		return;
 	warm = false;
 	warm_timer.fn = warm_over;
@@ -391,6 +406,8 @@ note_dest(struct comp *c, uint32_t dest)
 		return;
 	was = c->dest ? table->nodes[c->dest - 1].name : NULL;
 	now = dest ? table->nodes[dest - 1].name : NULL;
+	if ((c->dest == 0) != (dest == 0) && home_observer != NULL)
+		home_observer(c, dest != 0);
 	c->dest = dest;
 	if (c->vc->nhomes == 1 && c->vc->homes[0] == table->self)
 		return;
@@ -533,7 +550,9 @@ send_up(struct comp *c, struct conn *src, const struct xs_stanza *st)
  * know the user, which bounces it).  A route to this node itself (the
  * user came through this node's own server) and a JID without a route go
  * out of this node's upstream — except while a restarted home still waits
- * for its links to re-announce their users.
+ * for its links to re-announce their users.  With clustered servers
+ * (servers: clustered) a reply whose node is away leaves by this node's
+ * upstream at once: the server cluster reaches the user.
  */
 static void
 to_user(struct comp *c, struct conn *src, const struct xs_stanza *st)
@@ -548,6 +567,9 @@ to_user(struct comp *c, struct conn *src, const struct xs_stanza *st)
 		if (nodeq[n].head == NULL && peer_reachable(n))
 			emit_peer(c, n, src, PF_TO_USER,
 			    qent_new(st, loop_now()));
+		else if (clustered())
+			/* The server cluster reaches the user anyway. */
+			send_up(c, src, st);
 		else
 			enqueue_node(c, n, st);
 		return;

@@ -519,6 +519,8 @@ struct comp {
 	struct timer up_retry;      /* backoff before the next connect */
 	struct timer up_keepalive;  /* whitespace keepalive */
 	uint32_t up_failures;       /* consecutive failures (backoff) */
+	bool up_suspended;          /* not registering (clustered servers,
+	                             * no home available): no reconnects */
 	bool up_was_ready;          /* for the reconnects counter */
 	struct conn *home;          /* the authenticated real component */
 	/* Where stanzas for the real component went last: node index + 1,
@@ -558,6 +560,11 @@ struct route_peers {
 	void (*status_changed)(void);
 };
 void route_set_peers(const struct route_peers *rp);
+/* fn(c, available) runs whenever c goes from having an available home
+ * (here or on a reachable node) to having none, or back (node.c: with
+ * clustered servers a virtual node registers upstream only while a home
+ * is available). */
+void route_observe_homes(void (*fn)(struct comp *c, bool available));
 /* Creates the return-route table when a component is homed here. */
 void route_init(void);
 void route_free(void);
@@ -625,6 +632,11 @@ bool route_table_stats(size_t *entries, size_t *bytes);
 
 /* Starts the upstream of c (connects at once). */
 void upstream_start(struct comp *c);
+/* Clustered servers: stop registering c while no home is available (the
+ * closing handshake, no reconnects), so the server cluster routes to a
+ * node that has one; register again when one is back. */
+void upstream_suspend(struct comp *c);
+void upstream_resume(struct comp *c);
 /* Stops reconnecting and closes the stream with </stream:stream>. */
 void upstream_stop(struct comp *c);
 /* Stopping: no more reconnecting; the closing handshake

@@ -20,10 +20,15 @@
 # occupant on such an error), outage the longest gap between two arrivals
 # at the component.  Asserted, as issue 10 requires: lost = 0, false
 # bounces = 0 and every occupant still in the room for every SIGTERM and
-# for the component's restart; a SIGKILL's losses are counted (the window
+# for the component's restart — except, for the SIGTERM of the home with
+# no other home connected, the closing-handshake tail of its own users'
+# stanzas, which is counted and bounded (docs/cluster.md); a SIGKILL's losses are counted (the window
 # docs/cluster.md documents) and every occupant stays.  Then the relink
 # time after a restart of the higher-index node (item 5), asserted under a
-# second.
+# second; and a user who moves from node2 to node1 keeping the full JID
+# gets every reply on node1 (item 4).  The SIGSTOP of the home past
+# peer-timeout is printed and only the occupants are asserted (the issue
+# asks no more of it).
 #
 # Everything is on 127.0.0.1 with ports chosen at run time; every process
 # is stopped by pid (integration/lib.sh).  Takes about 90 s.  IT_KEEP=1
@@ -205,6 +210,7 @@ act_term3() { rt_term 3; sleep 0.5; rt_start 3; }
 act_term1() { rt_term 1; sleep 0.5; rt_start 1; comp_ensure 1; }
 act_kill2() { rt_kill9 2; sleep 0.5; rt_start 2; }
 act_comp() { comp_stop; sleep 1; comp_start 2; }
+act_stop1() { kill -STOP "${RT_PID[1]}"; sleep 3.5; kill -CONT "${RT_PID[1]}"; }
 
 echo "== 1. faults with traffic in both directions"
 fault "baseline (no fault)" act_none
@@ -217,12 +223,15 @@ exact "1d SIGTERM of the failover home"
 fault "SIGTERM vcomp-node1 + restart" act_term1
 # With no other home connected, what node1's own server routed to it in
 # the round trip after node1's </stream:stream> can be neither forwarded
-# nor answered (docs/cluster.md, "Stopping a node"); counted, bounded.
+# nor answered (docs/cluster.md, "Stopping a node"): XEP-0114 has no other
+# way to stop a server routing to a component.  Counted; bounded by 100 ms
+# of one occupant's traffic (a longer tail would be a runtime bug).
+TAIL_MAX=$(( RATE / 10 ))
 home_ok() {
 	[ "$F_FALSE" = 0 ] && [ "$F_REPLIES" = 0 ] && [ "$F_OCC" = 3 ] &&
-	    [ "$F_LOST" -le 5 ]
+	    [ "$F_LOST" -le "$TAIL_MAX" ]
 }
-it_check "1e SIGTERM of the home: false bounces 0, replies lost 0, 3/3 occupants, closing-tail losses $F_LOST <= 5" \
+it_check "1e SIGTERM of the home: false bounces 0, replies lost 0, 3/3 occupants, closing-tail losses $F_LOST <= $TAIL_MAX" \
     home_ok
 fault "component leaves + returns" act_comp
 it_check "1f real component restart: lost 0, false bounces 0, 3/3 occupants (replies it sent after closing its stream: $F_REPLIES)" \
@@ -230,6 +239,11 @@ it_check "1f real component restart: lost 0, false bounces 0, 3/3 occupants (rep
 fault "SIGKILL vcomp-node2 + restart" act_kill2
 it_check "1g SIGKILL of a virtual node: losses counted ($F_LOST), no false bounce, 3/3 occupants" \
     kill_ok
+
+fault "SIGSTOP vcomp-node1 3.5 s (> peer-timeout)" act_stop1
+occ_ok() { [ "$F_OCC" = 3 ]; }
+it_check "1h SIGSTOP of the home past peer-timeout: 3/3 occupants (lost $F_LOST, false bounces $F_FALSE)" \
+    occ_ok
 
 echo "== 2. relink after a restart of the higher-index node"
 before=$(grep -c "peer node1 .*authenticated" "$W/runtime-node3.log")
@@ -242,6 +256,30 @@ relink=$(echo "$t0 $t1" | awk '{ printf "%.2f", $2 - $1 }')
 echo "RELINK node3 restart -> link to node1 authenticated within $relink s (upstream handshake included)" | tee -a "$W/faults.log"
 it_check "2a node3 relinks to node1 within a second of its restart" \
     awk -v t="$relink" 'BEGIN { exit !(t < 1.5) }'
+
+echo "== 3. a user moves from node2 to node1 with the same full JID"
+comp_ensure 3
+move() {
+	local node=$1 tag=$2
+	$FLOOD send --port "${C2S[$node]}" --user bob --resource mv --to "$ROOM" \
+	    --count 100 --rate 100 --tag "$tag" --timeout 8 \
+	    >"$W/$tag.log" 2>>"$W/client-stderr.log" &
+	local pid=$!
+	it_track "$pid"
+	it_wait_log "$W/$tag.log" SEND-DONE 8
+	sleep 1.5
+	it_kill "$pid"
+	local args=()
+	for lg in "${COMP_LOGS[@]}"; do args+=(--component-log "$lg"); done
+	$FLOOD tally "${args[@]}" --client-log "$W/$tag.log" --tag "$tag" \
+	    --count 100 | head -n 1
+}
+m1=$(move 2 mvA)
+m2=$(move 1 mvB)
+echo "MOVE bob/mv on node2: $m1" | tee -a "$W/faults.log"
+echo "MOVE bob/mv on node1: $m2" | tee -a "$W/faults.log"
+it_check "3a after the move every reply reaches bob/mv on node1 (none sent to node2)" \
+    grep -q "delivered=100 .*echoed=100 echo_dups=0 echo_lost=0 kicks=0" <<<"$m2"
 
 for n in 1 2 3; do
 	[ -n "${RT_PID[$n]:-}" ] && rt_term "$n"

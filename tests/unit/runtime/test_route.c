@@ -405,6 +405,64 @@ test_local_home_changes_are_announced(void)
 	teardown();
 }
 
+static int navail, nunavail;
+
+static void
+observe(struct comp *c, bool available)
+{
+	if (available)
+		navail++;
+	else
+		nunavail++;
+}
+
+/* servers: clustered — the server cluster reaches every user, so a reply
+ * whose node is away leaves by this node's upstream at once, a restarted
+ * home waits for nothing, and the availability of a home is reported (a
+ * virtual node registers upstream only while there is one). */
+static void
+test_clustered_servers(void)
+{
+	static struct vc_table clustered_table;
+	const struct vc_table *saved = table;
+	struct vbuf b = { 0 };
+	struct xs_stanza st;
+	bool refused = false;
+
+	clustered_table = *table;
+	clustered_table.servers = VC_SERVERS_CLUSTERED;
+	table = &clustered_table;
+	setup();
+	navail = nunavail = 0;
+	route_observe_homes(observe);
+	reach[1] = true;
+	route_await_routes(ROUTES_WAIT_MS);
+	stanza(&st, &b, "<message from='kim@example.test/k' "
+	    "to='room@muc.example.test' id='k1'/>");
+	route_from_peer(&comps[MUC], NULL, &st, true, 1, &refused);
+	reach[1] = false;
+	stanza(&st, &b, "<message from='room@muc.example.test' "
+	    "to='kim@example.test/k' id='k2'/>");
+	route_from_home(&comps[MUC], &home, &st);
+	CU_ASSERT(wrote(&up[0], "id='k2'"));
+	stanza(&st, &b, "<message from='room@muc.example.test' "
+	    "to='lee@example.test/l' id='k3'/>");
+	route_from_home(&comps[MUC], &home, &st);
+	CU_ASSERT(wrote(&up[0], "id='k3'"));
+	/* pubsub's home is node2: available when node2 says so, gone when
+	 * its link goes. */
+	reach[1] = hascomp[1] = true;
+	route_homes_changed();
+	CU_ASSERT(navail >= 1);
+	reach[1] = hascomp[1] = false;
+	route_homes_changed();
+	CU_ASSERT(nunavail >= 1);
+	route_observe_homes(NULL);
+	vbuf_free(&b);
+	teardown();
+	table = saved;
+}
+
 UNIT_SUITE(route)
 {
 	UNIT_TEST(suite, test_routes_learned_and_used);
@@ -412,6 +470,7 @@ UNIT_SUITE(route)
 	UNIT_TEST(suite, test_route_moves_to_own_server);
 	UNIT_TEST(suite, test_restarted_home_waits_for_announcements);
 	UNIT_TEST(suite, test_stopping_refuses);
+	UNIT_TEST(suite, test_clustered_servers);
 	UNIT_TEST(suite, test_queued_flushed_and_expired);
 	UNIT_TEST(suite, test_local_home_changes_are_announced);
 }
