@@ -271,6 +271,7 @@ home_closed(struct conn *conn, const char *why)
 	    conn->name, why ? ": " : "", why ? why : "");
 	if (c->home == conn) {
 		c->home = NULL;
+		route_home_lost(c);
 		route_home_changed(c);
 	}
 }

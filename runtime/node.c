@@ -507,6 +507,7 @@ release(void)
 		comps[i].secret = NULL;
 		queue_clear(&comps[i].to_home);
 		queue_clear(&comps[i].to_up);
+		queue_clear(&comps[i].replay);
 	}
 	peer_free_all();
 	route_free();

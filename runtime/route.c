@@ -187,6 +187,7 @@ bounce(struct comp *c, const struct xs_stanza *st, bool toward_up,
 }
 
 static void expire_home(struct timer *t);
+static void remember_stanza(struct comp *c, const struct xs_stanza *st);
 static void expire_up(struct timer *t);
 
 /* Queues st; bounces it when the queue is full.  While shutting down
@@ -523,6 +524,7 @@ send_home(struct comp *c, struct conn *src, const struct xs_stanza *st)
 		if (n == table->self) {
 			emit(c, c->home, src, st->raw, st->raw_len);
 			c->st.forwarded++;
+			remember_stanza(c, st);
 		} else
 			emit_peer(c, n, src, PF_TO_HOME,
 			    qent_new(st, loop_now()));
@@ -603,6 +605,7 @@ route_from_peer(struct comp *c, struct conn *src, const struct xs_stanza *st,
 		if (home_ready(c) && c->to_home.head == NULL) {
 			emit(c, c->home, src, st->raw, st->raw_len);
 			c->st.forwarded++;
+			remember_stanza(c, st);
 			return c->home;
 		}
 		if (route_stopping) {
@@ -743,6 +746,75 @@ route_from_home(struct comp *c, struct conn *src, const struct xs_stanza *st)
 	to_user(c, src, st);
 }
 
+/* Keeps e (taken), just written to c's real component, for a replay;
+ * drops what is older than REPLAY_MS or beyond output_cap bytes. */
+static void
+remember(struct comp *c, struct qent *e)
+{
+	struct queue *q = &c->replay;
+	struct qent *old;
+
+	e->next = NULL;
+	if (q->tail != NULL)
+		q->tail->next = e;
+	else
+		q->head = e;
+	q->tail = e;
+	q->count++;
+	q->bytes += qent_size(e);
+	while (q->head != NULL && q->head != e &&
+	    (q->head->t + REPLAY_MS < loop_now() ||
+	    q->bytes > table->limits.output_cap) &&
+	    (old = queue_pop(q)) != NULL)
+		free(old);
+}
+
+static void
+remember_stanza(struct comp *c, const struct xs_stanza *st)
+{
+	remember(c, qent_new(st, loop_now()));
+}
+
+void
+route_home_lost(struct comp *c)
+{
+	struct queue *r = &c->replay, *q = &c->to_home;
+	size_t n = 0;
+
+	if (r->head == NULL)
+		return;
+	if (route_stopping || shutting_down) {
+		/* This node closed it after it went quiet: it answered. */
+		queue_clear(r);
+		return;
+	}
+	/* Only what is recent enough to be in doubt. */
+	while (r->head != NULL && r->head->t + REPLAY_MS < loop_now()) {
+		struct qent *e = queue_pop(r);
+
+		free(e);
+	}
+	if (r->head == NULL)
+		return;
+	n = r->count;
+	r->tail->next = q->head;
+	if (q->tail == NULL)
+		q->tail = r->tail;
+	q->head = r->head;
+	q->count += r->count;
+	q->bytes += r->bytes;
+	c->st.queued += r->count;
+	r->head = r->tail = NULL;
+	r->count = 0;
+	r->bytes = 0;
+	q->timer.fn = expire_home;
+	q->timer.arg = c;
+	timer_at(&q->timer, q->head->t + table->limits.queue_age_ms);
+	vlog(VL_INFO, "%s: the real component left; the %zu stanza(s) written "
+	    "to it in its last %d ms will be delivered again", c->vc->domain,
+	    n, REPLAY_MS);
+}
+
 /* Moves queued stanzas to dst while it has room.  Returns the number. */
 static void
 flush_queue(struct comp *c, struct queue *q, struct conn *dst,
@@ -753,7 +825,10 @@ flush_queue(struct comp *c, struct queue *q, struct conn *dst,
 	while (!conn_full(dst) && (e = queue_pop(q)) != NULL) {
 		emit(c, dst, NULL, e->data, e->len);
 		(*counter)++;
-		free(e);
+		if (dst == c->home)
+			remember(c, e);
+		else
+			free(e);
 	}
 	if (q->head == NULL)
 		timer_stop(&q->timer);

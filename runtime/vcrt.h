@@ -38,6 +38,11 @@
  * upstreams to finish their closing handshakes and for the peers to
  * acknowledge everything in flight (node.c, "drain"). */
 #define DRAIN_MS		5000
+/* A real component that leaves may not have processed what was written to
+ * it in about its last round trip (XEP-0114 has no acknowledgements, and
+ * a component that sends </stream:stream> may drop what arrives after):
+ * what went to it in this window is delivered again (route.c, replay). */
+#define REPLAY_MS		1000
 /* A real component is closed once nothing was read from it or written to
  * it for this long (it answered what it had); checked every tick. */
 #define DRAIN_QUIET_MS		250
@@ -529,6 +534,10 @@ struct comp {
 	/* Stanzas waiting: for the real component (or, on a virtual node,
 	 * for the home node), and for the upstream. */
 	struct queue to_home, to_up;
+	/* Copies of what was written to the local real component in the
+	 * last REPLAY_MS (at most output_cap bytes): given to it again, or
+	 * to its next home, when it goes away (route_home_lost). */
+	struct queue replay;
 	struct cstats st;
 };
 
@@ -627,6 +636,10 @@ void route_home_changed(struct comp *c);
 /* The return-route table's entries and memory in bytes, for the metrics;
  * false when this node has none (it homes nothing). */
 bool route_table_stats(size_t *entries, size_t *bytes);
+/* c's local real component went away (not by this node's own stop): what
+ * was written to it in the last REPLAY_MS goes back to the front of
+ * to_home, to be delivered again (at least once). */
+void route_home_lost(struct comp *c);
 
 /* ----------------------------------------------------------- upstream.c */
 

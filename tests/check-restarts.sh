@@ -46,7 +46,7 @@ DOMAIN=muc.example.test
 ROOM=room@$DOMAIN
 AUTH_RE='External component successfully authenticated'
 RATE=${IT_RESTART_RATE:-100}    # per occupant: 300/s in all, plus echoes
-SECS=${IT_RESTART_SECS:-6}      # of sending per fault
+SECS=${IT_RESTART_SECS:-5}      # of sending per fault
 
 echo "restarts: work dir and logs in $W (kept on failure)"
 
@@ -168,7 +168,7 @@ fault() {
 	$action
 	# Let the senders finish, the queues drain and the echoes arrive.
 	for i in 0 1 2; do it_wait_log "$W/$tag-$i.log" SEND-DONE $(( SECS + 10 )); done
-	sleep 2.5
+	sleep 2
 	for i in 0 1 2; do it_kill "${pids[$i]}"; done
 	for i in 0 1 2; do
 		local args=()

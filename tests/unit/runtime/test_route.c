@@ -120,6 +120,7 @@ teardown(void)
 	for (size_t i = 0; i < ncomps; i++) {
 		queue_clear(&comps[i].to_home);
 		queue_clear(&comps[i].to_up);
+		queue_clear(&comps[i].replay);
 		timer_stop(&comps[i].to_home.timer);
 		timer_stop(&comps[i].to_up.timer);
 	}
@@ -405,6 +406,52 @@ test_local_home_changes_are_announced(void)
 	teardown();
 }
 
+/* A real component that leaves may not have processed what it got in its
+ * last moments: that is delivered again (at least once), in order; not
+ * when this node closed it itself while stopping, and not what is older
+ * than REPLAY_MS. */
+static void
+test_replay_when_component_leaves(void)
+{
+	struct vbuf b = { 0 };
+	struct xs_stanza st;
+	bool refused = false;
+
+	setup();
+	stanza(&st, &b, "<message from='max@example.test/m' "
+	    "to='room@muc.example.test' id='old'/>");
+	route_from_upstream(&comps[MUC], &up[0], &st);
+	loop_set_now(loop_now() + REPLAY_MS + 1);
+	stanza(&st, &b, "<message from='max@example.test/m' "
+	    "to='room@muc.example.test' id='r1'/>");
+	route_from_upstream(&comps[MUC], &up[0], &st);
+	stanza(&st, &b, "<message from='nia@example.test/n' "
+	    "to='room@muc.example.test' id='r2'/>");
+	route_from_peer(&comps[MUC], NULL, &st, true, 1, &refused);
+	CU_ASSERT(wrote(&home, "id='r2'"));
+	comps[MUC].home = NULL;
+	route_home_lost(&comps[MUC]);
+	CU_ASSERT_EQUAL(comps[MUC].to_home.count, 2);
+	CU_ASSERT_STRING_EQUAL(comps[MUC].to_home.head->data +
+	    comps[MUC].to_home.head->id, "r1");
+	/* The next instance gets them first. */
+	fake_conn(&home, "component muc");
+	comps[MUC].home = &home;
+	route_flush_home(&comps[MUC]);
+	CU_ASSERT_EQUAL(comps[MUC].to_home.count, 0);
+	CU_ASSERT(strstr(home.out.p, "id='r1'") < strstr(home.out.p, "id='r2'"));
+	CU_ASSERT_PTR_NULL(strstr(home.out.p, "id='old'"));
+	/* Closed by this node's own stop: nothing is replayed. */
+	route_stopping = true;
+	comps[MUC].home = NULL;
+	route_home_lost(&comps[MUC]);
+	CU_ASSERT_EQUAL(comps[MUC].to_home.count, 0);
+	CU_ASSERT_EQUAL(comps[MUC].replay.count, 0);
+	route_stopping = false;
+	vbuf_free(&b);
+	teardown();
+}
+
 static int navail, nunavail;
 
 static void
@@ -471,6 +518,7 @@ UNIT_SUITE(route)
 	UNIT_TEST(suite, test_restarted_home_waits_for_announcements);
 	UNIT_TEST(suite, test_stopping_refuses);
 	UNIT_TEST(suite, test_clustered_servers);
+	UNIT_TEST(suite, test_replay_when_component_leaves);
 	UNIT_TEST(suite, test_queued_flushed_and_expired);
 	UNIT_TEST(suite, test_local_home_changes_are_announced);
 }
