@@ -775,6 +775,26 @@ remember_stanza(struct comp *c, const struct xs_stanza *st)
 	remember(c, qent_new(st, loop_now()));
 }
 
+/* Answers a queued entry that cannot be delivered (bounce_build's rules),
+ * except a replayed one: it was written to a real component once and may
+ * well have been handled, so an error would be a false bounce. */
+static void
+answer(struct comp *c, struct qent *e, bool toward_up,
+    enum bounce_reason reason)
+{
+	struct xs_stanza st;
+
+	if (e->replayed) {
+		c->st.dropped++;
+		vlog(VL_DEBUG, "%s: replayed <%s id='%s'> not delivered again",
+		    c->vc->domain, e->name ? e->data + e->name : "",
+		    e->id ? e->data + e->id : "");
+		return;
+	}
+	qent_stanza(e, &st);
+	bounce(c, &st, toward_up, reason);
+}
+
 void
 route_home_lost(struct comp *c)
 {
@@ -797,6 +817,8 @@ route_home_lost(struct comp *c)
 	if (r->head == NULL)
 		return;
 	n = r->count;
+	for (struct qent *e = r->head; e != NULL; e = e->next)
+		e->replayed = 1;
 	r->tail->next = q->head;
 	if (q->tail == NULL)
 		q->tail = r->tail;
@@ -926,10 +948,7 @@ expire(struct comp *c, struct queue *q, bool to_home)
 	uint32_t age = table->limits.queue_age_ms;
 
 	while ((e = queue_pop_expired(q, loop_now(), age)) != NULL) {
-		struct xs_stanza st;
-
-		qent_stanza(e, &st);
-		bounce(c, &st, to_home, BOUNCE_TIMEOUT);
+		answer(c, e, to_home, BOUNCE_TIMEOUT);
 		free(e);
 	}
 	if (q->head != NULL)
@@ -968,10 +987,7 @@ route_requeue(struct comp *c, struct qent *e, bool to_home, uint16_t node)
 		return;
 	}
 	if (shutting_down) {
-		struct xs_stanza st;
-
-		qent_stanza(e, &st);
-		bounce(c, &st, to_home, BOUNCE_SHUTDOWN);
+		answer(c, e, to_home, BOUNCE_SHUTDOWN);
 		free(e);
 		return;
 	}
@@ -994,10 +1010,7 @@ route_bounce_homeless(void)
 		route_flush_home(c);
 		timer_stop(&c->to_home.timer);
 		while ((e = queue_pop(&c->to_home)) != NULL) {
-			struct xs_stanza st;
-
-			qent_stanza(e, &st);
-			bounce(c, &st, true, BOUNCE_SHUTDOWN);
+			answer(c, e, true, BOUNCE_SHUTDOWN);
 			free(e);
 		}
 	}
@@ -1018,10 +1031,7 @@ route_bounce_all(void)
 
 			timer_stop(&qs[k]->timer);
 			while ((e = queue_pop(qs[k])) != NULL) {
-				struct xs_stanza st;
-
-				qent_stanza(e, &st);
-				bounce(c, &st, k == 0, BOUNCE_SHUTDOWN);
+				answer(c, e, k == 0, BOUNCE_SHUTDOWN);
 				free(e);
 			}
 		}

@@ -334,6 +334,8 @@ struct qent {
 	uint32_t name, from, to, id, type;
 	uint32_t size;              /* bytes of data[] */
 	uint16_t comp;              /* route.c's per-node queues: comps[] index */
+	uint8_t replayed;           /* route.c: delivered once to a real
+	                             * component that left; never bounced */
 	char data[];                /* raw bytes, NUL, then the fields */
 };
 

@@ -441,6 +441,17 @@ test_replay_when_component_leaves(void)
 	CU_ASSERT_EQUAL(comps[MUC].to_home.count, 0);
 	CU_ASSERT(strstr(home.out.p, "id='r1'") < strstr(home.out.p, "id='r2'"));
 	CU_ASSERT_PTR_NULL(strstr(home.out.p, "id='old'"));
+	/* A replayed stanza that finds no home in time is dropped, never
+	 * answered with an error: it may well have been handled. */
+	comps[MUC].home = NULL;
+	route_home_lost(&comps[MUC]);
+	CU_ASSERT_EQUAL(comps[MUC].to_home.count, 2);
+	loop_set_now(loop_now() + table->limits.queue_age_ms);
+	CU_ASSERT_EQUAL(comps[MUC].to_home.count, 0);
+	CU_ASSERT_FALSE(wrote(&up[0], "remote-server-timeout"));
+	CU_ASSERT_EQUAL(comps[MUC].st.bounced, 0);
+	fake_conn(&home, "component muc");
+	comps[MUC].home = &home;
 	/* Closed by this node's own stop: nothing is replayed. */
 	route_stopping = true;
 	comps[MUC].home = NULL;
