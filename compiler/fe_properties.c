@@ -537,6 +537,7 @@ unknown_vcomp_key(struct ctx *cx, struct tkey *k)
 	*IR_PUSH(c, nc) = "vcomp/cluster-secret-file";
 	*IR_PUSH(c, nc) = "vcomp/cluster-secret-env";
 	*IR_PUSH(c, nc) = "vcomp/peer-encryption";
+	*IR_PUSH(c, nc) = "vcomp/servers";
 	for (size_t i = 0; i < nlimit_names; i++)
 		*IR_PUSH(c, nc) = xprintf("vcomp/%s", limit_names[i]);
 	for (size_t i = 0; i < spec->nnodes; i++)
@@ -654,6 +655,11 @@ vcomp_key(struct ctx *cx, struct tkey *k)
 		    parse_peer_encryption(k->p->key, &v,
 					  &cx->spec->peer_encryption))
 			cx->spec->peer_encryption_pos = k->p->key_pos;
+	} else if (strcmp(rest, "servers") == 0) {
+		struct ir_str v = value_of(k);
+
+		if (marker_fits(k, false))
+			(void)parse_servers(k->p->key, &v, &cx->spec->servers);
 	} else if (starts_with(rest, "node/")) {
 		node_key(cx, k, rest + strlen("node/"));
 	} else if (starts_with(rest, "component/")) {

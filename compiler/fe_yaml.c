@@ -314,7 +314,8 @@ walk_secret(struct walk *w, size_t id, const char *key, struct ir_secret *out)
 			   key);
 }
 
-static const char *const cluster_keys[] = { "secret", "peer-encryption" };
+static const char *const cluster_keys[] = { "secret", "peer-encryption",
+    "servers" };
 
 static void
 walk_cluster(struct walk *w, size_t id)
@@ -329,7 +330,7 @@ walk_cluster(struct walk *w, size_t id)
 	while (map_next(&it, &k, &v)) {
 		struct ir_str s;
 
-		switch (key_index(w, k, cluster_keys, 2, "in 'cluster'")) {
+		switch (key_index(w, k, cluster_keys, 3, "in 'cluster'")) {
 		case 0:
 			walk_secret(w, v, "secret", &w->spec->cluster_secret);
 			break;
@@ -339,6 +340,11 @@ walk_cluster(struct walk *w, size_t id)
 			value_result(w, v, parse_peer_encryption(
 			    "peer-encryption", &s, &w->spec->peer_encryption));
 			w->spec->peer_encryption_pos = s.pos;
+			break;
+		case 2:
+			if (get_str(w, v, "servers", &s))
+				value_result(w, v, parse_servers("servers", &s,
+				    &w->spec->servers));
 			break;
 		default:
 			break;

@@ -431,3 +431,24 @@ ir_apply_node_defaults(struct ir_spec *spec)
 		}
 	}
 }
+
+bool
+parse_servers(const char *key, const struct ir_str *v, enum servers_kind *out)
+{
+	static const char *const kinds[] = { "independent", "clustered" };
+	const char *hint;
+
+	for (int i = 0; i < 2; i++)
+		if (strcmp(v->s, kinds[i]) == 0) {
+			*out = i == 0 ? SERVERS_INDEPENDENT : SERVERS_CLUSTERED;
+			return true;
+		}
+	hint = did_you_mean(v->s, kinds, 2);
+	if (hint != NULL)
+		error_at(&v->pos, "'%s' must be 'independent' or 'clustered', not '%s'; did you mean '%s'?",
+			 key, v->s, hint);
+	else
+		error_at(&v->pos, "'%s' must be 'independent' or 'clustered', not '%s'",
+			 key, v->s);
+	return false;
+}

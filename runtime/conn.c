@@ -197,6 +197,7 @@ conn_send_wire(struct conn *c, const void *p, size_t n)
 		return;
 	vbuf_add(&c->out, p, n);
 	c->nqueued += n;
+	c->last_out = loop_now();
 	conn_kick(c);
 }
 
@@ -403,6 +404,7 @@ handle_read(struct conn *c)
 		conn_close(c, "connection closed by peer");
 		return;
 	}
+	c->last_in = loop_now();
 	if (c->filter != NULL)
 		c->filter->input(c, buf, (size_t)n);
 	else
@@ -521,8 +523,24 @@ conn_end_stream(struct conn *c)
 {
 	static const char end[] = "</stream:stream>";
 
-	conn_send(c, end, sizeof end - 1);
+	if (!(c->flags & C_CLOSING))
+		conn_send(c, end, sizeof end - 1);
 	conn_finish(c);
+}
+
+void
+conn_close_stream(struct conn *c)
+{
+	static const char end[] = "</stream:stream>";
+
+	if (c->flags & (C_DEAD | C_DRAIN | C_CLOSING))
+		return;
+	conn_send(c, end, sizeof end - 1);
+	c->flags |= C_CLOSING;
+	c->flags &= ~C_READY;
+	c->drain_timer.fn = drain_timeout;
+	c->drain_timer.arg = c;
+	timer_arm(&c->drain_timer, DRAIN_TIMEOUT_MS);
 }
 
 void

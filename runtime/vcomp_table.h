@@ -51,6 +51,13 @@ enum vc_role {
 	VC_ROLE_HOME = 1,      /* this node is one of the component's homes */
 };
 
+/* What the nodes' XMPP servers are (spec: cluster: servers:). */
+enum vc_servers {
+	VC_SERVERS_INDEPENDENT = 0,  /* share nothing (Prosody) */
+	VC_SERVERS_CLUSTERED = 1,    /* one cluster routing a component
+	                              * domain cluster-wide (ejabberd) */
+};
+
 enum vc_disco_mode {
 	VC_DISCO_LOCAL = 0,    /* answer disco#info from the compiled response */
 	VC_DISCO_FORWARD = 1,  /* forward disco#info like any other stanza */
@@ -140,6 +147,7 @@ struct vc_table {
 	struct vc_endpoint stats;        /* host NULL if disabled */
 	struct vc_secret cluster_secret; /* peer-link key */
 	uint8_t peer_encryption;         /* enum vc_peer_encryption */
+	uint8_t servers;                 /* enum vc_servers */
 	struct vc_limits limits;
 };
 
