@@ -302,10 +302,12 @@ check_domain(const char *s, size_t len, const char **why, size_t *off)
 			if (i == label)
 				return fail(why, off,
 					    "domainpart has an empty label", i);
+			/* The offset: the 64th octet, or for a U-label
+			 * shorter than that in UTF-8, the label. */
 			if (!label_fits(u + label, i - label))
 				return fail(why, off,
 					    "domain label is longer than 63 octets",
-					    label + 63);
+					    i - label > 63 ? label + 63 : label);
 			if (s[i - 1] == '-')
 				return fail(why, off,
 					    "domain label ends with a hyphen",
