@@ -65,7 +65,7 @@ RT_SRC     = $(wildcard runtime/*.c)
 RT_OBJ     = $(RT_SRC:%.c=$(B)/%.o)
 LIBVCRT    = $(B)/libvcrt.a
 # What a node binary links besides libvcrt.a (static archives on Debian).
-RT_LIBS    = -lexpat -lnettle
+RT_LIBS    = -lmbedtls -lmbedx509 -lmbedcrypto -lexpat -lnettle
 
 # ------------------------------------------------------------ tests
 

@@ -688,6 +688,34 @@ check_stats_loopback(const struct check *ck, const struct ir_spec *spec)
 }
 
 /*
+ * peer-encryption: none sends every stanza in clear over the peer links:
+ * fine on loopback (a test cluster on one host), a leak anywhere else.
+ */
+static void
+check_peer_plaintext(const struct check *ck, const struct ir_spec *spec)
+{
+	bool noted = false;
+
+	if (spec->peer_encryption != PEER_ENC_NONE || spec->nnodes < 2)
+		return;
+	for (size_t i = 0; i < spec->nnodes; i++) {
+		const struct ir_node *nd = &spec->nodes[i];
+
+		if (nd->peer.host.s == NULL || is_loopback(nd->peer.host.s))
+			continue;
+		diag(ck->level, ep_pos(nd, &nd->peer), ck->name,
+		     "peer links of node '%s' (on '%s', not a loopback address) are not encrypted: with %s every stanza crosses the network in clear, readable and alterable on the way",
+		     or_empty(nd->name.s), nd->peer.host.s,
+		     key(spec, "'peer-encryption: none'",
+			 "'vcomp/peer-encryption=none'"));
+		if (!noted && spec->peer_encryption_pos.line > 0)
+			note_at(&spec->peer_encryption_pos,
+				"plaintext chosen here; remove it to encrypt peer links");
+		noted = true;
+	}
+}
+
+/*
  * A host in a form that compares equal for equal addresses: "localhost"
  * as 127.0.0.1, numeric addresses as inet_ntop writes them, names in
  * lower case.
@@ -1395,6 +1423,9 @@ static const struct check checks[] = {
 	{ "stats-loopback", DIAG_WARNING,
 	  "the unauthenticated stats listener is on a loopback address",
 	  check_stats_loopback },
+	{ "peer-plaintext", DIAG_WARNING,
+	  "peer links are encrypted, or plaintext ones stay on loopback",
+	  check_peer_plaintext },
 	{ "secret-missing", DIAG_ERROR,
 	  "the cluster and every component have a secret source",
 	  check_secret_missing },

@@ -622,6 +622,13 @@ put_table(FILE *out, const struct ir_spec *spec, size_t node,
 	if (spec->ncluster_accept > 0)
 		fprintf(out, "\t.cluster_accept  = cluster_accept,\n"
 			"\t.ncluster_accept = %zu,\n", spec->ncluster_accept);
+	fputs(spec->peer_encryption == PEER_ENC_NONE ?
+	      "\t.peer_encryption = VC_PEER_NONE,   /* plaintext peer links */\n" :
+	      "\t.peer_encryption = VC_PEER_TLS,    /* TLS, PSK from the cluster secret */\n",
+	      out);
+	fputs(spec->servers == SERVERS_CLUSTERED ?
+	      "\t.servers         = VC_SERVERS_CLUSTERED,\n" :
+	      "\t.servers         = VC_SERVERS_INDEPENDENT,\n", out);
 	fputs("\t.limits = {\n", out);
 	for (enum limit_index k = 0; k < LIM_COUNT; k++) {
 		uint64_t v = ir_limit_get(l, k);

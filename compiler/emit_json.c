@@ -196,6 +196,10 @@ emit_json(FILE *out, const struct ir_spec *spec, size_t node)
 	json_secret(out, &spec->cluster_secret, self);
 	json_accept(out, "  ", "cluster_secret_also_accepted",
 		    spec->cluster_accept, spec->ncluster_accept, self);
+	fprintf(out, ",\n  \"peer_encryption\": \"%s\"",
+		spec->peer_encryption == PEER_ENC_NONE ? "none" : "tls");
+	fprintf(out, ",\n  \"servers\": \"%s\"",
+		spec->servers == SERVERS_CLUSTERED ? "clustered" : "independent");
 	fputs(",\n  \"limits\": {\n", out);
 	for (enum limit_index k = 0; k < LIM_COUNT; k++)
 		fprintf(out, "    \"%s\": %llu%s\n", limit_fields[k],

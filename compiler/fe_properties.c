@@ -543,6 +543,8 @@ unknown_vcomp_key(struct ctx *cx, struct tkey *k)
 	*IR_PUSH(c, nc) = "vcomp/cluster-secret-env";
 	*IR_PUSH(c, nc) = "vcomp/cluster-secret-previous-file";
 	*IR_PUSH(c, nc) = "vcomp/cluster-secret-previous-env";
+	*IR_PUSH(c, nc) = "vcomp/peer-encryption";
+	*IR_PUSH(c, nc) = "vcomp/servers";
 	for (size_t i = 0; i < nlimit_names; i++)
 		*IR_PUSH(c, nc) = xprintf("vcomp/%s", limit_names[i]);
 	for (size_t i = 0; i < spec->nnodes; i++)
@@ -659,6 +661,18 @@ vcomp_key(struct ctx *cx, struct tkey *k)
 	} else if (strcmp(rest, "cluster-secret-previous-env") == 0) {
 		if (marker_fits(k, false))
 			cx->prev_env = k;
+	} else if (strcmp(rest, "peer-encryption") == 0) {
+		struct ir_str v = value_of(k);
+
+		if (marker_fits(k, false) &&
+		    parse_peer_encryption(k->p->key, &v,
+					  &cx->spec->peer_encryption))
+			cx->spec->peer_encryption_pos = k->p->key_pos;
+	} else if (strcmp(rest, "servers") == 0) {
+		struct ir_str v = value_of(k);
+
+		if (marker_fits(k, false))
+			(void)parse_servers(k->p->key, &v, &cx->spec->servers);
 	} else if (starts_with(rest, "node/")) {
 		node_key(cx, k, rest + strlen("node/"));
 	} else if (starts_with(rest, "component/")) {

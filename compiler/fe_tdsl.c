@@ -805,6 +805,7 @@ unknown_vcomp_key(struct ctx *cx, const struct td_entry *e, const char *path)
 
 	*IR_PUSH(c, nc) = "vcomp/cluster-secret-file";
 	*IR_PUSH(c, nc) = "vcomp/cluster-secret-env";
+	*IR_PUSH(c, nc) = "vcomp/peer-encryption";
 	*IR_PUSH(c, nc) = "vcomp/node";
 	*IR_PUSH(c, nc) = "vcomp/component";
 	for (size_t i = 0; i < nlimit_names; i++)
@@ -1075,6 +1076,11 @@ vcomp_block(struct ctx *cx, const struct td_entry *e)
 			cx->secret_file = k;
 		} else if (strcmp(k->key, "cluster-secret-env") == 0) {
 			cx->secret_env = k;
+		} else if (strcmp(k->key, "peer-encryption") == 0) {
+			if (str_of(k, path, &s) &&
+			    parse_peer_encryption(path, &s,
+						  &cx->spec->peer_encryption))
+				cx->spec->peer_encryption_pos = k->key_pos;
 		} else {
 			bool is_limit = false;
 			for (size_t j = 0; j < nlimit_names; j++)

@@ -343,7 +343,8 @@ walk_secret(struct walk *w, size_t id, const char *key, struct ir_secret *out,
 				IR_PUSH(*accept, *naccept));
 }
 
-static const char *const cluster_keys[] = { "secret" };
+static const char *const cluster_keys[] = { "secret", "peer-encryption",
+    "servers" };
 
 static void
 walk_cluster(struct walk *w, size_t id)
@@ -355,11 +356,31 @@ walk_cluster(struct walk *w, size_t id)
 	if (m == NULL)
 		return;
 	map_begin(w, &it, m);
-	while (map_next(&it, &k, &v))
-		if (key_index(w, k, cluster_keys, 1, "in 'cluster'") == 0)
+	while (map_next(&it, &k, &v)) {
+		struct ir_str s;
+
+		switch (key_index(w, k, cluster_keys, 3, "in 'cluster'")) {
+		case 0:
 			walk_secret(w, v, "secret", &w->spec->cluster_secret,
 				    &w->spec->cluster_accept,
 				    &w->spec->ncluster_accept);
+			break;
+		case 1:
+			if (!get_str(w, v, "peer-encryption", &s))
+				break;
+			value_result(w, v, parse_peer_encryption(
+			    "peer-encryption", &s, &w->spec->peer_encryption));
+			w->spec->peer_encryption_pos = s.pos;
+			break;
+		case 2:
+			if (get_str(w, v, "servers", &s))
+				value_result(w, v, parse_servers("servers", &s,
+				    &w->spec->servers));
+			break;
+		default:
+			break;
+		}
+	}
 	map_end(&it);
 }
 

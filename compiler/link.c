@@ -4,7 +4,8 @@
  * vcompc writes the table's C into a private temporary directory and runs
  *
  *   $CC -std=c17 -O2 -static -s $VCOMP_EXTRA_CFLAGS -I<inc> -o OUT \
- *       table.c <lib>/libvcrt.a -lexpat -lnettle
+ *       table.c <lib>/libvcrt.a -lmbedtls -lmbedx509 -lmbedcrypto \
+ *       -lexpat -lnettle
  *
  * with posix_spawnp — no shell, so no file name is ever interpreted.
  *
@@ -257,6 +258,11 @@ link_node(const struct ir_spec *spec, size_t node, const struct emit_opts *o,
 	*IR_PUSH(argv, argc) = out;
 	*IR_PUSH(argv, argc) = src;
 	*IR_PUSH(argv, argc) = lib;
+	/* mbedTLS: the peer links' TLS (runtime/tls.c); x509 only because
+	 * Debian's libmbedtls needs its symbols. */
+	*IR_PUSH(argv, argc) = "-lmbedtls";
+	*IR_PUSH(argv, argc) = "-lmbedx509";
+	*IR_PUSH(argv, argc) = "-lmbedcrypto";
 	*IR_PUSH(argv, argc) = "-lexpat";
 	*IR_PUSH(argv, argc) = "-lnettle";
 	*IR_PUSH(argv, argc) = NULL;

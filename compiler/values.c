@@ -223,6 +223,31 @@ parse_disco_mode(const char *key, const struct ir_str *v,
 	return false;
 }
 
+bool
+parse_peer_encryption(const char *key, const struct ir_str *v,
+		      enum peer_enc *out)
+{
+	static const char *const modes[] = { "tls", "none" };
+	const char *hint;
+
+	if (strcmp(v->s, "tls") == 0) {
+		*out = PEER_ENC_TLS;
+		return true;
+	}
+	if (strcmp(v->s, "none") == 0) {
+		*out = PEER_ENC_NONE;
+		return true;
+	}
+	hint = did_you_mean(v->s, modes, 2);
+	if (hint != NULL)
+		error_at(&v->pos, "'%s' must be 'tls' or 'none', not '%s'; did you mean '%s'?",
+			 key, v->s, hint);
+	else
+		error_at(&v->pos, "'%s' must be 'tls' or 'none', not '%s'",
+			 key, v->s);
+	return false;
+}
+
 /* ---------------------------------------------------------------- limits */
 
 /*
@@ -405,4 +430,25 @@ ir_apply_node_defaults(struct ir_spec *spec)
 			nd->listen.port = VC_DEFAULT_LISTEN_PORT;
 		}
 	}
+}
+
+bool
+parse_servers(const char *key, const struct ir_str *v, enum servers_kind *out)
+{
+	static const char *const kinds[] = { "independent", "clustered" };
+	const char *hint;
+
+	for (int i = 0; i < 2; i++)
+		if (strcmp(v->s, kinds[i]) == 0) {
+			*out = i == 0 ? SERVERS_INDEPENDENT : SERVERS_CLUSTERED;
+			return true;
+		}
+	hint = did_you_mean(v->s, kinds, 2);
+	if (hint != NULL)
+		error_at(&v->pos, "'%s' must be 'independent' or 'clustered', not '%s'; did you mean '%s'?",
+			 key, v->s, hint);
+	else
+		error_at(&v->pos, "'%s' must be 'independent' or 'clustered', not '%s'",
+			 key, v->s);
+	return false;
 }

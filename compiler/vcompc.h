@@ -213,6 +213,11 @@ struct ir_identity {
 };
 
 enum disco_mode { DISCO_LOCAL = 0, DISCO_FORWARD };
+enum peer_enc { PEER_ENC_TLS = 0, PEER_ENC_NONE };
+/* What the nodes' XMPP servers are (cluster: servers:): independent
+ * servers that share nothing (Prosody), or one clustered server that
+ * routes a component domain cluster-wide (ejabberd, Tigase, MongooseIM). */
+enum servers_kind { SERVERS_INDEPENDENT = 0, SERVERS_CLUSTERED };
 
 struct ir_component {
 	struct ir_str name;        /* Tigase component name, e.g. "muc" */
@@ -274,6 +279,9 @@ struct ir_spec {
 	 * accepted. */
 	struct ir_secret *cluster_accept;
 	size_t ncluster_accept;
+	enum peer_enc peer_encryption; /* default PEER_ENC_TLS */
+	struct pos peer_encryption_pos; /* line 0 when defaulted */
+	enum servers_kind servers;     /* SERVERS_INDEPENDENT by default */
 	struct ir_limits limits;
 	struct pos limits_pos[LIM_COUNT]; /* positions of the limit keys,
 	                                * by enum limit_index; line 0 when
@@ -306,6 +314,13 @@ bool parse_uint(const char *key, const struct ir_str *v, uint64_t max,
 /* "local" or "forward" (with a "did you mean" hint otherwise). */
 bool parse_disco_mode(const char *key, const struct ir_str *v,
 		      enum disco_mode *out);
+/* "independent" or "clustered". */
+bool parse_servers(const char *key, const struct ir_str *v,
+		   enum servers_kind *out);
+
+/* "tls" or "none" (with a "did you mean" hint otherwise). */
+bool parse_peer_encryption(const char *key, const struct ir_str *v,
+			   enum peer_enc *out);
 
 /* The limits both formats share, by key name ("queue-bytes", ...).
  * limit_set parses v into the field the key names and records its

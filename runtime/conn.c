@@ -29,6 +29,12 @@
  * the parser, which may be the caller's caller) is freed by conn_reap(), before
  * the next epoll_wait.
  *
+ * Transport filter (peer links: tls.c): bytes read go to filter->input,
+ * which passes plaintext on to ops->input; conn_send() stages plaintext in
+ * c->stage, and conn_flush() lets filter->seal turn it into wire bytes
+ * (one record for everything staged since the last write) right before
+ * writing.  See struct conn_filter.
+ *
  * Delivery accounting: nqueued and nwritten count every byte ever queued
  * and written, so a caller that notes nqueued right after queueing a
  * stanza knows it has reached the kernel once nwritten gets there (peer
@@ -66,6 +72,13 @@ static struct listener *dead_listeners;  /* closed listeners to free */
 
 static void conn_event(void *arg, uint32_t events);
 
+/* Wire bytes not yet written. */
+static size_t
+out_left(const struct conn *c)
+{
+	return c->out.len - c->ooff;
+}
+
 static void
 update_events(struct conn *c)
 {
@@ -79,8 +92,11 @@ update_events(struct conn *c)
 		if (c->blocked == 0 && !(c->flags & C_DRAIN))
 			ev |= EPOLLIN;
 		/* EPOLLOUT only while a write left something behind and the
-		 * connection is not on the pending list (which writes it). */
-		if (conn_pending(c) > 0 && !(c->flags & C_PENDING))
+		 * connection is not on the pending list (which writes it).
+		 * Wire bytes only: plaintext a filter cannot seal yet (during
+		 * its handshake) would make EPOLLOUT fire without end; the
+		 * filter kicks the connection once it can. */
+		if (out_left(c) > 0 && !(c->flags & C_PENDING))
 			ev |= EPOLLOUT;
 	}
 	io_want(&c->io, ev);
@@ -89,7 +105,7 @@ update_events(struct conn *c)
 size_t
 conn_pending(const struct conn *c)
 {
-	return c->out.len - c->ooff;
+	return out_left(c) + c->stage.len;
 }
 
 bool
@@ -165,17 +181,37 @@ conn_connect(const struct sockaddr *sa, socklen_t salen, enum conn_kind kind,
 }
 
 void
-conn_send(struct conn *c, const void *p, size_t n)
+conn_kick(struct conn *c)
+{
+	if (!(c->flags & (C_PENDING | C_CONNECTING | C_DEAD))) {
+		c->flags |= C_PENDING;
+		c->pnext = pending;
+		pending = c;
+	}
+}
+
+void
+conn_send_wire(struct conn *c, const void *p, size_t n)
 {
 	if (c->flags & C_DEAD || n == 0)
 		return;
 	vbuf_add(&c->out, p, n);
 	c->nqueued += n;
-	if (!(c->flags & C_PENDING) && !(c->flags & C_CONNECTING)) {
-		c->flags |= C_PENDING;
-		c->pnext = pending;
-		pending = c;
+	c->last_out = loop_now();
+	conn_kick(c);
+}
+
+void
+conn_send(struct conn *c, const void *p, size_t n)
+{
+	if (c->filter == NULL) {
+		conn_send_wire(c, p, n);
+		return;
 	}
+	if (c->flags & C_DEAD || n == 0)
+		return;
+	vbuf_add(&c->stage, p, n);
+	conn_kick(c);
 }
 
 static void
@@ -263,9 +299,9 @@ conn_relay(struct conn *dst, struct conn *src, const void *p, size_t n)
 static int
 write_out(struct conn *c)
 {
-	while (conn_pending(c) > 0) {
+	while (out_left(c) > 0) {
 		ssize_t w = write(c->io.fd, c->out.p + c->ooff,
-		    conn_pending(c));
+		    out_left(c));
 
 		if (w < 0) {
 			if (errno == EINTR)
@@ -278,7 +314,7 @@ write_out(struct conn *c)
 		c->ooff += (size_t)w;
 		c->nwritten += (size_t)w;
 	}
-	if (conn_pending(c) == 0) {
+	if (out_left(c) == 0) {
 		vbuf_clear(&c->out);
 		c->ooff = 0;
 		/* A big burst should not pin its memory forever. */
@@ -309,6 +345,15 @@ conn_flush(void)
 	while (pending != NULL) {
 		struct conn *c = pending;
 
+		/* Seal while c is still at the head of the list (C_PENDING),
+		 * so the filter's conn_send_wire() does not list it again; a
+		 * filter that fails closes c, which takes it off the list. */
+		if (c->filter != NULL && c->stage.len > 0 &&
+		    !(c->flags & C_DEAD)) {
+			c->filter->seal(c);
+			if (c->flags & C_DEAD)
+				continue;
+		}
 		pending = c->pnext;
 		c->pnext = NULL;
 		c->flags &= ~C_PENDING;
@@ -359,7 +404,11 @@ handle_read(struct conn *c)
 		conn_close(c, "connection closed by peer");
 		return;
 	}
-	c->ops->input(c, buf, (size_t)n);
+	c->last_in = loop_now();
+	if (c->filter != NULL)
+		c->filter->input(c, buf, (size_t)n);
+	else
+		c->ops->input(c, buf, (size_t)n);
 }
 
 static void
@@ -474,8 +523,24 @@ conn_end_stream(struct conn *c)
 {
 	static const char end[] = "</stream:stream>";
 
-	conn_send(c, end, sizeof end - 1);
+	if (!(c->flags & C_CLOSING))
+		conn_send(c, end, sizeof end - 1);
 	conn_finish(c);
+}
+
+void
+conn_close_stream(struct conn *c)
+{
+	static const char end[] = "</stream:stream>";
+
+	if (c->flags & (C_DEAD | C_DRAIN | C_CLOSING))
+		return;
+	conn_send(c, end, sizeof end - 1);
+	c->flags |= C_CLOSING;
+	c->flags &= ~C_READY;
+	c->drain_timer.fn = drain_timeout;
+	c->drain_timer.arg = c;
+	timer_arm(&c->drain_timer, DRAIN_TIMEOUT_MS);
 }
 
 void
@@ -486,6 +551,9 @@ conn_reap(void)
 
 		reaplist = c->pnext;
 		xs_free(c->xs);
+		if (c->filter != NULL)
+			c->filter->free(c->fctx);
+		vbuf_free(&c->stage);
 		vbuf_free(&c->out);
 		free(c->waiters);
 		free(c);

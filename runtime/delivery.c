@@ -18,8 +18,13 @@
  * up to that offset (ops->delivered) — or at once when the stanza was
  * queued here or bounced (this node's queue then answers for it).  A
  * destination that closes while receipts still point at it cannot prove
- * delivery: ops->lost tells the session, which ends the link, so the
- * sender sends those frames again (at least once, never silently lost).
+ * delivery: their sequence numbers go back to the sender in a RETURN
+ * frame, ahead of the ACK that covers them, and the sender hands exactly
+ * those frames back to its queues (at least once, never silently lost;
+ * frames for other destinations are not touched).  A stanza this node
+ * cannot take while it stops (ops->deliver refuses it) is returned the
+ * same way, so that the sender keeps it for another home or for this
+ * node's restart.
  * ACKs carry the highest handed-on seq and go out every DLV_ACK_EVERY
  * frames or DLV_ACK_DELAY_MS.
  *
@@ -41,6 +46,7 @@
 
 static struct dlv *all;         /* every dlv, for dlv_conn_closed */
 static struct vbuf scratch;     /* one frame being encoded */
+static struct vbuf seqs;        /* a RETURN payload being built */
 
 static void ack_due(struct timer *t);
 
@@ -83,8 +89,10 @@ dlv_free(struct dlv *d)
 	free(d->rc);
 	free(d->paused);
 	vbuf_free(&d->fields);
-	if (all == NULL)
+	if (all == NULL) {
 		vbuf_free(&scratch);
+		vbuf_free(&seqs);
+	}
 }
 
 void
@@ -275,12 +283,41 @@ dlv_ack_now(struct dlv *d)
 	send_ack(d);
 }
 
+static void
+seq_add(struct vbuf *b, uint32_t seq)
+{
+	uint8_t s[4] = { seq >> 24, seq >> 16 & 0xff, seq >> 8 & 0xff,
+	    seq & 0xff };
+
+	vbuf_add(b, s, 4);
+}
+
+/* Gives the frames listed in seqs back to the sender.  Written before any
+ * later ACK, so the sender sees it while it still keeps them. */
+static void
+send_return(struct dlv *d)
+{
+	if (seqs.len == 0 || !d->active)
+		return;
+	vbuf_clear(&scratch);
+	peer_put_frame(&scratch, PT_RETURN, 0, 0, 0, seqs.p, seqs.len);
+	d->ops->write(d->arg, NULL, scratch.p, scratch.len);
+	d->st->returned += seqs.len / 4;
+}
+
+bool
+dlv_busy(const struct dlv *d)
+{
+	return d->nunacked > 0 || d->nrc > 0 || d->handed != d->ack_sent;
+}
+
 void
 dlv_conn_closed(struct conn *c, void *unused)
 {
 	for (struct dlv *d = all; d != NULL; d = d->next) {
 		size_t lost = 0;
 
+		vbuf_clear(&seqs);
 		/* conn_close() already dropped its pauses. */
 		for (size_t k = 0; k < d->npaused; k++)
 			if (d->paused[k] == c) {
@@ -297,9 +334,15 @@ dlv_conn_closed(struct conn *c, void *unused)
 				continue;
 			lost++;
 			r->dst = NULL;
+			seq_add(&seqs, r->seq);
 		}
-		if (lost > 0 && d->active)
-			d->ops->lost(d->arg, c, lost);
+		if (lost > 0 && d->active) {
+			vlog(VL_WARN, "peer %s: %zu stanza(s) from it were "
+			    "still in the output of %s when it closed; giving "
+			    "them back to be sent again", d->name, lost,
+			    c->name);
+			send_return(d);
+		}
 	}
 }
 
@@ -312,6 +355,7 @@ dlv_got_stanza(struct dlv *d, const struct peer_frame *f)
 	size_t flen, rlen;
 	struct xs_stanza st;
 	struct conn *dst;
+	bool refused = false;
 
 	if (f->seq != d->recv_seq + 1 || f->comp >= d->ncomps ||
 	    (f->flags != PF_TO_HOME && f->flags != PF_TO_USER) ||
@@ -325,8 +369,65 @@ dlv_got_stanza(struct dlv *d, const struct peer_frame *f)
 	d->recv_seq = f->seq;
 	d->st->in++;
 	stanza_peek(&st, raw, rlen, from, flen, &d->fields);
-	dst = d->ops->deliver(d->arg, f->comp, f->flags == PF_TO_HOME, &st);
+	dst = d->ops->deliver(d->arg, f->comp, f->flags == PF_TO_HOME, &st,
+	    &refused);
+	if (refused) {
+		vbuf_clear(&seqs);
+		seq_add(&seqs, f->seq);
+		send_return(d);
+		dst = NULL;
+	}
 	receipt_add(d, f->seq, dst);
+	return true;
+}
+
+bool
+dlv_got_return(struct dlv *d, const struct peer_frame *f)
+{
+	uint32_t seq;
+	bool was_full = dlv_full(d);
+	size_t n = 0;
+
+	/* Last listed first: each is pushed to the front of its queue, so
+	 * they end there in the order they were sent. */
+	for (size_t i = f->len / 4; i-- > 0;) {
+		struct pframe **pp, *fr;
+
+		if (!peer_return_seq(f, i, &seq) || seq > d->send_seq) {
+			vlog(VL_WARN, "peer %s: RETURN of a frame never sent; "
+			    "closing the link", d->name);
+			return false;
+		}
+		/* An already acknowledged frame cannot be returned; one not
+		 * found was acknowledged (a RETURN is never sent after the
+		 * ACK that covers it, so this does not happen). */
+		for (pp = &d->unacked; *pp != NULL && (*pp)->seq != seq;
+		    pp = &(*pp)->next)
+			;
+		if ((fr = *pp) == NULL)
+			continue;
+		*pp = fr->next;
+		if (d->unacked_tail == fr) {
+			d->unacked_tail = NULL;
+			for (struct pframe *t = d->unacked; t != NULL;
+			    t = t->next)
+				d->unacked_tail = t;
+		}
+		d->nunacked--;
+		d->unacked_bytes -= frame_cost(fr);
+		d->st->resent++;
+		d->ops->requeue(d->arg, fr->comp, fr->flags == PF_TO_HOME,
+		    fr->e);
+		free(fr);
+		n++;
+	}
+	if (n > 0)
+		vlog(VL_INFO, "peer %s: %zu stanza(s) given back; queued "
+		    "again", d->name, n);
+	if (d->npaused > 0 && d->unacked_bytes < d->cap / 2)
+		resume_sources(d);
+	if (was_full && !dlv_full(d))
+		d->ops->room(d->arg);
 	return true;
 }
 

@@ -42,9 +42,11 @@ struct dlv_ops {
 	/* A STANZA frame's stanza for component ci, toward its home
 	 * (to_home) or toward a user.  Returns the connection its bytes were
 	 * queued on, or NULL when it was queued or bounced here (handed on
-	 * at once: this node's queue answers for it now). */
+	 * at once: this node's queue answers for it now) or refused
+	 * (*refused set: this node is stopping and cannot take it; the
+	 * frame is given back to the sender with RETURN). */
 	struct conn *(*deliver)(void *arg, size_t ci, bool to_home,
-	    const struct xs_stanza *st);
+	    const struct xs_stanza *st, bool *refused);
 	/* An unacknowledged frame's entry (taken) goes back to component
 	 * ci's queue, at the front. */
 	void (*requeue)(void *arg, size_t ci, bool to_home, struct qent *e);
@@ -54,10 +56,6 @@ struct dlv_ops {
 	/* The kept frames went from the cap to below it: stanzas that
 	 * waited in a queue for the link may go now. */
 	void (*room)(void *arg);
-	/* Destination dst closed while n receipts pointed at it: whether
-	 * those stanzas arrived is unknown, so the session ends the link and
-	 * the sender sends them again. */
-	void (*lost)(void *arg, struct conn *dst, size_t n);
 };
 
 /* A STANZA frame sent and not yet acknowledged. */
@@ -134,17 +132,22 @@ void dlv_send(struct dlv *d, struct conn *src, size_t ci, uint8_t flags,
     struct qent *e);
 /* Are the kept frames at the cap? */
 bool dlv_full(const struct dlv *d);
-/* A STANZA or ACK frame arrived.  false (after logging) when it breaks
- * the protocol; the session then refuses the link. */
+/* A STANZA, ACK or RETURN frame arrived.  false (after logging) when it
+ * breaks the protocol; the session then refuses the link. */
 bool dlv_got_stanza(struct dlv *d, const struct peer_frame *f);
 bool dlv_got_ack(struct dlv *d, const struct peer_frame *f);
+bool dlv_got_return(struct dlv *d, const struct peer_frame *f);
+/* Is anything still in flight on d: frames of ours not acknowledged, or
+ * frames of theirs not yet acknowledged by us? */
+bool dlv_busy(const struct dlv *d);
 /* Before sleeping: counts what reached its destination and sends an ACK
  * every DLV_ACK_EVERY frames, else within DLV_ACK_DELAY_MS. */
 void dlv_tick(struct dlv *d);
 /* Acknowledges everything handed on, now (before a BYE). */
 void dlv_ack_now(struct dlv *d);
-/* The close observer (conn_on_close): forgets c in every dlv, and reports
- * receipts it still held (ops->lost). */
+/* The close observer (conn_on_close): forgets c in every dlv; frames whose
+ * stanzas c still held unconfirmed are given back to their sender with a
+ * RETURN frame (it sends them again: only those, not the whole link). */
 void dlv_conn_closed(struct conn *c, void *unused);
 
 #endif /* VCOMP_DELIVERY_H */

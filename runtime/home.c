@@ -284,6 +284,7 @@ home_closed(struct conn *conn, const char *why)
 	    conn->name, why ? ": " : "", why ? why : "");
 	if (c->home == conn) {
 		c->home = NULL;
+		route_home_lost(c);
 		route_home_changed(c);
 	}
 }
@@ -336,6 +337,13 @@ home_close_listener(void)
 {
 	listener_close(home_l);
 	home_l = NULL;
+}
+
+void
+home_close(struct comp *c)
+{
+	if (c->home != NULL)
+		conn_close_stream(c->home);
 }
 
 void

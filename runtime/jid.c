@@ -12,7 +12,8 @@
  * vcompc does not carry.  We keep what can be decided from the bytes alone:
  *
  *   - the split at the first '@' before the first '/', then the first '/';
- *   - lengths: every part 1..1023 octets, every DNS label 1..63 octets;
+ *   - lengths: every part 1..1023 octets, every DNS label 1..63 octets
+ *     (a U-label's A-label, its Punycode form, is what must fit);
  *   - well-formed UTF-8: no overlong forms, no surrogates, nothing above
  *     U+10FFFF, no NUL;
  *   - no control characters (C0, DEL, C1) in any part, no spaces or Unicode
@@ -161,6 +162,88 @@ all_digits_and_dots(const char *s, size_t len)
 	return true;
 }
 
+/*
+ * RFC 3492 §6.1: the bias after each code point that Punycode encodes.
+ */
+static unsigned long
+puny_adapt(unsigned long delta, unsigned long npoints, bool first)
+{
+	unsigned long k = 0;
+
+	delta = first ? delta / 700 : delta / 2;
+	delta += delta / npoints;
+	while (delta > ((36 - 1) * 26) / 2) {
+		delta /= 36 - 1;
+		k += 36;
+	}
+	return k + (36 * delta) / (delta + 38);
+}
+
+/*
+ * Does the label u[0..len) (well-formed UTF-8, checked by the caller) fit
+ * in a DNS label of 63 octets?  An ASCII label is its own length.  A
+ * label with non-ASCII characters is a U-label: what goes into the DNS,
+ * and what the 63-octet limit of RFC 5890 §2.3.2.1 applies to, is its
+ * A-label, "xn--" and the Punycode of its code points (RFC 3492 §6.3,
+ * counting the digits only).  Its UTF-8 length says nothing about that:
+ * 22 CJK characters are 66 octets of UTF-8 and may be a 30-octet A-label,
+ * which Prosody and ejabberd accept.  The count stops as soon as it is
+ * over the limit; at most 64 code points are looked at, so the
+ * arithmetic (deltas below 0x110000 * 65) cannot overflow.
+ */
+static bool
+label_fits(const unsigned char *u, size_t len)
+{
+	unsigned long cps[64], n = 0x80, delta = 0, bias = 72;
+	unsigned long m, q, t, k;
+	size_t ncp = 0, nbasic = 0, h, out, i, step;
+
+	/* Every code point is at least one octet of either form. */
+	for (i = 0; i < len; i += step) {
+		if (ncp == 64)
+			return false;
+		step = utf8_decode(u + i, len - i, &cps[ncp]);
+		if (step == 0)
+			return false;
+		if (cps[ncp++] < 0x80)
+			nbasic++;
+	}
+	if (nbasic == ncp)
+		return len <= 63;
+	out = 4 + nbasic + (nbasic > 0);	/* "xn--", basic, '-' */
+	for (h = nbasic; h < ncp; ) {
+		m = (unsigned long)-1;
+		for (i = 0; i < ncp; i++)
+			if (cps[i] >= n && cps[i] < m)
+				m = cps[i];
+		delta += (m - n) * (h + 1);
+		n = m;
+		for (i = 0; i < ncp; i++) {
+			if (cps[i] < n)
+				delta++;
+			if (cps[i] != n)
+				continue;
+			for (q = delta, k = 36;; k += 36) {
+				t = k <= bias ? 1 : k >= bias + 26 ? 26 :
+				    k - bias;
+				if (q < t)
+					break;
+				out++;
+				q = (q - t) / (36 - t);
+			}
+			out++;
+			if (out > 63)
+				return false;
+			bias = puny_adapt(delta, h + 1, h == nbasic);
+			delta = 0;
+			h++;
+		}
+		delta++;
+		n++;
+	}
+	return out <= 63;
+}
+
 /* Checks s[0..len): the domainpart without a terminating NUL. */
 static bool
 check_domain(const char *s, size_t len, const char **why, size_t *off)
@@ -219,10 +302,12 @@ check_domain(const char *s, size_t len, const char **why, size_t *off)
 			if (i == label)
 				return fail(why, off,
 					    "domainpart has an empty label", i);
-			if (i - label > 63)
+			/* The offset: the 64th octet, or for a U-label
+			 * shorter than that in UTF-8, the label. */
+			if (!label_fits(u + label, i - label))
 				return fail(why, off,
 					    "domain label is longer than 63 octets",
-					    label + 63);
+					    i - label > 63 ? label + 63 : label);
 			if (s[i - 1] == '-')
 				return fail(why, off,
 					    "domain label ends with a hyphen",

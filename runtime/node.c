@@ -17,18 +17,21 @@
  *   SIGUSR1          log the counters;
  *   SIGPIPE          ignored (a write to a dead peer is an EPIPE error).
  *
- * Shutdown, in an order that lets every stanza still be delivered or
- * answered: stop accepting; say BYE on the peer links and hand their
- * unacknowledged frames back to the queues (peer_stop) while the upstreams
- * and real components are still up; then deliver what can be and bounce
- * whatever is still queued (cancel / service-unavailable, "shutting
- * down") into the live upstreams and components; only then close every
- * stream with </stream:stream>, which writes that output first; wait
- * until every output buffer is written and every connection closed, or
- * SHUTDOWN_GRACE_MS; log the counters; exit 0.  (Done the other way
- * round, frames a link still held were bounced when it closed, after the
- * upstreams had stopped: the bounces were counted as dropped and never
- * reached anyone.)
+ * Shutdown drains first (begin_shutdown, drain_step; docs/cluster.md,
+ * "Stopping a node"), so that nothing another node already delivered is
+ * answered with an error and nothing is dropped in a closing handshake:
+ *   PH_COMPONENTS  no new work (route_stopping); peers told DRAIN; once
+ *                  every link is quiet, each real component that went
+ *                  quiet gets the closing handshake;
+ *   PH_UPSTREAMS   what waits for a home is answered; each upstream gets
+ *                  the closing handshake and is read until the server
+ *                  closed; links still forward;
+ *   PH_FINAL       (finish_shutdown, also after DRAIN_MS or a second
+ *                  signal) BYE on the links, whose unacknowledged frames
+ *                  go back to the queues while streams are still up;
+ *                  deliver what can be, bounce the rest; close every
+ *                  stream; wait until every output buffer is written and
+ *                  every connection closed, or SHUTDOWN_GRACE_MS; exit 0.
  *
  * Ownership: comps[] and the secrets in it are allocated here and freed
  * when node_run returns.
@@ -53,7 +56,14 @@
 #define SECRET_MIN_LEN	16
 
 static struct io sig_io;
-static struct timer grace;
+static struct timer grace, drain_deadline, drain_tick;
+/* Where a SIGTERM's drain is (docs/runtime.md, "Signals"). */
+static enum {
+	PH_RUNNING,         /* no signal yet */
+	PH_COMPONENTS,      /* real components closing, peers draining */
+	PH_UPSTREAMS,       /* upstreams closing, still read */
+	PH_FINAL,           /* links said BYE, queues answered, grace */
+} phase;
 
 static void
 grace_over(struct timer *t)
@@ -70,24 +80,22 @@ grace_over(struct timer *t)
 	loop_stop();
 }
 
+/*
+ * The end of the drain, or what a second signal or the drain limit cuts
+ * short to: the old order, which lets every stanza still held be
+ * delivered or answered once.  BYE on the links, whose unacknowledged
+ * frames (none after a full drain) go back to the queues while the
+ * upstreams and real components that are still open can take them; then
+ * deliver what can be and bounce the rest (cancel/service-unavailable,
+ * "shutting down"); then end every stream; wait until every output is
+ * written or SHUTDOWN_GRACE_MS.
+ */
 static void
-begin_shutdown(void)
+finish_shutdown(void)
 {
-	if (shutting_down) {
-		vlog(VL_WARN, "second signal: stopping now");
-		loop_stop();
-		return;
-	}
-	notify_stopping();
-	notify_status("shutting down");
-	vlog(VL_INFO, "shutting down (grace period %d ms)", SHUTDOWN_GRACE_MS);
-	home_close_listener();
-	stats_close();
-	/* Peer links say BYE and close once written.  The frames they
-	 * still hold unacknowledged go back to the front of their queues
-	 * now, with shutting_down still false so that route_requeue()
-	 * queues them instead of bouncing them, and a TO_USER frame still
-	 * leaves by this node's upstream, as on any link loss. */
+	timer_stop(&drain_deadline);
+	timer_stop(&drain_tick);
+	phase = PH_FINAL;
 	peer_stop();
 	/* From here nothing is queued any more: every stanza is bounced.
 	 * route_bounce_all() first flushes what a live destination can
@@ -126,6 +134,120 @@ status_update(void)
 	notify_status_changed(text);
 }
 
+/* Wakes the loop while draining, so that quiet components are noticed. */
+static void
+drain_ticked(struct timer *t)
+{
+	if (phase == PH_COMPONENTS || phase == PH_UPSTREAMS)
+		timer_arm(t, DRAIN_TICK_MS);
+}
+
+/* Clustered servers: a virtual node registers c upstream only while a
+ * home of c is available, so that the server cluster's own routing (to a
+ * node that registered) takes over when none is. */
+static void
+home_availability(struct comp *c, bool available)
+{
+	if (table->servers != VC_SERVERS_CLUSTERED ||
+	    c->vc->role != VC_ROLE_VIRTUAL || route_stopping)
+		return;
+	if (available)
+		upstream_resume(c);
+	else
+		upstream_suspend(c);
+}
+
+static void
+drain_over(struct timer *t)
+{
+	vlog(VL_WARN, "shutdown: drain limit (%d ms) reached; %s",
+	    DRAIN_MS, phase == PH_COMPONENTS ? "real components or peers "
+	    "still busy" : "upstreams or peers still busy");
+	finish_shutdown();
+}
+
+static void
+begin_shutdown(void)
+{
+	if (phase != PH_RUNNING) {
+		vlog(VL_WARN, "second signal: stopping now");
+		if (phase != PH_FINAL)
+			finish_shutdown();
+		loop_stop();
+		return;
+	}
+	notify_stopping();
+	notify_status("shutting down");
+	vlog(VL_INFO, "shutting down (drain at most %d ms, then grace %d ms)",
+	    DRAIN_MS, SHUTDOWN_GRACE_MS);
+	home_close_listener();
+	stats_close();
+	/* No new work: stanzas from the peers that cannot be written at
+	 * once are given back to them; the real components are asked to
+	 * close (they may still answer what they have); the peers are told
+	 * to send nothing more here and to keep the replies for this
+	 * node's users until it is back. */
+	route_stopping = true;
+	peer_drain();
+	phase = PH_COMPONENTS;
+	drain_deadline.fn = drain_over;
+	timer_arm(&drain_deadline, DRAIN_MS);
+	drain_tick.fn = drain_ticked;
+	timer_arm(&drain_tick, DRAIN_TICK_MS);
+}
+
+/* Moves the drain on when its step is done (called before sleeping). */
+static void
+drain_step(void)
+{
+	bool busy = false;
+
+	switch (phase) {
+	case PH_COMPONENTS:
+		/* Every peer said DRAINED and nothing is in flight on any
+		 * link; then each real component, once it went quiet (it
+		 * answered what it had: nothing read from it or written to
+		 * it for DRAIN_QUIET_MS), gets the closing handshake; the
+		 * step ends when they all closed. */
+		if (!peer_drained())
+			return;
+		for (size_t i = 0; i < ncomps; i++) {
+			struct conn *h = comps[i].home;
+
+			if (h == NULL)
+				continue;
+			busy = true;
+			if (conn_pending(h) == 0 &&
+			    loop_now() - h->last_in >= DRAIN_QUIET_MS &&
+			    loop_now() - h->last_out >= DRAIN_QUIET_MS)
+				home_close(&comps[i]);
+		}
+		if (busy)
+			return;
+		/* What still waits for a home has none left here: answered
+		 * now, while the upstreams can carry the answer. */
+		route_bounce_homeless();
+		/* RFC 6120 §4.4: close, keep reading until the server has
+		 * closed too; what it sent meanwhile is still routed (the
+		 * links are up). */
+		for (size_t i = 0; i < ncomps; i++)
+			upstream_close(&comps[i]);
+		phase = PH_UPSTREAMS;
+		return;
+	case PH_UPSTREAMS:
+		for (size_t i = 0; i < ncomps; i++)
+			if (comps[i].up != NULL)
+				busy = true;
+		if (busy || !peer_drained())
+			return;
+		vlog(VL_INFO, "shutdown: drained");
+		finish_shutdown();
+		return;
+	default:
+		return;
+	}
+}
+
 /*
  * The one step the loop runs before every epoll_wait, in this order:
  *   1. frames that paused links left in their decoders are handled (their
@@ -138,7 +260,8 @@ status_update(void)
  *   5. closed connections, then dead peer links, are freed — after
  *      everything that might still name them this pass;
  *   6. under systemd, STATUS= is sent when the summary changed;
- *   7. a shutdown whose connections are all gone ends the loop.
+ *   7. a SIGTERM's drain moves to its next step when this one is done;
+ *   8. a shutdown whose connections are all gone ends the loop.
  * Each step is a plain call: no file registers work of its own.
  */
 static void
@@ -152,6 +275,7 @@ before_sleep(void)
 	peer_reap();
 	if (status_on)
 		status_update();
+	drain_step();
 	if (shutting_down && conn_all == NULL)
 		loop_stop();
 }
@@ -426,6 +550,7 @@ release(void)
 		comps[i].accept = NULL;
 		queue_clear(&comps[i].to_home);
 		queue_clear(&comps[i].to_up);
+		queue_clear(&comps[i].replay);
 	}
 	peer_free_all();
 	route_free();
@@ -467,6 +592,7 @@ node_run(const struct node_opts *o)
 	loop_init();
 	loop_before_sleep(before_sleep);
 	route_init();
+	route_observe_homes(home_availability);
 	if (setup_signals() < 0 || home_listen() < 0 || stats_listen() < 0 ||
 	    peer_start() < 0) {
 		release();
@@ -474,8 +600,14 @@ node_run(const struct node_opts *o)
 	}
 	vlog(VL_INFO, "node %s: %zu component(s), server %s:%u", node, ncomps,
 	    table->server.host, table->server.port);
-	for (size_t i = 0; i < ncomps; i++)
+	/* With clustered servers a virtual node registers a component
+	 * only while a home of it is available (home_availability). */
+	for (size_t i = 0; i < ncomps; i++) {
+		if (table->servers == VC_SERVERS_CLUSTERED &&
+		    comps[i].vc->role == VC_ROLE_VIRTUAL)
+			comps[i].up_suspended = true;
 		upstream_start(&comps[i]);
+	}
 	/* Listeners are open and upstreams started: systemd (Type=notify)
 	 * may now consider the node up. */
 	notify_ready();

@@ -19,9 +19,14 @@
  *                 HELLO/PROOF handshake.  Once both proofs are verified the
  *                 link is attached to its peer (peer->link).
  *
- * The lower node index dials; the higher one only accepts.  An accepted
- * link replaces an older authenticated one of the same peer (the dialler
- * decided the old one was dead).
+ * The lower node index dials; the higher one accepts, and knocks when it
+ * has no link (a HELLO answered with BYE "dial request": the lower node
+ * dials at once instead of at its next backoff).  An accepted link
+ * replaces an older authenticated one of the same peer (the dialler
+ * decided the old one was dead).  On a link: STATUS, the DRAIN/DRAINED
+ * exchange of a stopping node, and ROUTES, the re-announcement of the
+ * users this node's own server has, are this file's; STANZA, ACK and
+ * RETURN are delivery.c's.
  *
  * Routing reaches the peers only through the struct route_peers this file
  * registers (route_set_peers): routing is a lower layer and never calls
@@ -44,6 +49,12 @@
  * PING to its PONG is the link's round trip (peer_info,
  * vcomp_peer_rtt_seconds), so it is fresh on an idle link and as old as
  * the last idle moment on a busy one.
+ *
+ * Encryption: unless the spec says peer-encryption: none, each link's
+ * connection gets tls.c's filter at connect/accept; this file then reads
+ * and writes plaintext frames as before, and HELLO/PROOF run inside the
+ * channel (defence in depth, and the place where the spec digest and the
+ * node's identity are checked).
  *
  * Ownership: links are calloc'd at connect/accept and freed by peer_reap()
  * (node.c's before-sleep step) after their connection closed, never
@@ -86,6 +97,7 @@ struct link {
 	struct peer *peer;          /* dialler: from the start; acceptor:
 	                             * once the HELLO named it */
 	bool dialler;
+	bool knock;                 /* higher index: only asks for a dial */
 	enum link_state state;
 	struct peer_decoder dec;
 	uint8_t nonce[PEER_NONCE_LEN], their_nonce[PEER_NONCE_LEN];
@@ -111,7 +123,11 @@ struct peer {
 	 * compatibly, and a difference is logged once, not per link. */
 	uint8_t *compat, *logged;
 	struct dlv dlv;             /* delivery over the current link */
-	struct timer retry;
+	/* Per link: they said DRAIN (send them no stanza), they said
+	 * DRAINED (no stanza will come from them), they finished
+	 * re-announcing their users (ROUTES with PF_ROUTES_END). */
+	bool draining, drained, announced;
+	struct timer retry;         /* next dial, or next knock */
 	uint32_t failures;
 	bool was_up;
 	bool has_rtt;
@@ -149,10 +165,12 @@ static struct preauth peer_pa = {
 	.max_source = PEER_MAX_PENDING_SOURCE,
 };
 static bool stopping;           /* peer_stop ran: no dialling, no accepting */
+static bool leaving;            /* peer_drain ran: this node is stopping */
 static struct link *dead_links;
 static struct vbuf scratch;
 
 static void link_input(struct conn *conn, const char *p, size_t n);
+static void announce_routes(struct peer *p);
 static void link_connected(struct conn *conn);
 static void link_drained(struct conn *conn);
 static void link_closed(struct conn *conn, const char *why);
@@ -198,7 +216,9 @@ peer_full(const struct peer *p)
 static bool
 rp_reachable(uint16_t node)
 {
-	return peer_up(node) != NULL;
+	struct peer *p = peer_up(node);
+
+	return p != NULL && !p->draining;
 }
 
 static bool
@@ -210,11 +230,19 @@ rp_carries(uint16_t node, size_t ci)
 }
 
 static bool
+rp_decided(uint16_t node, size_t ci)
+{
+	struct peer *p = peer_up(node);
+
+	return p != NULL && ci < ncomps && p->compat[ci] != CS_UNKNOWN;
+}
+
+static bool
 rp_has_comp(uint16_t node, size_t ci)
 {
 	struct peer *p = peer_up(node);
 
-	return rp_carries(node, ci) && (p->status[ci] & 1);
+	return rp_carries(node, ci) && !p->draining && (p->status[ci] & 1);
 }
 
 static bool
@@ -238,6 +266,7 @@ static const struct route_peers route_peers = {
 	.reachable = rp_reachable,
 	.has_comp = rp_has_comp,
 	.carries = rp_carries,
+	.decided = rp_decided,
 	.full = rp_full,
 	.send = rp_send,
 	.status_changed = rp_status_changed,
@@ -267,9 +296,12 @@ send_status(struct peer *p)
 {
 	struct vbuf b = {0};
 
+	/* A stopping node says its components are gone at once: they only
+	 * finish what they have. */
 	for (size_t i = 0; i < ncomps; i++)
 		peer_add_status_entry(&b, comps[i].vc->id,
-		    comps[i].home != NULL && (comps[i].home->flags & C_READY) ?
+		    comps[i].home != NULL && !route_stopping &&
+		    (comps[i].home->flags & C_READY) ?
 		    1 : 0);
 	send_ctl(p->link, PT_STATUS, b.p, b.len);
 	vbuf_free(&b);
@@ -336,18 +368,21 @@ dlv_write(void *arg, struct conn *src, const void *b, size_t n)
 }
 
 static struct conn *
-dlv_deliver(void *arg, size_t ci, bool to_home, const struct xs_stanza *st)
+dlv_deliver(void *arg, size_t ci, bool to_home, const struct xs_stanza *st,
+    bool *refused)
 {
 	struct peer *p = arg;
 
 	return route_from_peer(&comps[ci], p->link->conn, st, to_home,
-	    p->idx);
+	    p->idx, refused);
 }
 
 static void
 dlv_requeue(void *arg, size_t ci, bool to_home, struct qent *e)
 {
-	route_requeue(&comps[ci], e, to_home);
+	struct peer *p = arg;
+
+	route_requeue(&comps[ci], e, to_home, p->idx);
 }
 
 static void
@@ -359,30 +394,12 @@ dlv_room(void *arg)
 		route_homes_changed();
 }
 
-/* A real component or an upstream closed while frames from p were still
- * in its output: closing the link makes p send them again. */
-static void
-dlv_lost(void *arg, struct conn *dst, size_t n)
-{
-	struct peer *p = arg;
-
-	if (p->link == NULL || (p->link->conn->flags & C_DRAIN))
-		return;
-	vlog(VL_WARN, "peer %s: %zu stanza(s) from it were still in the "
-	    "output of %s when it closed; closing the link so that they are "
-	    "sent again", p->name, n, dst->name);
-	dlv_quiet(&p->dlv);
-	send_ctl(p->link, PT_BYE, "destination lost", 16);
-	conn_finish(p->link->conn);
-}
-
 static const struct dlv_ops peer_dlv_ops = {
 	.write = dlv_write,
 	.deliver = dlv_deliver,
 	.requeue = dlv_requeue,
 	.delivered = conn_acked,
 	.room = dlv_room,
-	.lost = dlv_lost,
 };
 
 
@@ -471,13 +488,15 @@ schedule_dial(struct peer *p, const char *why)
 {
 	uint64_t d;
 
-	if (stopping || !p->dials)
+	if (stopping || leaving)
 		return;
 	p->failures++;
 	d = backoff_delay(p->failures, table->limits.backoff_min_ms,
 	    table->limits.backoff_max_ms);
-	vlog(p->failures == 1 ? VL_INFO : VL_DEBUG, "peer %s: %s%sreconnecting "
-	    "in %" PRIu64 " ms", p->name, why ? why : "", why ? "; " : "", d);
+	vlog(p->failures == 1 && p->dials ? VL_INFO : VL_DEBUG, "peer %s: "
+	    "%s%s%s in %" PRIu64 " ms", p->name, why ? why : "",
+	    why ? "; " : "", p->dials ? "reconnecting" : "asking for a dial",
+	    d);
 	timer_arm(&p->retry, d);
 }
 
@@ -490,6 +509,10 @@ link_new(struct conn *conn, bool dialler, const char *addr)
 	l->dialler = dialler;
 	snprintf(l->addr, sizeof l->addr, "%s", addr);
 	peer_decoder_init(&l->dec, table->limits.max_stanza + PEER_SLACK);
+	/* Encryption (tls.c) sits under the frames: everything below, HELLO
+	 * included, travels inside the channel. */
+	if (table->peer_encryption == VC_PEER_TLS)
+		tls_attach(conn, dialler);
 	peer_nonce(l->nonce);
 	l->last_rx = l->last_tx = loop_now();
 	conn->owner = l;
@@ -525,7 +548,7 @@ dial_now(struct timer *t)
 	struct conn *conn;
 	char addr[80];
 
-	if (stopping || p->dialling != NULL || p->link != NULL)
+	if (stopping || leaving || p->dialling != NULL || p->link != NULL)
 		return;
 	if (e->host == NULL || resolve(e->host, e->port, &ss, &len) < 0) {
 		schedule_dial(p, "cannot resolve its address");
@@ -544,6 +567,7 @@ dial_now(struct timer *t)
 	    addr);
 	p->dialling = link_new(conn, true, addr);
 	p->dialling->peer = p;
+	p->dialling->knock = !p->dials;
 	p->dialling->state = L_CONNECTING;
 }
 
@@ -554,6 +578,8 @@ link_connected(struct conn *conn)
 
 	vlog(VL_DEBUG, "peer %s: TCP connected to %s", l->peer->name,
 	    l->addr);
+	if (conn->filter != NULL)
+		tls_start(conn);
 	send_hello(l);
 }
 
@@ -578,6 +604,9 @@ got_hello(struct link *l, const struct peer_frame *f)
 	uint16_t self = table->self, node;
 	uint8_t v;
 
+	/* A knock only waits for the BYE that says the dial is coming. */
+	if (l->knock)
+		return;
 	if (!peer_parse_hello(f, &h)) {
 		vlog(VL_WARN, "peer link %s: malformed HELLO", l->addr);
 		refuse(l, "malformed HELLO");
@@ -614,6 +643,33 @@ got_hello(struct link *l, const struct peer_frame *f)
 		vlog(VL_WARN, "peer link %s: we dialled node %s but '%s' "
 		    "answered; refused", l->addr, l->peer->name, name);
 		refuse(l, "unexpected node");
+		return;
+	}
+	/* The TLS handshake authenticated a PSK identity naming a node;
+	 * the HELLO inside the channel must name the same one. */
+	if (!l->dialler && table->peer_encryption == VC_PEER_TLS &&
+	    tls_peer_node(l->conn) != node) {
+		vlog(VL_WARN, "peer link %s: HELLO names node '%s' but its "
+		    "TLS identity named another node; refused", l->addr, name);
+		refuse(l, "identity mismatch");
+		return;
+	}
+	if (!l->dialler && node > self && peers[node].name != NULL &&
+	    peers[node].dials) {
+		struct peer *p = &peers[node];
+
+		/* A knock: the node we dial (re)started and asks for the
+		 * link now rather than at our next backoff. */
+		vlog(VL_INFO, "peer %s (%s) asks to be dialled", name,
+		    l->addr);
+		refuse(l, "dial request");
+		if (p->link != NULL)
+			conn_close(p->link->conn, "the peer restarted");
+		if (!stopping && !leaving && p->dialling == NULL) {
+			p->failures = 0;
+			timer_stop(&p->retry);
+			dial_now(&p->retry);
+		}
 		return;
 	}
 	if (!l->dialler && (node > self || peers[node].name == NULL)) {
@@ -701,6 +757,7 @@ got_proof(struct link *l, const struct peer_frame *f)
 	l->conn->flags |= C_READY;
 	p->link = l;
 	dlv_start(&p->dlv);
+	p->draining = p->drained = false;
 	memset(p->status, 0, ncomps);
 	memset(p->compat, CS_UNKNOWN, ncomps);
 	p->failures = 0;
@@ -715,6 +772,100 @@ got_proof(struct link *l, const struct peer_frame *f)
 	send_status(p);
 	/* A first round trip at once, so the metrics have one. */
 	send_ping(l);
+	announce_routes(p);
+}
+
+/* -------------------------------------------- route announcements */
+
+struct announce {
+	struct peer *p;
+	size_t ci;
+	struct vbuf payload;
+};
+
+/* Sends the payload built so far as one ROUTES frame. */
+static void
+announce_flush(struct announce *a, uint8_t flags)
+{
+	vbuf_clear(&scratch);
+	/* Frames name components by id (the end marker names none). */
+	peer_put_frame(&scratch, PT_ROUTES, flags,
+	    a->payload.len > 0 ? comps[a->ci].vc->id : 0, 0,
+	    a->payload.p, a->payload.len);
+	link_send(a->p->link, scratch.p, scratch.len);
+	vbuf_clear(&a->payload);
+}
+
+static void
+announce_one(const char *jid, size_t len, uint16_t node, void *arg)
+{
+	struct announce *a = arg;
+
+	if (a->payload.len + 2 + len > table->limits.max_stanza)
+		announce_flush(a, 0);
+	peer_routes_add(&a->payload, jid, len);
+}
+
+/*
+ * A link authenticated: re-announce to p the users of this node's own
+ * server seen for every component p is a home of, so that a restarted
+ * home sends their replies back here at once, then PF_ROUTES_END (also
+ * when there is nothing to announce: the home counts the ends).
+ */
+static void
+announce_routes(struct peer *p)
+{
+	struct announce a = { .p = p };
+
+	for (size_t i = 0; i < ncomps; i++) {
+		bool home = false;
+
+		for (uint16_t k = 0; k < comps[i].vc->nhomes; k++)
+			if (comps[i].vc->homes[k] == p->idx)
+				home = true;
+		if (!home)
+			continue;
+		a.ci = i;
+		route_seen_each(i, announce_one, &a);
+		if (a.payload.len > 0)
+			announce_flush(&a, 0);
+	}
+	a.ci = 0;
+	announce_flush(&a, PF_ROUTES_END);
+	vbuf_free(&a.payload);
+}
+
+static bool
+got_routes(struct link *l, const struct peer_frame *f)
+{
+	struct peer *p = l->peer;
+	size_t off = 0, len;
+	const char *jid;
+	bool bad;
+
+	long ci = f->len > 0 ? comp_of_id(f->comp) : 0;
+
+	/* Users of a component this node does not define (it was added
+	 * and this node is not rolled yet) have no route to learn here. */
+	while (ci >= 0 && peer_routes_next(f, &off, &jid, &len, &bad))
+		route_learn((size_t)ci, jid, len, p->idx);
+	if (ci >= 0 && bad) {
+		vlog(VL_WARN, "peer %s (%s): malformed ROUTES; closing the "
+		    "link", p->name, l->addr);
+		refuse(l, "bad ROUTES");
+		return false;
+	}
+	if (f->flags & PF_ROUTES_END) {
+		bool all = true;
+
+		p->announced = true;
+		for (uint16_t i = 0; i < table->nnodes; i++)
+			if (peers[i].name != NULL && !peers[i].announced)
+				all = false;
+		if (all)
+			route_routes_complete();
+	}
+	return true;
 }
 
 /* ------------------------------------------------------------ input */
@@ -871,6 +1022,27 @@ got_frame(struct link *l, const struct peer_frame *f)
 		case PT_STATUS:
 			got_status(l, f);
 			return true;
+		case PT_RETURN:
+			if (!dlv_got_return(&l->peer->dlv, f)) {
+				refuse(l, "bad RETURN");
+				return false;
+			}
+			return true;
+		case PT_ROUTES:
+			return got_routes(l, f);
+		case PT_DRAIN:
+			/* They stop: nothing more is sent to them (replies
+			 * for their users wait for their return), and they
+			 * learn that with DRAINED, after which no STANZA of
+			 * ours is in flight except what they still ACK. */
+			vlog(VL_INFO, "peer %s: stopping", l->peer->name);
+			l->peer->draining = true;
+			send_ctl(l, PT_DRAINED, NULL, 0);
+			route_homes_changed();
+			return true;
+		case PT_DRAINED:
+			l->peer->drained = true;
+			return true;
 		case PT_PING:
 			send_ctl(l, PT_PONG, NULL, 0);
 			return true;
@@ -894,6 +1066,12 @@ got_frame(struct link *l, const struct peer_frame *f)
 		break;
 	default:
 		break;
+	}
+	if (f->type == PT_BYE && l->knock) {
+		vlog(VL_DEBUG, "peer %s: knock answered: %.*s", l->peer->name,
+		    (int)(f->len > 200 ? 200 : f->len), (const char *)f->payload);
+		conn_close(l->conn, NULL);
+		return false;
 	}
 	if (f->type == PT_BYE) {
 		vlog(VL_WARN, "peer link %s%s%s refused us: %.*s", l->addr,
@@ -987,14 +1165,17 @@ link_closed(struct conn *conn, const char *why)
 		vlog(VL_WARN, "peer link %s%s%s: closed before authentication"
 		    "%s%s", l->addr, p ? " " : "", p ? p->name : "",
 		    why ? ": " : "", why ? why : "");
-	if (p != NULL && p->dials && l->dialler && p->link == NULL &&
-	    p->dialling == NULL) {
+	if (p != NULL && l->dialler && p->link == NULL && p->dialling == NULL) {
 		char reason[200];
 
 		snprintf(reason, sizeof reason, "%s %s%s%s",
 		    l->state == L_CONNECTING ? "cannot connect to" :
 		    "link to", l->addr, why ? ": " : "", why ? why : "");
-		schedule_dial(p, reason);
+		schedule_dial(p, l->knock ? NULL : reason);
+	} else if (p != NULL && !p->dials && p->link == NULL &&
+	    p->dialling == NULL && !timer_armed(&p->retry)) {
+		/* The link we accepted is gone: ask for a new one. */
+		schedule_dial(p, NULL);
 	}
 	l->next_dead = dead_links;
 	dead_links = l;
@@ -1008,7 +1189,7 @@ peer_accept(int fd, const char *addr)
 	struct conn *conn;
 	struct link *l;
 
-	if (stopping) {
+	if (stopping || leaving) {
 		vlog(VL_WARN, "peer listener: refusing %s (shutting down)",
 		    addr);
 		close(fd);
@@ -1108,6 +1289,13 @@ peer_start(void)
 	route_set_peers(&route_peers);
 	if (!any)
 		return 0;
+	if (table->peer_encryption == VC_PEER_TLS) {
+		if (tls_init(cluster_secret, cluster_accept,
+		    ncluster_accept) < 0)
+			return -1;
+	} else
+		vlog(VL_INFO, "peer links: not encrypted (peer-encryption: "
+		    "none)");
 	if (self->peer.host == NULL) {
 		vlog(VL_ERR, "node %s has peers but no peer address",
 		    self->name);
@@ -1117,9 +1305,12 @@ peer_start(void)
 	    "peer listener", peer_accept);
 	if (peer_l == NULL)
 		return -1;
+	/* Dial the higher nodes; knock on the lower ones, so that a link
+	 * after this node's restart does not wait for their backoff. */
 	for (uint16_t i = 0; i < table->nnodes; i++)
-		if (peers[i].name != NULL && peers[i].dials)
+		if (peers[i].name != NULL)
 			dial_now(&peers[i].retry);
+	route_await_routes(ROUTES_WAIT_MS);
 	return 0;
 }
 
@@ -1177,6 +1368,45 @@ peer_stop(void)
 }
 
 void
+peer_drain(void)
+{
+	leaving = true;
+	listener_close(peer_l);
+	peer_l = NULL;
+	if (peers == NULL)
+		return;
+	for (uint16_t i = 0; i < table->nnodes; i++) {
+		struct peer *p = &peers[i];
+
+		if (p->name == NULL)
+			continue;
+		timer_stop(&p->retry);
+		if (p->dialling != NULL)
+			conn_close(p->dialling->conn, NULL);
+		if (link_up(p)) {
+			send_status(p);
+			send_ctl(p->link, PT_DRAIN, NULL, 0);
+		}
+	}
+}
+
+bool
+peer_drained(void)
+{
+	if (peers == NULL)
+		return true;
+	for (uint16_t i = 0; i < table->nnodes; i++) {
+		struct peer *p = &peers[i];
+
+		if (p->name == NULL || !link_up(p))
+			continue;
+		if (!p->drained || dlv_busy(&p->dlv))
+			return false;
+	}
+	return true;
+}
+
+void
 peer_free_all(void)
 {
 	peer_reap();
@@ -1199,6 +1429,7 @@ peer_free_all(void)
 	comp_ids = NULL;
 	by_id = NULL;
 	route_set_peers(NULL);
+	tls_free_all();
 	vbuf_free(&scratch);
 }
 

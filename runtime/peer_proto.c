@@ -100,8 +100,11 @@ peer_decoder_next(struct peer_decoder *d, struct peer_frame *f,
 		bad = "proof frame of wrong length";
 	else if (type == PT_ACK && len != 4)
 		bad = "ack frame of wrong length";
-	else if ((type == PT_PING || type == PT_PONG) && len != 0)
-		bad = "ping or pong frame with a payload";
+	else if ((type == PT_PING || type == PT_PONG || type == PT_DRAIN ||
+	    type == PT_DRAINED) && len != 0)
+		bad = "control frame with a payload";
+	else if (type == PT_RETURN && (len == 0 || len % 4 != 0))
+		bad = "return frame of wrong length";
 	if (bad != NULL) {
 		if (why != NULL)
 			*why = bad;
@@ -205,6 +208,52 @@ peer_put_ack(struct vbuf *out, uint32_t seq)
 
 	put_u32(p, seq);
 	peer_put_frame(out, PT_ACK, 0, 0, 0, p, sizeof p);
+}
+
+bool
+peer_routes_add(struct vbuf *payload, const char *jid, size_t len)
+{
+	uint8_t l[2];
+
+	if (len > PEER_FROM_MAX)
+		return false;
+	put_u16(l, (uint16_t)len);
+	vbuf_add(payload, l, 2);
+	vbuf_add(payload, jid, len);
+	return true;
+}
+
+bool
+peer_routes_next(const struct peer_frame *f, size_t *off, const char **jid,
+    size_t *len, bool *bad)
+{
+	size_t n;
+
+	*bad = false;
+	if (f->type != PT_ROUTES || *off >= f->len)
+		return false;
+	if (f->len - *off < 2) {
+		*bad = true;
+		return false;
+	}
+	n = get_u16(f->payload + *off);
+	if (f->len - *off - 2 < n) {
+		*bad = true;
+		return false;
+	}
+	*jid = (const char *)f->payload + *off + 2;
+	*len = n;
+	*off += 2 + n;
+	return true;
+}
+
+bool
+peer_return_seq(const struct peer_frame *f, size_t i, uint32_t *seq)
+{
+	if (f->type != PT_RETURN || i >= f->len / 4)
+		return false;
+	*seq = get_u32(f->payload + 4 * i);
+	return true;
 }
 
 bool

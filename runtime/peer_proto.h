@@ -37,10 +37,12 @@ struct vc_table;
 
 enum peer_type {
 	PT_HELLO = 1, PT_PROOF, PT_STANZA, PT_ACK, PT_STATUS, PT_PING, PT_PONG,
-	PT_BYE, PT_COMPONENTS
+	PT_BYE, PT_ROUTES, PT_RETURN, PT_DRAIN, PT_DRAINED, PT_COMPONENTS
 };
 /* STANZA flags. */
 enum { PF_TO_HOME = 1, PF_TO_USER = 2 };
+/* ROUTES flags: the last ROUTES frame of an announcement. */
+enum { PF_ROUTES_END = 1 };
 
 /* One decoded frame.  payload points into the decoder's buffer (or into
  * the caller's bytes for hand-built frames); it is not NUL-terminated. */
@@ -118,6 +120,19 @@ size_t peer_stanza_from_len(size_t from_len, size_t raw_len,
  * empty (from_len 0) and raw may be empty; judging them is the caller's. */
 bool peer_parse_stanza(const struct peer_frame *f, const char **from,
     size_t *from_len, const char **raw, size_t *raw_len);
+/* Appends one JID entry (u16 length, bytes) to a ROUTES payload being
+ * built in payload; false (nothing appended) when len is over
+ * PEER_FROM_MAX. */
+bool peer_routes_add(struct vbuf *payload, const char *jid, size_t len);
+/* The next JID of a ROUTES frame from *off (start at 0): true with *jid
+ * pointing into the payload, false at the end or when an entry runs past
+ * it (*bad set then). */
+bool peer_routes_next(const struct peer_frame *f, size_t *off,
+    const char **jid, size_t *len, bool *bad);
+/* A RETURN frame's i-th sequence number (payload: u32 each); false past
+ * the end.  A RETURN payload whose length is not a multiple of 4 is
+ * refused by the decoder. */
+bool peer_return_seq(const struct peer_frame *f, size_t i, uint32_t *seq);
 /* An ACK frame for the cumulative sequence number seq. */
 void peer_put_ack(struct vbuf *out, uint32_t seq);
 /* False when f is not an ACK of exactly 4 bytes. */

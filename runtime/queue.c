@@ -60,6 +60,8 @@ qent_new(const struct xs_stanza *st, uint64_t now)
 	e = xmalloc(sizeof *e + size);
 	e->next = NULL;
 	e->t = now;
+	e->comp = 0;
+	e->replayed = 0;
 	e->len = st->raw_len;
 	e->size = (uint32_t)size;
 	memcpy(e->data, st->raw, st->raw_len);

@@ -567,6 +567,53 @@ rroutes_learn(struct rroutes *r, const char *jid, size_t len, uint16_t node)
 }
 
 bool
+rroutes_learn_new(struct rroutes *r, const char *jid, size_t len,
+    uint16_t node)
+{
+	uint16_t old;
+
+	/* The lookup makes an existing entry the most recent: harmless,
+	 * since it is being announced as in use. */
+	if (len > RROUTES_MAX_JID || rroutes_lookup(r, jid, len, &old))
+		return false;
+	return rroutes_learn(r, jid, len, node);
+}
+
+void
+rroutes_each(const struct rroutes *r,
+    void (*fn)(const char *jid, size_t len, uint16_t node, void *arg),
+    void *arg)
+{
+	char buf[RROUTES_MAX_JID + 1];
+
+	/* Least recent first, so that a receiver that learns them in order
+	 * ends with the same recency order.  Each record is decoded back
+	 * into the JID's bytes (the inverse of encode()). */
+	for (uint32_t e = r->tail; e != NIL; e = r->prev[e]) {
+		const unsigned char *p = r->arena + r->off[e];
+		uint32_t d = get_varint(&p), l = get_varint(&p);
+		uint32_t rl = get_varint(&p);
+		const struct dom *dm = r->doms[d];
+		size_t n = 0;
+
+		if (l > 0) {
+			memcpy(buf, p, l - 1);
+			p += l - 1;
+			n = l - 1;
+			buf[n++] = '@';
+		}
+		memcpy(buf + n, dm->name, dm->len);
+		n += dm->len;
+		if (rl > 0) {
+			buf[n++] = '/';
+			memcpy(buf + n, p, rl - 1);
+			n += rl - 1;
+		}
+		fn(buf, n, r->node[e], arg);
+	}
+}
+
+bool
 rroutes_lookup(struct rroutes *r, const char *jid, size_t len, uint16_t *node)
 {
 	struct jid_parts p;

@@ -38,6 +38,15 @@ void rroutes_free(struct rroutes *r);
  * returns false then, true when learned. */
 bool rroutes_learn(struct rroutes *r, const char *jid, size_t len,
     uint16_t node);
+/* Like rroutes_learn, but only when jid has no route yet (an announced
+ * route never replaces one learned from a stanza).  true when learned. */
+bool rroutes_learn_new(struct rroutes *r, const char *jid, size_t len,
+    uint16_t node);
+/* Calls fn for every entry, least recently used first.  fn must not
+ * change r. */
+void rroutes_each(const struct rroutes *r,
+    void (*fn)(const char *jid, size_t len, uint16_t node, void *arg),
+    void *arg);
 /* If jid[0..len) has a route, stores its node in *node, makes the entry
  * the most recently used and returns true.  Never true for a JID longer
  * than RROUTES_MAX_JID. */

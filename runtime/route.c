@@ -69,6 +69,23 @@ bool shutting_down;
 
 static const struct route_peers *peers;   /* NULL: no other node */
 static struct rroutes *rroutes;           /* NULL: nothing homed here */
+/*
+ * Replies waiting for a node, indexed by node: stanzas of any component
+ * (qent.comp) whose user's route points at a node whose link is down or
+ * stopping, flushed to it when it is back, answered to the real component
+ * after queue-age.  nodeq[self] holds, while a restarted home waits for
+ * its links to re-announce their users (warm false), the replies to JIDs
+ * it has no route for yet.
+ */
+static struct queue *nodeq;
+static bool warm = true;
+static struct timer warm_timer;
+/* The node stops (node.c): whatever cannot be written at once is given
+ * back to the peer that sent it rather than queued here. */
+bool route_stopping;
+/* Stanzas seen from a user of this node's own server, per component: the
+ * JIDs this node re-announces to a home whose link authenticates. */
+static struct rroutes **seen;
 
 static void send_home(struct comp *c, struct conn *src,
     const struct xs_stanza *st);
@@ -170,6 +187,7 @@ bounce(struct comp *c, const struct xs_stanza *st, bool toward_up,
 }
 
 static void expire_home(struct timer *t);
+static void remember_stanza(struct comp *c, const struct xs_stanza *st);
 static void expire_up(struct timer *t);
 
 /* Queues st; bounces it when the queue is full.  While shutting down
@@ -196,10 +214,35 @@ enqueue(struct comp *c, struct queue *q, const struct xs_stanza *st,
 	}
 }
 
+/* Queues a reply for the users behind node n (nodeq[n]); bounced to the
+ * real component when it does not fit. */
+static void
+enqueue_node(struct comp *c, uint16_t n, const struct xs_stanza *st)
+{
+	struct queue *q = &nodeq[n];
+	bool was_empty = q->head == NULL;
+
+	if (shutting_down) {
+		bounce(c, st, false, BOUNCE_SHUTDOWN);
+		return;
+	}
+	if (!queue_push(q, st, loop_now(), table->limits.queue_bytes)) {
+		bounce(c, st, false, BOUNCE_OVERFLOW);
+		return;
+	}
+	q->tail->comp = (uint16_t)(c - comps);
+	c->st.queued++;
+	if (was_empty)
+		timer_at(&q->timer, q->head->t + table->limits.queue_age_ms);
+}
+
+/* The local real component takes new stanzas: connected, authenticated,
+ * and this node is not stopping (it only finishes what it has then). */
 static bool
 home_ready(const struct comp *c)
 {
-	return c->home != NULL && (c->home->flags & C_READY);
+	return c->home != NULL && (c->home->flags & C_READY) &&
+	    !route_stopping;
 }
 
 static bool
@@ -214,19 +257,114 @@ route_set_peers(const struct route_peers *rp)
 	peers = rp;
 }
 
+static void expire_node(struct timer *t);
+static void flush_node(uint16_t n);
+static void (*home_observer)(struct comp *c, bool available);
+
+void
+route_observe_homes(void (*fn)(struct comp *c, bool available))
+{
+	home_observer = fn;
+}
+
+static bool
+clustered(void)
+{
+	return table->servers == VC_SERVERS_CLUSTERED;
+}
+
 void
 route_init(void)
 {
 	for (size_t i = 0; i < ncomps; i++)
 		if (comps[i].vc->role == VC_ROLE_HOME && rroutes == NULL)
 			rroutes = rroutes_new(table->limits.routes);
+	nodeq = xcalloc(table->nnodes, sizeof *nodeq);
+	for (uint16_t n = 0; n < table->nnodes; n++) {
+		nodeq[n].timer.fn = expire_node;
+		nodeq[n].timer.arg = &nodeq[n];
+	}
+	seen = xcalloc(ncomps, sizeof *seen);
 }
 
 void
 route_free(void)
 {
+	if (nodeq != NULL)
+		for (uint16_t n = 0; n < table->nnodes; n++) {
+			timer_stop(&nodeq[n].timer);
+			queue_clear(&nodeq[n]);
+		}
+	free(nodeq);
+	nodeq = NULL;
+	if (seen != NULL)
+		for (size_t i = 0; i < ncomps; i++)
+			rroutes_free(seen[i]);
+	free(seen);
+	seen = NULL;
+	timer_stop(&warm_timer);
+	warm = true;
 	rroutes_free(rroutes);
 	rroutes = NULL;
+}
+
+/* The bound on how long a restarted home waits for re-announcements. */
+static void
+warm_over(struct timer *t)
+{
+	route_routes_complete();
+}
+
+void
+route_await_routes(uint32_t ms)
+{
+	/* A clustered server delivers a reply to any of its users: nothing
+	 * to wait for. */
+	if (rroutes == NULL || peers == NULL || clustered())
+		return;
+	warm = false;
+	warm_timer.fn = warm_over;
+	timer_arm(&warm_timer, ms);
+}
+
+void
+route_routes_complete(void)
+{
+	struct queue *q;
+	struct qent *e;
+
+	if (warm)
+		return;
+	warm = true;
+	timer_stop(&warm_timer);
+	if (nodeq == NULL)
+		return;
+	/* Each waiting reply is routed again, in order: now a route, if a
+	 * link announced one, else this node's upstream. */
+	q = &nodeq[table->self];
+	timer_stop(&q->timer);
+	while ((e = queue_pop(q)) != NULL) {
+		struct xs_stanza st;
+
+		qent_stanza(e, &st);
+		to_user(&comps[e->comp], NULL, &st);
+		free(e);
+	}
+}
+
+void
+route_learn(size_t ci, const char *jid, size_t len, uint16_t node)
+{
+	if (rroutes != NULL && ci < ncomps)
+		rroutes_learn_new(rroutes, jid, len, node);
+}
+
+void
+route_seen_each(size_t ci, void (*fn)(const char *jid, size_t len,
+    uint16_t node, void *arg), void *arg)
+{
+	if (seen != NULL && ci < ncomps && seen[ci] != NULL)
+		rroutes_each(seen[ci], fn, arg);
 }
 
 bool
@@ -269,6 +407,8 @@ note_dest(struct comp *c, uint32_t dest)
 		return;
 	was = c->dest ? table->nodes[c->dest - 1].name : NULL;
 	now = dest ? table->nodes[dest - 1].name : NULL;
+	if ((c->dest == 0) != (dest == 0) && home_observer != NULL)
+		home_observer(c, dest != 0);
 	c->dest = dest;
 	if (c->vc->nhomes == 1 && c->vc->homes[0] == table->self)
 		return;
@@ -384,6 +524,7 @@ send_home(struct comp *c, struct conn *src, const struct xs_stanza *st)
 		if (n == table->self) {
 			emit(c, c->home, src, st->raw, st->raw_len);
 			c->st.forwarded++;
+			remember_stanza(c, st);
 		} else
 			emit_peer(c, n, src, PF_TO_HOME,
 			    qent_new(st, loop_now()));
@@ -403,9 +544,18 @@ send_up(struct comp *c, struct conn *src, const struct xs_stanza *st)
 	enqueue(c, &c->to_up, st, false);
 }
 
-/* Toward a user: back through the node the user's stanzas came in on,
- * when the return-route table knows it and that link is up; else out of
- * this node's upstream. */
+/*
+ * Toward a user: back through the node the user's stanzas came in on,
+ * when the return-route table knows it — at once when that link is up and
+ * nothing waits for it, else in that node's queue until it is back (out
+ * of this node's upstream the stanza would reach a server that does not
+ * know the user, which bounces it).  A route to this node itself (the
+ * user came through this node's own server) and a JID without a route go
+ * out of this node's upstream — except while a restarted home still waits
+ * for its links to re-announce their users.  With clustered servers
+ * (servers: clustered) a reply whose node is away leaves by this node's
+ * upstream at once: the server cluster reaches the user.
+ */
 static void
 to_user(struct comp *c, struct conn *src, const struct xs_stanza *st)
 {
@@ -415,8 +565,29 @@ to_user(struct comp *c, struct conn *src, const struct xs_stanza *st)
 		return;
 	if (rroutes != NULL && st->to != NULL &&
 	    rroutes_lookup(rroutes, st->to, strlen(st->to), &n) &&
-	    peer_reachable(n) && peers->carries(n, (size_t)(c - comps))) {
-		emit_peer(c, n, src, PF_TO_USER, qent_new(st, loop_now()));
+	    n != table->self && n < table->nnodes) {
+		size_t ci = (size_t)(c - comps);
+
+		if (peer_reachable(n) && peers->decided(n, ci) &&
+		    !peers->carries(n, ci))
+			/* Their node does not define this component (or not
+			 * as we do) while a change rolls: the user's own
+			 * server is the only way left. */
+			send_up(c, src, st);
+		else if (nodeq[n].head == NULL && peer_reachable(n) &&
+		    peers->carries(n, ci))
+			emit_peer(c, n, src, PF_TO_USER,
+			    qent_new(st, loop_now()));
+		else if (clustered())
+			/* The server cluster reaches the user anyway. */
+			send_up(c, src, st);
+		else
+			enqueue_node(c, n, st);
+		return;
+	}
+	if (!warm && st->to != NULL && rroutes != NULL &&
+	    !rroutes_lookup(rroutes, st->to, strlen(st->to), &n)) {
+		enqueue_node(c, table->self, st);
 		return;
 	}
 	send_up(c, src, st);
@@ -424,7 +595,7 @@ to_user(struct comp *c, struct conn *src, const struct xs_stanza *st)
 
 struct conn *
 route_from_peer(struct comp *c, struct conn *src, const struct xs_stanza *st,
-    bool to_home, uint16_t from_node)
+    bool to_home, uint16_t from_node, bool *refused)
 {
 	struct vbuf text = { 0 };
 	const char *etype, *cond;
@@ -443,7 +614,12 @@ route_from_peer(struct comp *c, struct conn *src, const struct xs_stanza *st,
 		if (home_ready(c) && c->to_home.head == NULL) {
 			emit(c, c->home, src, st->raw, st->raw_len);
 			c->st.forwarded++;
+			remember_stanza(c, st);
 			return c->home;
+		}
+		if (route_stopping) {
+			*refused = true;
+			return NULL;
 		}
 		enqueue(c, &c->to_home, st, true);
 		return NULL;
@@ -464,6 +640,10 @@ route_from_peer(struct comp *c, struct conn *src, const struct xs_stanza *st,
 		emit(c, c->up, src, st->raw, st->raw_len);
 		c->st.upstreamed++;
 		return c->up;
+	}
+	if (route_stopping) {
+		*refused = true;
+		return NULL;
 	}
 	enqueue(c, &c->to_up, st, false);
 	return NULL;
@@ -487,6 +667,23 @@ route_from_upstream(struct comp *c, struct conn *src,
 		    c->vc->domain, st->name);
 		c->st.dropped++;
 		return;
+	}
+	if (st->from != NULL) {
+		size_t len = strlen(st->from);
+
+		/* The user is on this node's own server now: replies go
+		 * out of this node's upstream, whatever node they came
+		 * through before (a user who moved). */
+		if (rroutes != NULL)
+			rroutes_learn(rroutes, st->from, len, table->self);
+		/* Remembered to re-announce to a home that restarts. */
+		if (c->vc->role != VC_ROLE_HOME || c->vc->nhomes > 1) {
+			if (seen[c - comps] == NULL)
+				seen[c - comps] =
+				    rroutes_new(table->limits.routes);
+			rroutes_learn(seen[c - comps], st->from, len,
+			    table->self);
+		}
 	}
 	if (c->vc->disco == VC_DISCO_LOCAL && stanza_is_disco_info_get(st) &&
 	    st->to != NULL && strcasecmp(st->to, c->vc->domain) == 0) {
@@ -558,6 +755,97 @@ route_from_home(struct comp *c, struct conn *src, const struct xs_stanza *st)
 	to_user(c, src, st);
 }
 
+/* Keeps e (taken), just written to c's real component, for a replay;
+ * drops what is older than REPLAY_MS or beyond output_cap bytes. */
+static void
+remember(struct comp *c, struct qent *e)
+{
+	struct queue *q = &c->replay;
+	struct qent *old;
+
+	e->next = NULL;
+	if (q->tail != NULL)
+		q->tail->next = e;
+	else
+		q->head = e;
+	q->tail = e;
+	q->count++;
+	q->bytes += qent_size(e);
+	while (q->head != NULL && q->head != e &&
+	    (q->head->t + REPLAY_MS < loop_now() ||
+	    q->bytes > table->limits.output_cap) &&
+	    (old = queue_pop(q)) != NULL)
+		free(old);
+}
+
+static void
+remember_stanza(struct comp *c, const struct xs_stanza *st)
+{
+	remember(c, qent_new(st, loop_now()));
+}
+
+/* Answers a queued entry that cannot be delivered (bounce_build's rules),
+ * except a replayed one: it was written to a real component once and may
+ * well have been handled, so an error would be a false bounce. */
+static void
+answer(struct comp *c, struct qent *e, bool toward_up,
+    enum bounce_reason reason)
+{
+	struct xs_stanza st;
+
+	if (e->replayed) {
+		c->st.dropped++;
+		vlog(VL_DEBUG, "%s: replayed <%s id='%s'> not delivered again",
+		    c->vc->domain, e->name ? e->data + e->name : "",
+		    e->id ? e->data + e->id : "");
+		return;
+	}
+	qent_stanza(e, &st);
+	bounce(c, &st, toward_up, reason);
+}
+
+void
+route_home_lost(struct comp *c)
+{
+	struct queue *r = &c->replay, *q = &c->to_home;
+	size_t n = 0;
+
+	if (r->head == NULL)
+		return;
+	if (route_stopping || shutting_down) {
+		/* This node closed it after it went quiet: it answered. */
+		queue_clear(r);
+		return;
+	}
+	/* Only what is recent enough to be in doubt. */
+	while (r->head != NULL && r->head->t + REPLAY_MS < loop_now()) {
+		struct qent *e = queue_pop(r);
+
+		free(e);
+	}
+	if (r->head == NULL)
+		return;
+	n = r->count;
+	for (struct qent *e = r->head; e != NULL; e = e->next)
+		e->replayed = 1;
+	r->tail->next = q->head;
+	if (q->tail == NULL)
+		q->tail = r->tail;
+	q->head = r->head;
+	q->count += r->count;
+	q->bytes += r->bytes;
+	c->st.queued += r->count;
+	r->head = r->tail = NULL;
+	r->count = 0;
+	r->bytes = 0;
+	q->timer.fn = expire_home;
+	q->timer.arg = c;
+	timer_at(&q->timer, q->head->t + table->limits.queue_age_ms);
+	vlog(VL_INFO, "%s: the real component left; the %zu stanza(s) written "
+	    "to it in its last %d ms will be delivered again", c->vc->domain,
+	    n, REPLAY_MS);
+}
+
 /* Moves queued stanzas to dst while it has room.  Returns the number. */
 static void
 flush_queue(struct comp *c, struct queue *q, struct conn *dst,
@@ -568,7 +856,10 @@ flush_queue(struct comp *c, struct queue *q, struct conn *dst,
 	while (!conn_full(dst) && (e = queue_pop(q)) != NULL) {
 		emit(c, dst, NULL, e->data, e->len);
 		(*counter)++;
-		free(e);
+		if (dst == c->home)
+			remember(c, e);
+		else
+			free(e);
 	}
 	if (q->head == NULL)
 		timer_stop(&q->timer);
@@ -605,6 +896,56 @@ route_homes_changed(void)
 		choose_home(c, &n);
 		route_flush_home(c);
 	}
+	if (nodeq != NULL)
+		for (uint16_t n = 0; n < table->nnodes; n++)
+			if (n != table->self)
+				flush_node(n);
+}
+
+/* Sends node n's waiting replies while its link takes them. */
+static void
+flush_node(uint16_t n)
+{
+	struct queue *q = &nodeq[n];
+
+	/* In order; the head waits while the link has not said yet
+	 * whether it carries the head's component (COMPONENTS comes right
+	 * after authentication and flushes again). */
+	while (q->head != NULL && peer_reachable(n) && !peers->full(n) &&
+	    peers->decided(n, q->head->comp)) {
+		struct qent *e = queue_pop(q);
+		struct xs_stanza st;
+
+		if (peers->carries(n, e->comp)) {
+			emit_peer(&comps[e->comp], n, NULL, PF_TO_USER, e);
+			continue;
+		}
+		/* The link came back from a node that does not define
+		 * this component compatibly: as in to_user(). */
+		qent_stanza(e, &st);
+		send_up(&comps[e->comp], NULL, &st);
+		free(e);
+	}
+	if (q->head == NULL)
+		timer_stop(&q->timer);
+}
+
+static void
+expire_node(struct timer *t)
+{
+	struct queue *q = t->arg;
+	struct qent *e;
+	uint32_t age = table->limits.queue_age_ms;
+
+	while ((e = queue_pop_expired(q, loop_now(), age)) != NULL) {
+		struct xs_stanza st;
+
+		qent_stanza(e, &st);
+		bounce(&comps[e->comp], &st, false, BOUNCE_TIMEOUT);
+		free(e);
+	}
+	if (q->head != NULL)
+		timer_at(&q->timer, q->head->t + age);
 }
 
 void
@@ -629,10 +970,7 @@ expire(struct comp *c, struct queue *q, bool to_home)
 	uint32_t age = table->limits.queue_age_ms;
 
 	while ((e = queue_pop_expired(q, loop_now(), age)) != NULL) {
-		struct xs_stanza st;
-
-		qent_stanza(e, &st);
-		bounce(c, &st, to_home, BOUNCE_TIMEOUT);
+		answer(c, e, to_home, BOUNCE_TIMEOUT);
 		free(e);
 	}
 	if (q->head != NULL)
@@ -656,15 +994,22 @@ expire_up(struct timer *t)
 }
 
 void
-route_requeue(struct comp *c, struct qent *e, bool to_home)
+route_requeue(struct comp *c, struct qent *e, bool to_home, uint16_t node)
 {
 	struct queue *q = to_home ? &c->to_home : &c->to_up;
 
+	/* A reply for a user behind node waits for that node. */
+	if (!to_home && nodeq != NULL && node < table->nnodes &&
+	    node != table->self && !shutting_down) {
+		q = &nodeq[node];
+		e->comp = (uint16_t)(c - comps);
+		queue_unpop(q, e);
+		c->st.queued++;
+		timer_at(&q->timer, q->head->t + table->limits.queue_age_ms);
+		return;
+	}
 	if (shutting_down) {
-		struct xs_stanza st;
-
-		qent_stanza(e, &st);
-		bounce(c, &st, to_home, BOUNCE_SHUTDOWN);
+		answer(c, e, to_home, BOUNCE_SHUTDOWN);
 		free(e);
 		return;
 	}
@@ -675,6 +1020,22 @@ route_requeue(struct comp *c, struct qent *e, bool to_home)
 	q->timer.fn = to_home ? expire_home : expire_up;
 	q->timer.arg = c;
 	timer_at(&q->timer, q->head->t + table->limits.queue_age_ms);
+}
+
+void
+route_bounce_homeless(void)
+{
+	for (size_t i = 0; i < ncomps; i++) {
+		struct comp *c = &comps[i];
+		struct qent *e;
+
+		route_flush_home(c);
+		timer_stop(&c->to_home.timer);
+		while ((e = queue_pop(&c->to_home)) != NULL) {
+			answer(c, e, true, BOUNCE_SHUTDOWN);
+			free(e);
+		}
+	}
 }
 
 void
@@ -692,12 +1053,24 @@ route_bounce_all(void)
 
 			timer_stop(&qs[k]->timer);
 			while ((e = queue_pop(qs[k])) != NULL) {
-				struct xs_stanza st;
-
-				qent_stanza(e, &st);
-				bounce(c, &st, k == 0, BOUNCE_SHUTDOWN);
+				answer(c, e, k == 0, BOUNCE_SHUTDOWN);
 				free(e);
 			}
+		}
+	}
+	/* Replies that waited for another node's return. */
+	for (uint16_t n = 0; nodeq != NULL && n < table->nnodes; n++) {
+		struct qent *e;
+
+		if (n != table->self)
+			flush_node(n);
+		timer_stop(&nodeq[n].timer);
+		while ((e = queue_pop(&nodeq[n])) != NULL) {
+			struct xs_stanza st;
+
+			qent_stanza(e, &st);
+			bounce(&comps[e->comp], &st, false, BOUNCE_SHUTDOWN);
+			free(e);
 		}
 	}
 }

@@ -76,7 +76,7 @@ schedule_retry(struct comp *c)
 {
 	uint64_t d;
 
-	if (shutting_down)
+	if (shutting_down || route_stopping || c->up_suspended)
 		return;
 	c->up_failures++;
 	d = backoff_delay(c->up_failures, table->limits.backoff_min_ms,
@@ -192,7 +192,12 @@ up_stream_close(void *ud)
 	struct conn *conn = ud;
 	struct comp *c = conn->owner;
 
-	vlog(VL_WARN, "upstream %s: server closed the stream", c->vc->domain);
+	if (conn->flags & C_CLOSING)
+		vlog(VL_INFO, "upstream %s: server closed the stream too",
+		    c->vc->domain);
+	else
+		vlog(VL_WARN, "upstream %s: server closed the stream",
+		    c->vc->domain);
 	conn_end_stream(conn);
 }
 
@@ -254,7 +259,7 @@ up_closed(struct conn *conn, const char *why)
 	/* Every loss says why: a NULL why is an orderly end (the stream was
 	 * closed, by the server or by us, and its output written). */
 	if (conn->state == UP_READY)
-		vlog(shutting_down ? VL_INFO : VL_WARN,
+		vlog(shutting_down || route_stopping ? VL_INFO : VL_WARN,
 		    "upstream %s: disconnected: %s", c->vc->domain,
 		    why ? why : "stream closed");
 	else if (!shutting_down)
@@ -272,7 +277,7 @@ connect_now(struct timer *t)
 	socklen_t len;
 	struct conn *conn;
 
-	if (shutting_down || c->up != NULL)
+	if (shutting_down || route_stopping || c->up_suspended || c->up != NULL)
 		return;
 	/* Resolved on every attempt, so a server that moved is found. */
 	if (resolve(table->server.host, table->server.port, &ss, &len) < 0) {
@@ -304,6 +309,52 @@ upstream_start(struct comp *c)
 	c->up_keepalive.fn = keepalive;
 	c->up_keepalive.arg = c;
 	connect_now(&c->up_retry);
+}
+
+void
+upstream_suspend(struct comp *c)
+{
+	if (c->up_suspended)
+		return;
+	c->up_suspended = true;
+	vlog(VL_INFO, "upstream %s: no home available; unregistering so "
+	    "that the server cluster routes elsewhere", c->vc->domain);
+	timer_stop(&c->up_retry);
+	timer_stop(&c->up_keepalive);
+	if (c->up == NULL)
+		return;
+	if (c->up->state != UP_READY)
+		conn_close(c->up, NULL);
+	else
+		conn_close_stream(c->up);
+}
+
+void
+upstream_resume(struct comp *c)
+{
+	if (!c->up_suspended)
+		return;
+	c->up_suspended = false;
+	c->up_failures = 0;
+	vlog(VL_INFO, "upstream %s: a home is available; registering",
+	    c->vc->domain);
+	/* A stream still closing reconnects from its closed callback. */
+	if (c->up == NULL && c->up_retry.fn != NULL)
+		connect_now(&c->up_retry);
+}
+
+void
+upstream_close(struct comp *c)
+{
+	timer_stop(&c->up_retry);
+	timer_stop(&c->up_keepalive);
+	if (c->up == NULL)
+		return;
+	if (c->up->state != UP_READY) {
+		conn_close(c->up, NULL);
+		return;
+	}
+	conn_close_stream(c->up);
 }
 
 void

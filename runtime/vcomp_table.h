@@ -21,7 +21,7 @@
 #include <stdint.h>
 
 /* Bump on any change of the structures below. */
-#define VCOMP_TABLE_VERSION 2
+#define VCOMP_TABLE_VERSION 3
 
 enum vc_secret_kind {
 	VC_SECRET_FILE = 1,    /* ref: path of a file whose content is the secret
@@ -49,6 +49,13 @@ struct vc_node {
 enum vc_role {
 	VC_ROLE_VIRTUAL = 0,   /* the real component is on another node */
 	VC_ROLE_HOME = 1,      /* this node is one of the component's homes */
+};
+
+/* What the nodes' XMPP servers are (spec: cluster: servers:). */
+enum vc_servers {
+	VC_SERVERS_INDEPENDENT = 0,  /* share nothing (Prosody) */
+	VC_SERVERS_CLUSTERED = 1,    /* one cluster routing a component
+	                              * domain cluster-wide (ejabberd) */
 };
 
 enum vc_disco_mode {
@@ -85,6 +92,11 @@ struct vc_component {
 	const char *query_node;
 	size_t query_node_len;
 	const char *caps_ver;      /* XEP-0115 ver of the response (sha-1) */
+};
+
+enum vc_peer_encryption {
+	VC_PEER_TLS = 0,       /* TLS with a PSK from the cluster secret */
+	VC_PEER_NONE = 1,      /* plaintext: the spec said peer-encryption: none */
 };
 
 /*
@@ -143,6 +155,8 @@ struct vc_table {
 	struct vc_secret cluster_secret; /* peer-link key: proves */
 	const struct vc_secret *cluster_accept; /* during a rotation: also */
 	uint16_t ncluster_accept;               /* accepted from peers */
+	uint8_t peer_encryption;         /* enum vc_peer_encryption */
+	uint8_t servers;                 /* enum vc_servers */
 	struct vc_limits limits;
 };
 

@@ -34,7 +34,20 @@
 
 #define VCOMP_VERSION "0.1.0"
 
-/* How long SIGTERM/SIGINT waits for output to drain before exiting. */
+/* How long SIGTERM/SIGINT waits, at most, for the real components and the
+ * upstreams to finish their closing handshakes and for the peers to
+ * acknowledge everything in flight (node.c, "drain"). */
+#define DRAIN_MS		5000
+/* A real component that leaves may not have processed what was written to
+ * it in about its last round trip (XEP-0114 has no acknowledgements, and
+ * a component that sends </stream:stream> may drop what arrives after):
+ * what went to it in this window is delivered again (route.c, replay). */
+#define REPLAY_MS		1000
+/* A real component is closed once nothing was read from it or written to
+ * it for this long (it answered what it had); checked every tick. */
+#define DRAIN_QUIET_MS		250
+#define DRAIN_TICK_MS		50
+/* Then how long it waits for output to be written before exiting. */
 #define SHUTDOWN_GRACE_MS	3000
 /* How long a real component has to authenticate after connecting.  It
  * speaks at once and needs one round trip; strangers must not hold a
@@ -156,6 +169,24 @@ enum {
 	C_PENDING = 1 << 3,     /* on the list of connections with output */
 	C_READY = 1 << 4,       /* stream authenticated: stanzas may flow */
 	C_UNAUTH = 1 << 5,      /* home.c: counted as not yet authenticated */
+	C_CLOSING = 1 << 6,     /* our </stream:stream> sent; still reading */
+};
+
+/*
+ * A transport filter sits between a connection's socket and its owner
+ * (tls.c, under the peer link's frames).  With one, conn.c hands the bytes
+ * it reads to filter->input, which gives the owner plaintext through
+ * c->ops->input; conn_send() stages plaintext in c->stage, and before the
+ * loop writes, filter->seal turns what it can of c->stage into wire bytes
+ * with conn_send_wire().  conn_pending() counts both, so output caps and
+ * backpressure hold as without a filter; nqueued and nwritten count wire
+ * bytes.  The filter's state (c->fctx) is freed by filter->free when the
+ * connection is reaped.
+ */
+struct conn_filter {
+	void (*input)(struct conn *c, const char *p, size_t n);
+	void (*seal)(struct conn *c);
+	void (*free)(void *fctx);
 };
 
 struct conn {
@@ -184,6 +215,9 @@ struct conn {
 	 * have left the runtime once nwritten >= N (peer.c acknowledges
 	 * frames that way). */
 	uint64_t nqueued, nwritten;
+	/* loop_now() of the last read and the last conn_send (a stopping
+	 * node waits for its real components to go quiet). */
+	uint64_t last_in, last_out;
 	char sid[STREAM_ID_LEN + 1]; /* home: the stream id we issued */
 	/* preauth.c: the list of unauthenticated connections of a listener
 	 * this one is on (NULL when on none), its source address, and
@@ -192,6 +226,10 @@ struct conn {
 	struct conn *pa_next, *pa_prev;
 	char pa_src[64];
 	bool pa_progress;
+	/* Transport filter (peer links: tls.c), or NULL; see conn_filter. */
+	const struct conn_filter *filter;
+	void *fctx;                 /* the filter's state, owned by it */
+	struct vbuf stage;          /* plaintext waiting for filter->seal */
 	struct conn *next, *prev;   /* every live connection */
 	struct conn *pnext;         /* pending output or reap list */
 };
@@ -210,7 +248,12 @@ void conn_send(struct conn *c, const void *p, size_t n);
 /* Queues bytes for dst that were read from src: when dst is over its cap,
  * src stops being read until dst drains below half of it. */
 void conn_relay(struct conn *dst, struct conn *src, const void *p, size_t n);
-/* Bytes waiting in c's output. */
+/* Queues bytes that go on the wire as they are (a filter's output). */
+void conn_send_wire(struct conn *c, const void *p, size_t n);
+/* Makes the before-sleep hook look at c (a filter that can seal staged
+ * output now, after its handshake). */
+void conn_kick(struct conn *c);
+/* Bytes waiting in c's output (staged and wire bytes). */
 size_t conn_pending(const struct conn *c);
 /* Is c at or over its output cap? */
 bool conn_full(const struct conn *c);
@@ -225,8 +268,15 @@ void conn_close(struct conn *c, const char *why);
  * nothing new is routed to it. */
 void conn_finish(struct conn *c);
 /* Ends c's XMPP stream politely: queues </stream:stream>, then
- * conn_finish(). */
+ * conn_finish().  On a stream already closing (conn_close_stream) only
+ * conn_finish(): the other side's close completes the handshake. */
 void conn_end_stream(struct conn *c);
+/* The closing handshake (RFC 6120 §4.4): queues </stream:stream> and
+ * stops being C_READY, but keeps reading — stanzas the other side sent
+ * before it saw our close are still handled — until the other side closes
+ * its stream (its owner then calls conn_end_stream) or the connection, or
+ * DRAIN_TIMEOUT_MS passed. */
+void conn_close_stream(struct conn *c);
 /* Before sleeping (node.c): writes every pending output, asking for
  * EPOLLOUT only where the kernel did not take it all. */
 void conn_flush(void);
@@ -309,6 +359,9 @@ struct qent {
 	 * (offset 0 is raw itself, never a field). */
 	uint32_t name, from, to, id, type;
 	uint32_t size;              /* bytes of data[] */
+	uint16_t comp;              /* route.c's per-node queues: comps[] index */
+	uint8_t replayed;           /* route.c: delivered once to a real
+	                             * component that left; never bounced */
 	char data[];                /* raw bytes, NUL, then the fields */
 };
 
@@ -424,7 +477,9 @@ struct cstats {
 	    "Links authenticated again after a loss.")                      \
 	X(acked, acked_total, "STANZA frames sent and acknowledged.")       \
 	X(resent, resent_total,                                             \
-	    "Unacknowledged frames queued again when a link was lost.")
+	    "Unacknowledged frames queued again when a link was lost.")     \
+	X(returned, returned_total,                                         \
+	    "Received frames given back to their sender (RETURN).")
 
 struct pstats {
 #define X(n, m, h) uint64_t n;
@@ -500,6 +555,8 @@ struct comp {
 	struct timer up_retry;      /* backoff before the next connect */
 	struct timer up_keepalive;  /* whitespace keepalive */
 	uint32_t up_failures;       /* consecutive failures (backoff) */
+	bool up_suspended;          /* not registering (clustered servers,
+	                             * no home available): no reconnects */
 	bool up_was_ready;          /* for the reconnects counter */
 	struct conn *home;          /* the authenticated real component */
 	/* Where stanzas for the real component went last: node index + 1,
@@ -508,6 +565,10 @@ struct comp {
 	/* Stanzas waiting: for the real component (or, on a virtual node,
 	 * for the home node), and for the upstream. */
 	struct queue to_home, to_up;
+	/* Copies of what was written to the local real component in the
+	 * last REPLAY_MS (at most output_cap bytes): given to it again, or
+	 * to its next home, when it goes away (route_home_lost). */
+	struct queue replay;
 	struct cstats st;
 };
 
@@ -531,6 +592,10 @@ struct route_peers {
 	/* Does the link to node carry component ci (authenticated, and
 	 * both sides define ci compatibly)? */
 	bool (*carries)(uint16_t node, size_t ci);
+	/* Has the link to node said yet (COMPONENTS) whether it carries
+	 * ci?  Until it has, stanzas for it wait rather than take
+	 * another way. */
+	bool (*decided)(uint16_t node, size_t ci);
 	/* Can the link to node take no more now (down, output at its cap,
 	 * or its unacknowledged frames at theirs)? */
 	bool (*full)(uint16_t node);
@@ -542,6 +607,11 @@ struct route_peers {
 	void (*status_changed)(void);
 };
 void route_set_peers(const struct route_peers *rp);
+/* fn(c, available) runs whenever c goes from having an available home
+ * (here or on a reachable node) to having none, or back (node.c: with
+ * clustered servers a virtual node registers upstream only while a home
+ * is available). */
+void route_observe_homes(void (*fn)(struct comp *c, bool available));
 /* Creates the return-route table when a component is homed here. */
 void route_init(void);
 void route_free(void);
@@ -560,6 +630,9 @@ void route_flush_home(struct comp *c);
 void route_flush_up(struct comp *c);
 /* Bounces everything still queued (shutdown). */
 void route_bounce_all(void);
+/* Stopping: stanzas still waiting for a home are answered now, while the
+ * upstreams can carry the answers. */
+void route_bounce_homeless(void);
 /*
  * A stanza that arrived in a STANZA frame: to_home (PF_TO_HOME) goes to
  * the local real component, else (PF_TO_USER) to the upstream; queued
@@ -571,10 +644,27 @@ void route_bounce_all(void);
  * queued or bounced.
  */
 struct conn *route_from_peer(struct comp *c, struct conn *src,
-    const struct xs_stanza *st, bool to_home, uint16_t from_node);
-/* An unacknowledged frame's entry (taken) goes back to the FRONT of c's
- * to_home (to_home) or to_up queue; bounced while shutting down. */
-void route_requeue(struct comp *c, struct qent *e, bool to_home);
+    const struct xs_stanza *st, bool to_home, uint16_t from_node,
+    bool *refused);
+/* An unacknowledged or returned frame's entry (taken) goes back to the
+ * FRONT of c's to_home queue (to_home), or of the queue of replies for
+ * node, the node it was sent to; bounced while shutting down. */
+void route_requeue(struct comp *c, struct qent *e, bool to_home,
+    uint16_t node);
+/* The node is stopping (node.c): a stanza from a peer that cannot be
+ * written at once is refused (*refused, given back) instead of queued. */
+extern bool route_stopping;
+/* A restarted home: replies to JIDs without a route wait (in the node's
+ * own per-node queue) until route_routes_complete(), at most ms. */
+void route_await_routes(uint32_t ms);
+void route_routes_complete(void);
+/* A route announced by node for component ci (ROUTES): learned unless
+ * the JID has one already. */
+void route_learn(size_t ci, const char *jid, size_t len, uint16_t node);
+/* The full JIDs of this node's own users seen for component ci, for
+ * re-announcing them to a home (fn must not route). */
+void route_seen_each(size_t ci, void (*fn)(const char *jid, size_t len,
+    uint16_t node, void *arg), void *arg);
 /* A peer link or a STATUS changed: choose the homes again (logging
  * switches) and flush. */
 void route_homes_changed(void);
@@ -584,13 +674,26 @@ void route_home_changed(struct comp *c);
 /* The return-route table's entries and memory in bytes, for the metrics;
  * false when this node has none (it homes nothing). */
 bool route_table_stats(size_t *entries, size_t *bytes);
+/* c's local real component went away (not by this node's own stop): what
+ * was written to it in the last REPLAY_MS goes back to the front of
+ * to_home, to be delivered again (at least once). */
+void route_home_lost(struct comp *c);
 
 /* ----------------------------------------------------------- upstream.c */
 
 /* Starts the upstream of c (connects at once). */
 void upstream_start(struct comp *c);
+/* Clustered servers: stop registering c while no home is available (the
+ * closing handshake, no reconnects), so the server cluster routes to a
+ * node that has one; register again when one is back. */
+void upstream_suspend(struct comp *c);
+void upstream_resume(struct comp *c);
 /* Stops reconnecting and closes the stream with </stream:stream>. */
 void upstream_stop(struct comp *c);
+/* Stopping: no more reconnecting; the closing handshake
+ * (conn_close_stream) on a ready stream, which keeps reading until the
+ * server closes its side; anything else is closed at once. */
+void upstream_close(struct comp *c);
 /* The backoff delay before attempt number failures (1-based), jittered. */
 uint64_t backoff_delay(uint32_t failures, uint32_t min_ms, uint32_t max_ms);
 
@@ -601,8 +704,39 @@ int home_listen(void);
 void home_close_listener(void);
 /* Closes c's real component stream with </stream:stream>. */
 void home_stop(struct comp *c);
+/* Stopping: the closing handshake with c's real component, which may
+ * still send stanzas until it closes its side. */
+void home_close(struct comp *c);
+
+/* ---------------------------------------------------------------- tls.c */
+
+/* Length of the pre-shared key derived from the cluster secret. */
+#define TLS_KEY_LEN 32
+
+/* Derives the PSKs of secret (the one this node proves with) and of the
+ * naccept older secrets it still accepts during a rotation, and sets up
+ * both ends' configurations; 0 or -1 (logged).  Once, before any
+ * tls_attach(); nothing of the arguments is kept. */
+int tls_init(const char *secret, char *const *accept, size_t naccept);
+/* Forgets the configurations and wipes the key (end of the run). */
+void tls_free_all(void);
+/* Puts the secure channel under c (a peer link): client for the dialler. */
+void tls_attach(struct conn *c, bool client);
+/* Dialler: sends the first handshake flight (TCP is connected). */
+void tls_start(struct conn *c);
+/* Acceptor, after the handshake: the node its PSK identity named, else -1. */
+int tls_peer_node(const struct conn *c);
+/* The node index a PSK identity names (another node of the table), or -1;
+ * a trailing key id is allowed.  Pure; fuzzed. */
+int tls_identity_node(const char *id, size_t len);
+/* The PSK of a cluster secret: HKDF-SHA-256 (see tls.c). */
+void tls_derive_psk(const char *secret, size_t len, uint8_t out[TLS_KEY_LEN]);
 
 /* --------------------------------------------------------------- peer.c */
+
+/* How long a restarted home waits for its links' re-announcements
+ * before replies to JIDs it has no route for leave by its own upstream. */
+#define ROUTES_WAIT_MS		3000
 
 /* The cluster secret (malloc'd by node.c when the cluster has more than
  * one node), and the older ones still accepted during a rotation
@@ -622,6 +756,13 @@ int peer_start(void);
 void peer_stop(void);
 /* Frees every peer (end of the run). */
 void peer_free_all(void);
+/* SIGTERM, first step: no more dialling or accepting; every link is told
+ * DRAIN (and a STATUS without the components this node is closing), so
+ * the other nodes stop sending here.  Links stay up. */
+void peer_drain(void);
+/* Has every authenticated link answered DRAINED, and is nothing in flight
+ * on it either way (all our frames acknowledged, all theirs ACKed)? */
+bool peer_drained(void);
 /* Before sleeping (node.c): handles the frames that links paused by
  * backpressure left in their decoders, once they may be read again. */
 void peer_resume_input(void);

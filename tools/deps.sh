@@ -6,7 +6,7 @@
 set -eu
 
 build_pkgs="gcc make flex bison pkg-config libyaml-dev libxml2-dev \
-libcunit1-dev libexpat1-dev nettle-dev file"
+libcunit1-dev libexpat1-dev nettle-dev libmbedtls-dev file"
 # Tests: a real XMPP server, a real client library, the fuzzers' runtime,
 # a Java for the properties differential test, a man page linter; curl,
 # a real Prometheus (and its promtool) for the metrics, Graphviz for the

@@ -33,7 +33,8 @@ for src in "$root"/tests/bench/*.c; do
 	t=$(basename "$src" .c)
 	[ "$t" = benchlib ] && continue
 	$CC -static -o "$D/build/bench/$t" "$B/tests/bench/$t.o" \
-	    "$B/tests/bench/benchlib.o" "$B/libvcrt.a" -lexpat -lnettle -lm
+	    "$B/tests/bench/benchlib.o" "$B/libvcrt.a" -lmbedtls -lmbedx509 \
+	    -lmbedcrypto -lexpat -lnettle -lm
 done
 # vcompc links libxml2 and libyaml; static where the system has their .a.
 if $CC -static -o "$D/build/vcompc" "$B/compiler/main.o" "$B/libvcompc.a" \

@@ -27,7 +27,8 @@ Two modes:
       (the flood test counts what arrived and wants no reply traffic);
       iqs are still answered.
       It exits when the stream ends (it does not reconnect: the tests
-      restart it), on SIGTERM, or after --lifetime seconds.
+      restart it), on SIGTERM (after closing its stream: </stream:stream>,
+      then up to 2 s for the runtime's), or after --lifetime seconds.
 
   component.py raw-handshake --port P --secret S --expect RESULT [--domain D]
       A raw-socket XEP-0114 handshake, byte-exact, without slixmpp.
@@ -59,7 +60,9 @@ class Recorder:
         self.f = open(path, "a", encoding="utf-8")
 
     def __call__(self, line):
-        stamp = time.strftime("%H:%M:%S")
+        now = time.time()
+        stamp = time.strftime("%H:%M:%S", time.localtime(now)) + \
+            f".{int(now * 1000) % 1000:03d}"
         self.f.write(f"{stamp} {line}\n")
         self.f.flush()
 
@@ -150,7 +153,9 @@ def run(args):
 
     comp = Component()
     comp.loop.add_signal_handler(signal.SIGUSR1, comp.broadcast, "signal")
-    comp.loop.add_signal_handler(signal.SIGTERM, comp.loop.stop)
+    # SIGTERM leaves as a well-behaved component does: it closes its
+    # stream and waits (at most 2 s) for the other side to close too.
+    comp.loop.add_signal_handler(signal.SIGTERM, comp.disconnect, 2.0)
     comp.loop.call_later(args.lifetime, comp.loop.stop)
     comp.connect()
     comp.loop.run_forever()

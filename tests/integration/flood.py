@@ -20,8 +20,14 @@
       Counts, for SEQ = 1..N, how often the component received T-SEQ
       (component.py's "RECV <message ... id="T-SEQ"" lines) and whether
       the sender got it back as an error (flood.py send's BOUNCE lines).
-      Prints "delivered=D duplicates=X bounced=B both=Y missing=M", then
-      the first missing SEQs; exits 0 when nothing is missing.  A message
+      Prints "delivered=D duplicates=X bounced=B both=Y missing=M stray=S
+      echoed=E echo_dups=Z echo_lost=L kicks=K outage_s=G", then the first
+      missing SEQs; exits 0 when nothing is missing.  echoed counts the
+      component's replies the sender received (OTHER lines with the same
+      id), echo_lost the delivered ones whose reply neither arrived nor
+      came back to the component as an error, kicks the replies that did
+      come back as an error (what makes a MUC drop an occupant), outage_s
+      the longest gap between two arrivals at the component.  A message
       is "missing" when it neither reached the component nor came back:
       the one thing the cluster must never do.
 """
@@ -134,19 +140,54 @@ def tally(args):
                     n = int(m.group(1))
                     delivered[n] = delivered.get(n, 0) + 1
     bounce = re.compile(r"^BOUNCE id=" + tag + r"-(\d+) ")
+    other = re.compile(r"^OTHER from=\S+ type=\S+ id=" + tag + r"-(\d+)$")
     bounced = set()
+    echoes = {}
     with open(args.client_log, encoding="utf-8", errors="replace") as f:
         for line in f:
             m = bounce.search(line)
             if m:
                 bounced.add(int(m.group(1)))
+            m = other.search(line.rstrip("\n"))
+            if m:
+                n = int(m.group(1))
+                echoes[n] = echoes.get(n, 0) + 1
+    # The component's side: when each stanza arrived (for the longest
+    # gap), and the errors the servers sent back for its replies (a MUC
+    # drops an occupant on such an error).
+    stamp = re.compile(r"^(\d\d):(\d\d):(\d\d)\.(\d\d\d) RECV (<message\b[^>]*>)")
+    times, kicks = [], set()
+    for path in args.component_log:
+        try:
+            f = open(path, encoding="utf-8", errors="replace")
+        except FileNotFoundError:
+            continue
+        with f:
+            for line in f:
+                m = stamp.search(line)
+                if not m:
+                    continue
+                i = ident.search(m.group(5))
+                if not i:
+                    continue
+                if 'type="error"' in m.group(5):
+                    kicks.add(int(i.group(1)))
+                    continue
+                h, mi, se, ms = (int(x) for x in m.group(1, 2, 3, 4))
+                times.append(((h * 60 + mi) * 60 + se) + ms / 1000.0)
+    times.sort()
+    gap = max((b - a for a, b in zip(times, times[1:])), default=0.0)
     want = range(1, args.count + 1)
     missing = [n for n in want if n not in delivered and n not in bounced]
     dups = sum(c - 1 for c in delivered.values())
     both = sum(1 for n in bounced if n in delivered)
     stray = sum(1 for n in delivered if n < 1 or n > args.count)
+    echo_lost = sum(1 for n in delivered if n not in echoes and n not in kicks)
+    echo_dups = sum(c - 1 for c in echoes.values())
     print(f"delivered={len(delivered)} duplicates={dups} bounced={len(bounced)} "
-          f"both={both} missing={len(missing)} stray={stray}")
+          f"both={both} missing={len(missing)} stray={stray} "
+          f"echoed={len(echoes)} echo_dups={echo_dups} echo_lost={echo_lost} "
+          f"kicks={len(kicks)} outage_s={gap:.2f}")
     if missing:
         print("first missing: " + " ".join(str(n) for n in missing[:20]))
     return 0 if not missing and stray == 0 else 1

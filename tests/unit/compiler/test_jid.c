@@ -167,6 +167,32 @@ test_lengths(void)
 	memset(big, 'x', 64);
 	strcpy(big + 64, ".test");
 	expect_domain_bad(big, "longer than 63", 63);
+
+	/* A U-label's limit is its A-label's length (RFC 5890 §2.3.2.1),
+	 * not its UTF-8 length: 22 times U+65E5 is 66 octets of UTF-8 and
+	 * "xn--" plus 24 of Punycode; 10 times U+65E5 U+672C U+8A9E is
+	 * 90 octets and an A-label of 45. */
+	big[0] = '\0';
+	for (int i = 0; i < 22; i++)
+		strcat(big, "\xe6\x97\xa5");
+	strcat(big, ".test");
+	expect_domain_ok(big);
+	big[0] = '\0';
+	for (int i = 0; i < 10; i++)
+		strcat(big, "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e");
+	strcat(big, ".test");
+	expect_domain_ok(big);
+	/* 55 'a' and a u-umlaut: an A-label of 63 octets; 56: 64, reported
+	 * at the label (its UTF-8 is only 58 octets). */
+	memset(big, 'a', 55);
+	strcpy(big + 55, "\xc3\xbc.test");
+	expect_domain_ok(big);
+	memset(big, 'a', 56);
+	strcpy(big + 56, "\xc3\xbc.test");
+	expect_domain_bad(big, "longer than 63", 0);
+	/* 51 octets of UTF-8 (16 scattered code points), an A-label of 66:
+	 * the offset is the label's start, not past its end. */
+	expect_domain_bad("a.\xf3\x9d\x82\x85\xc6\x92\xc3\x89\xf4\x87\x8a\x9b\xf2\xb0\x9b\x80\xf2\x91\xb6\xaa\xe9\x82\xba\xf2\xa5\xa4\x98\xd7\xb4\xea\x8c\x96\xf0\xb9\xb0\x8e\xe9\xa9\xab\xc5\x95\xf3\xa4\xb9\x84\xf0\xaf\xb6\xaf\xdd\x94.test", "longer than 63", 2);
 }
 
 static void

@@ -159,6 +159,13 @@ test_good(void)
 	expect_ok("room@" D "/nick with spaces @ and / too", "[::1]");
 	expect_ok("r\xc3\xa9union@" D "/\xe2\x98\x83", "alice@127.0.0.1/r");
 	expect_ok(D "/component", "alice@xn--bcher-kva.example/r");
+	/* 22 times U+65E5: 66 octets of UTF-8 in one label, but an A-label
+	 * (what the DNS limit of 63 applies to) of 28; Prosody accepts it. */
+	expect_ok(D, "alice@\xe6\x97\xa5\xe6\x97\xa5\xe6\x97\xa5\xe6\x97\xa5"
+	    "\xe6\x97\xa5\xe6\x97\xa5\xe6\x97\xa5\xe6\x97\xa5\xe6\x97\xa5"
+	    "\xe6\x97\xa5\xe6\x97\xa5\xe6\x97\xa5\xe6\x97\xa5\xe6\x97\xa5"
+	    "\xe6\x97\xa5\xe6\x97\xa5\xe6\x97\xa5\xe6\x97\xa5\xe6\x97\xa5"
+	    "\xe6\x97\xa5\xe6\x97\xa5\xe6\x97\xa5.example/r");
 }
 
 UNIT_SUITE(runtime_addresses)

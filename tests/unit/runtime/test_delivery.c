@@ -40,6 +40,8 @@ static struct {
 	char id[16];
 } requeued[64];
 static int nrequeued, nroom, nlost;
+static uint32_t returned[16];     /* seqs of the last RETURN on the wire */
+static int nreturned;
 static struct dlv d;
 static struct pstats st;
 
@@ -50,9 +52,17 @@ f_write(void *arg, struct conn *src, const void *p, size_t n)
 	last_src = src;
 }
 
+static bool refuse_next;         /* the next stanza is refused */
+
 static struct conn *
-f_deliver(void *arg, size_t ci, bool to_home, const struct xs_stanza *s)
+f_deliver(void *arg, size_t ci, bool to_home, const struct xs_stanza *s,
+    bool *refused)
 {
+	if (refuse_next) {
+		refuse_next = false;
+		*refused = true;
+		return NULL;
+	}
 	if (ndelivered < 8)
 		snprintf(delivered_from[ndelivered], 64, "%s",
 		    s->from ? s->from : "");
@@ -87,21 +97,12 @@ f_room(void *arg)
 	nroom++;
 }
 
-static void
-f_lost(void *arg, struct conn *c, size_t n)
-{
-	nlost += (int)n;
-	/* What peer.c does: BYE, after which nothing is acknowledged. */
-	dlv_quiet(&d);
-}
-
 static const struct dlv_ops ops = {
 	.write = f_write,
 	.deliver = f_deliver,
 	.requeue = f_requeue,
 	.delivered = f_delivered,
 	.room = f_room,
-	.lost = f_lost,
 };
 
 static void
@@ -116,6 +117,7 @@ setup(size_t cap)
 	far[0] = far[1] = 0;
 	deliver_to = NULL;
 	ndelivered = nrequeued = nroom = nlost = 0;
+	refuse_next = false;
 	memset(&st, 0, sizeof st);
 	vlog_level = VL_ERR;            /* refusals are expected here */
 	loop_set_now(1000000);
@@ -168,6 +170,14 @@ frames(uint8_t *types, uint32_t *seqs, uint32_t *ack)
 			seqs[n] = f.seq;
 		if (f.type == PT_ACK && ack != NULL)
 			CU_ASSERT(peer_parse_ack(&f, ack));
+		if (f.type == PT_RETURN) {
+			uint32_t s;
+
+			nreturned = 0;
+			for (size_t i = 0; peer_return_seq(&f, i, &s) &&
+			    nreturned < 16; i++)
+				returned[nreturned++] = s;
+		}
 		n++;
 	}
 	peer_decoder_free(&dec);
@@ -389,23 +399,108 @@ test_bad_stanzas_refused(void)
 static void
 test_destination_lost(void)
 {
+	uint8_t types[8];
+	uint32_t ack = 0;
+	int n;
+
 	setup(1 << 20);
 	deliver_to = &dst[1];
 	CU_ASSERT(feed_stanza(1, 0, PF_TO_HOME, "u@x/1"));
 	deliver_to = &dst[0];
-	CU_ASSERT(feed_stanza(2, 0, PF_TO_HOME, "u@x/1"));
+	CU_ASSERT(feed_stanza(2, 0, PF_TO_USER, "u@x/1"));
+	CU_ASSERT(feed_stanza(3, 0, PF_TO_USER, "u@x/1"));
+	deliver_to = &dst[1];
+	CU_ASSERT(feed_stanza(4, 0, PF_TO_HOME, "u@x/1"));
 	far[1] = dst[1].nqueued;
-	/* dst[0] closes with stanza 2 unconfirmed: the session is told
-	 * (and ends the link); stanza 2 is never acknowledged, so its
-	 * sender sends it again over the next link. */
+	/* dst[0] (an upstream) closes with stanzas 2 and 3 unconfirmed:
+	 * exactly those go back to the sender in a RETURN, ahead of the
+	 * ACK that then covers everything; the link stays up. */
 	dlv_conn_closed(&dst[0], NULL);
-	CU_ASSERT_EQUAL(nlost, 1);
 	dlv_tick(&d);
-	loop_set_now(loop_now() + 10 * DLV_ACK_DELAY_MS);
-	CU_ASSERT_EQUAL(frames(NULL, NULL, NULL), 0);
-	/* A close of a connection no receipt names reports nothing. */
+	loop_set_now(loop_now() + DLV_ACK_DELAY_MS);
+	n = frames(types, NULL, &ack);
+	CU_ASSERT_EQUAL(n, 2);
+	CU_ASSERT_EQUAL(types[0], PT_RETURN);
+	CU_ASSERT_EQUAL(types[1], PT_ACK);
+	CU_ASSERT_EQUAL(nreturned, 2);
+	CU_ASSERT(returned[0] == 2 && returned[1] == 3);
+	CU_ASSERT_EQUAL(ack, 4);
+	CU_ASSERT_EQUAL(st.returned, 2);
+	CU_ASSERT(d.active);
+	/* A close of a connection no receipt names sends nothing. */
+	vbuf_clear(&wire);
 	dlv_conn_closed(&dst[1], NULL);
-	CU_ASSERT_EQUAL(nlost, 1);
+	CU_ASSERT_EQUAL(frames(NULL, NULL, NULL), 0);
+	teardown();
+}
+
+/* The sender's side of a RETURN: only the frames named go back, in the
+ * order they were sent; the others stay kept; their ACK is unaffected. */
+static void
+test_return_resends_only_those(void)
+{
+	struct vbuf b = { 0 };
+	struct peer_decoder dec;
+	struct peer_frame f;
+	const char *why;
+	static const uint8_t pl[] = { 0, 0, 0, 2, 0, 0, 0, 4 };
+
+	setup(1 << 20);
+	dlv_send(&d, NULL, 0, PF_TO_HOME, entry("a", "u@x/1"));
+	dlv_send(&d, NULL, 1, PF_TO_USER, entry("b", "muc.example"));
+	dlv_send(&d, NULL, 2, PF_TO_HOME, entry("c", "u@x/1"));
+	dlv_send(&d, NULL, 1, PF_TO_USER, entry("d", "muc.example"));
+	peer_put_frame(&b, PT_RETURN, 0, 0, 0, pl, sizeof pl);
+	peer_decoder_init(&dec, 1 << 20);
+	peer_decoder_feed(&dec, b.p, b.len);
+	CU_ASSERT_FATAL(peer_decoder_next(&dec, &f, &why) > 0);
+	CU_ASSERT(dlv_got_return(&d, &f));
+	/* Pushed to the front newest first: d, then b. */
+	CU_ASSERT_EQUAL(nrequeued, 2);
+	CU_ASSERT_STRING_EQUAL(requeued[0].id, "d");
+	CU_ASSERT_STRING_EQUAL(requeued[1].id, "b");
+	CU_ASSERT_FALSE(requeued[1].to_home);
+	CU_ASSERT_EQUAL(d.nunacked, 2);
+	CU_ASSERT_EQUAL(st.resent, 2);
+	/* The rest are acknowledged as usual; nothing else goes back. */
+	CU_ASSERT(feed_ack(4));
+	CU_ASSERT_EQUAL(d.nunacked, 0);
+	dlv_end(&d);
+	CU_ASSERT_EQUAL(nrequeued, 2);
+	/* A RETURN of a frame never sent breaks the protocol. */
+	vbuf_clear(&b);
+	peer_put_frame(&b, PT_RETURN, 0, 0, 0, "\0\0\0\x09", 4);
+	peer_decoder_feed(&dec, b.p, b.len);
+	CU_ASSERT_FATAL(peer_decoder_next(&dec, &f, &why) > 0);
+	dlv_start(&d);
+	CU_ASSERT_FALSE(dlv_got_return(&d, &f));
+	peer_decoder_free(&dec);
+	vbuf_free(&b);
+	teardown();
+}
+
+/* A stopping node refuses what it cannot write at once: given back at
+ * once, never acknowledged as delivered. */
+static void
+test_refused_given_back(void)
+{
+	uint8_t types[8];
+	uint32_t ack = 0;
+
+	setup(1 << 20);
+	deliver_to = NULL;
+	CU_ASSERT(feed_stanza(1, 0, PF_TO_USER, "u@x/1"));
+	refuse_next = true;
+	CU_ASSERT(feed_stanza(2, 0, PF_TO_USER, "u@x/1"));
+	CU_ASSERT(dlv_busy(&d));
+	dlv_tick(&d);
+	loop_set_now(loop_now() + DLV_ACK_DELAY_MS);
+	CU_ASSERT_EQUAL(frames(types, NULL, &ack), 2);
+	CU_ASSERT_EQUAL(types[0], PT_RETURN);
+	CU_ASSERT(nreturned == 1 && returned[0] == 2);
+	CU_ASSERT_EQUAL(types[1], PT_ACK);
+	CU_ASSERT_EQUAL(ack, 2);
+	CU_ASSERT_FALSE(dlv_busy(&d));
 	teardown();
 }
 
@@ -417,4 +512,6 @@ UNIT_SUITE(delivery)
 	UNIT_TEST(suite, test_receipts_and_acks);
 	UNIT_TEST(suite, test_bad_stanzas_refused);
 	UNIT_TEST(suite, test_destination_lost);
+	UNIT_TEST(suite, test_return_resends_only_those);
+	UNIT_TEST(suite, test_refused_given_back);
 }

@@ -120,8 +120,11 @@ test_roundtrip_every_type(void)
 	build_all(&b);
 	n = decode_chunked(b.p, b.len, b.len, fr, 16);
 	CU_ASSERT_EQUAL_FATAL(n, 9);
-	for (int i = 0; i < n; i++)
+	/* HELLO to BYE in order, then COMPONENTS (after the issue 10
+	 * frames, which test_routes_and_return covers). */
+	for (int i = 0; i < n - 1; i++)
 		CU_ASSERT_EQUAL(fr[i].type, i + 1);
+	CU_ASSERT_EQUAL(fr[n - 1].type, PT_COMPONENTS);
 
 	f = as_frame(&fr[0]);
 	CU_ASSERT_TRUE_FATAL(peer_parse_hello(&f, &h));
@@ -302,9 +305,64 @@ test_decoder_errors(void)
 	expect_error(h, "ack frame of wrong length");
 	h[3] = 1;
 	h[4] = PT_PING;
-	expect_error(h, "ping or pong frame with a payload");
+	expect_error(h, "control frame with a payload");
 	h[4] = PT_PONG;
-	expect_error(h, "ping or pong frame with a payload");
+	expect_error(h, "control frame with a payload");
+	h[4] = PT_DRAIN;
+	expect_error(h, "control frame with a payload");
+	h[4] = PT_DRAINED;
+	expect_error(h, "control frame with a payload");
+	h[4] = PT_RETURN;
+	expect_error(h, "return frame of wrong length");
+	h[3] = 0;
+	expect_error(h, "return frame of wrong length");
+}
+
+static void
+test_routes_and_return(void)
+{
+	struct vbuf pl = { 0 }, out = { 0 };
+	struct peer_decoder d;
+	struct peer_frame f;
+	const char *why, *jid;
+	size_t off = 0, len;
+	bool bad;
+	uint32_t seq;
+	static const uint8_t seqs[] = { 0, 0, 0, 7, 0, 1, 0, 0 };
+
+	CU_ASSERT(peer_routes_add(&pl, "a@x/1", 5));
+	CU_ASSERT(peer_routes_add(&pl, "", 0));
+	CU_ASSERT(peer_routes_add(&pl, "b@x/long", 8));
+	peer_put_frame(&out, PT_ROUTES, PF_ROUTES_END, 3, 0, pl.p, pl.len);
+	peer_put_frame(&out, PT_RETURN, 0, 0, 0, seqs, sizeof seqs);
+	peer_decoder_init(&d, MAXP);
+	peer_decoder_feed(&d, out.p, out.len);
+	CU_ASSERT_FATAL(peer_decoder_next(&d, &f, &why) > 0);
+	CU_ASSERT_EQUAL(f.type, PT_ROUTES);
+	CU_ASSERT_EQUAL(f.flags, PF_ROUTES_END);
+	CU_ASSERT_EQUAL(f.comp, 3);
+	CU_ASSERT(peer_routes_next(&f, &off, &jid, &len, &bad));
+	CU_ASSERT(len == 5 && memcmp(jid, "a@x/1", 5) == 0);
+	CU_ASSERT(peer_routes_next(&f, &off, &jid, &len, &bad));
+	CU_ASSERT_EQUAL(len, 0);
+	CU_ASSERT(peer_routes_next(&f, &off, &jid, &len, &bad));
+	CU_ASSERT(len == 8 && memcmp(jid, "b@x/long", 8) == 0);
+	CU_ASSERT_FALSE(peer_routes_next(&f, &off, &jid, &len, &bad));
+	CU_ASSERT_FALSE(bad);
+	/* A truncated entry is reported, not read past. */
+	f.len -= 1;
+	off = 0;
+	while (peer_routes_next(&f, &off, &jid, &len, &bad))
+		;
+	CU_ASSERT(bad);
+	CU_ASSERT_FATAL(peer_decoder_next(&d, &f, &why) > 0);
+	CU_ASSERT_EQUAL(f.type, PT_RETURN);
+	CU_ASSERT(peer_return_seq(&f, 0, &seq) && seq == 7);
+	CU_ASSERT(peer_return_seq(&f, 1, &seq) && seq == 0x10000);
+	CU_ASSERT_FALSE(peer_return_seq(&f, 2, &seq));
+	peer_decoder_free(&d);
+	vbuf_free(&pl);
+	vbuf_free(&out);
 }
 
 static void
@@ -597,6 +655,7 @@ UNIT_SUITE(peer_proto)
 	UNIT_TEST(suite, test_decoder_errors);
 	UNIT_TEST(suite, test_decoder_bounds);
 	UNIT_TEST(suite, test_version_agree);
+	UNIT_TEST(suite, test_routes_and_return);
 	UNIT_TEST(suite, test_parse_truncated);
 	UNIT_TEST(suite, test_put_stanza_limits);
 	UNIT_TEST(suite, test_stanza_from_len);

@@ -397,8 +397,55 @@ test_bench_shape(void)
 	rroutes_free(r);
 }
 
+struct each_seen {
+	char jids[8][64];
+	uint16_t nodes[8];
+	int n;
+};
+
+static void
+collect(const char *jid, size_t len, uint16_t node, void *arg)
+{
+	struct each_seen *e = arg;
+
+	if (e->n < 8) {
+		snprintf(e->jids[e->n], 64, "%.*s", (int)len, jid);
+		e->nodes[e->n] = node;
+	}
+	e->n++;
+}
+
+/* rroutes_each gives every JID back byte for byte (whatever its shape),
+ * least recent first; rroutes_learn_new never replaces a route. */
+static void
+test_each_and_learn_new(void)
+{
+	struct rroutes *r = rroutes_new(10);
+	struct each_seen e = { .n = 0 };
+
+	learn(r, "a@x/1", 1);
+	learn(r, "x.example", 2);
+	learn(r, "b@x", 3);
+	learn(r, "x/r@s", 4);
+	CU_ASSERT_FALSE(rroutes_learn_new(r, "a@x/1", 5, 7));
+	CU_ASSERT_EQUAL(look(r, "a@x/1"), 1);
+	CU_ASSERT(rroutes_learn_new(r, "c@x/2", 5, 7));
+	rroutes_each(r, collect, &e);
+	CU_ASSERT_EQUAL_FATAL(e.n, 5);
+	/* a@x/1 became the most recent through the lookups above. */
+	CU_ASSERT_STRING_EQUAL(e.jids[0], "x.example");
+	CU_ASSERT_EQUAL(e.nodes[0], 2);
+	CU_ASSERT_STRING_EQUAL(e.jids[1], "b@x");
+	CU_ASSERT_STRING_EQUAL(e.jids[2], "x/r@s");
+	CU_ASSERT_STRING_EQUAL(e.jids[3], "a@x/1");
+	CU_ASSERT_STRING_EQUAL(e.jids[4], "c@x/2");
+	CU_ASSERT_EQUAL(e.nodes[4], 7);
+	rroutes_free(r);
+}
+
 UNIT_SUITE(retroute)
 {
+	UNIT_TEST(suite, test_each_and_learn_new);
 	UNIT_TEST(suite, test_odd_keys);
 	UNIT_TEST(suite, test_against_model);
 	UNIT_TEST(suite, test_bench_shape);

@@ -9,8 +9,10 @@
  * timers.
  *
  * Covered: return routes learned from a peer's to_home stanza, used for
- * replies, not used while that node's link is down and used again when it
- * is back; a stanza for a remote home queued
+ * replies; replies for a node whose link is down waiting for it (then
+ * answered to the component after queue-age); a route moved to this
+ * node's own server; a restarted home waiting for re-announcements;
+ * refusals while stopping; a stanza for a remote home queued
  * while no home is available, flushed when one announces itself, and
  * bounced (remote-server-timeout) after queue-age; unacknowledged frames
  * handed back to the front of their queue.
@@ -41,6 +43,7 @@ static int nsent, nstatus;
 static bool f_reachable(uint16_t n) { return n < 4 && reach[n]; }
 static bool f_has_comp(uint16_t n, size_t ci) { return n < 4 && reach[n] && hascomp[n]; }
 static bool f_carries(uint16_t n, size_t ci) { return n < 4 && reach[n]; }
+static bool f_decided(uint16_t n, size_t ci) { return n < 4 && reach[n]; }
 static bool f_full(uint16_t n) { return !f_reachable(n); }
 static void f_status_changed(void) { nstatus++; }
 
@@ -63,6 +66,7 @@ static const struct route_peers fake_peers = {
 	.reachable = f_reachable,
 	.has_comp = f_has_comp,
 	.carries = f_carries,
+	.decided = f_decided,
 	.full = f_full,
 	.send = f_send,
 	.status_changed = f_status_changed,
@@ -120,6 +124,7 @@ teardown(void)
 	for (size_t i = 0; i < ncomps; i++) {
 		queue_clear(&comps[i].to_home);
 		queue_clear(&comps[i].to_up);
+		queue_clear(&comps[i].replay);
 		timer_stop(&comps[i].to_home.timer);
 		timer_stop(&comps[i].to_up.timer);
 	}
@@ -145,6 +150,7 @@ test_routes_learned_and_used(void)
 	struct vbuf b = { 0 };
 	struct xs_stanza st;
 	struct conn *dst;
+	bool refused = false;
 
 	setup();
 	reach[1] = true;
@@ -152,7 +158,7 @@ test_routes_learned_and_used(void)
 	 * and teaches the route. */
 	stanza(&st, &b, "<message from='alice@example.test/a' "
 	    "to='room@muc.example.test' id='m1'/>");
-	dst = route_from_peer(&comps[MUC], NULL, &st, true, 1);
+	dst = route_from_peer(&comps[MUC], NULL, &st, true, 1, &refused);
 	CU_ASSERT_PTR_EQUAL(dst, &home);
 	CU_ASSERT(wrote(&home, "id='m1'"));
 	/* The component's reply goes back through node2. */
@@ -184,26 +190,164 @@ test_route_while_link_down(void)
 {
 	struct vbuf b = { 0 };
 	struct xs_stanza st;
+	bool refused = false;
 
 	setup();
 	reach[1] = true;
 	stanza(&st, &b, "<presence from='carol@example.test/c' "
 	    "to='room@muc.example.test/carol'/>");
-	route_from_peer(&comps[MUC], NULL, &st, true, 1);
-	/* node2's link is down: the reply cannot go that way now. */
+	route_from_peer(&comps[MUC], NULL, &st, true, 1, &refused);
+	/* node2's link is down: the reply waits for node2 (out of this
+	 * node's upstream it would reach a server that does not know
+	 * carol, which bounces it and makes the room drop her). */
 	reach[1] = false;
 	stanza(&st, &b, "<message from='room@muc.example.test' "
 	    "to='carol@example.test/c' id='d1'/>");
 	route_from_home(&comps[MUC], &home, &st);
 	CU_ASSERT_EQUAL(nsent, 0);
-	CU_ASSERT(wrote(&up[0], "id='d1'"));
-	/* Back up: the route is still there. */
+	CU_ASSERT_FALSE(wrote(&up[0], "id='d1'"));
+	/* Back up: the waiting reply goes first, then the next one. */
 	reach[1] = true;
+	route_homes_changed();
 	stanza(&st, &b, "<message from='room@muc.example.test' "
 	    "to='carol@example.test/c' id='d2'/>");
 	route_from_home(&comps[MUC], &home, &st);
+	CU_ASSERT_EQUAL(nsent, 2);
+	CU_ASSERT_STRING_EQUAL(sent[0].id, "d1");
+	CU_ASSERT_STRING_EQUAL(sent[1].id, "d2");
+	CU_ASSERT_EQUAL(sent[1].node, 1);
+	/* Down for good: after queue-age the reply is answered to the real
+	 * component (it learns the user is gone), never sent elsewhere. */
+	reach[1] = false;
+	stanza(&st, &b, "<message from='room@muc.example.test' "
+	    "to='carol@example.test/c' id='d3'/>");
+	route_from_home(&comps[MUC], &home, &st);
+	loop_set_now(loop_now() + table->limits.queue_age_ms);
+	CU_ASSERT_EQUAL(nsent, 2);
+	CU_ASSERT_FALSE(wrote(&up[0], "id='d3'"));
+	CU_ASSERT(wrote(&home, "id='d3'"));
+	CU_ASSERT(wrote(&home, "remote-server-timeout"));
+	vbuf_free(&b);
+	teardown();
+}
+
+/* Item 4 of issue 10: a user who came through node2 and now talks through
+ * this node's own server gets the replies here. */
+static void
+test_route_moves_to_own_server(void)
+{
+	struct vbuf b = { 0 };
+	struct xs_stanza st;
+	bool refused = false;
+
+	setup();
+	reach[1] = true;
+	stanza(&st, &b, "<message from='erin@example.test/e' "
+	    "to='room@muc.example.test' id='e1'/>");
+	route_from_peer(&comps[MUC], NULL, &st, true, 1, &refused);
+	stanza(&st, &b, "<message from='erin@example.test/e' "
+	    "to='room@muc.example.test' id='e2'/>");
+	route_from_upstream(&comps[MUC], &up[0], &st);
+	CU_ASSERT(wrote(&home, "id='e2'"));
+	stanza(&st, &b, "<message from='room@muc.example.test' "
+	    "to='erin@example.test/e' id='e3'/>");
+	route_from_home(&comps[MUC], &home, &st);
+	CU_ASSERT_EQUAL(nsent, 0);
+	CU_ASSERT(wrote(&up[0], "id='e3'"));
+	/* And back to node2 when the user returns there. */
+	stanza(&st, &b, "<message from='erin@example.test/e' "
+	    "to='room@muc.example.test' id='e4'/>");
+	route_from_peer(&comps[MUC], NULL, &st, true, 1, &refused);
+	stanza(&st, &b, "<message from='room@muc.example.test' "
+	    "to='erin@example.test/e' id='e5'/>");
+	route_from_home(&comps[MUC], &home, &st);
 	CU_ASSERT_EQUAL(nsent, 1);
-	CU_ASSERT_EQUAL(sent[0].node, 1);
+	vbuf_free(&b);
+	teardown();
+}
+
+/* Item 3 of issue 10: a restarted home waits (bounded) for its links to
+ * re-announce their users before a reply to an unknown JID leaves by its
+ * own upstream; an announcement never overrides a learned route. */
+static void
+test_restarted_home_waits_for_announcements(void)
+{
+	struct vbuf b = { 0 };
+	struct xs_stanza st;
+
+	setup();
+	reach[1] = true;
+	route_await_routes(ROUTES_WAIT_MS);
+	stanza(&st, &b, "<message from='room@muc.example.test' "
+	    "to='frank@example.test/f' id='w1'/>");
+	route_from_home(&comps[MUC], &home, &st);
+	stanza(&st, &b, "<message from='room@muc.example.test' "
+	    "to='gina@example.test/g' id='w2'/>");
+	route_from_home(&comps[MUC], &home, &st);
+	CU_ASSERT_EQUAL(nsent, 0);
+	CU_ASSERT_FALSE(wrote(&up[0], "id='w1'"));
+	/* node2 announces frank; its end marker completes the wait. */
+	route_learn(MUC, "frank@example.test/f", 20, 1);
+	route_routes_complete();
+	CU_ASSERT_EQUAL(nsent, 1);
+	CU_ASSERT_STRING_EQUAL(sent[0].id, "w1");
+	CU_ASSERT(wrote(&up[0], "id='w2'"));
+	/* Learned routes win over announced ones. */
+	stanza(&st, &b, "<message from='hal@example.test/h' "
+	    "to='room@muc.example.test' id='h1'/>");
+	route_from_upstream(&comps[MUC], &up[0], &st);
+	route_learn(MUC, "hal@example.test/h", 18, 1);
+	stanza(&st, &b, "<message from='room@muc.example.test' "
+	    "to='hal@example.test/h' id='h2'/>");
+	route_from_home(&comps[MUC], &home, &st);
+	CU_ASSERT(wrote(&up[0], "id='h2'"));
+	CU_ASSERT_EQUAL(nsent, 1);
+	teardown();
+	/* Without any announcement the wait ends at its bound. */
+	setup();
+	route_await_routes(ROUTES_WAIT_MS);
+	stanza(&st, &b, "<message from='room@muc.example.test' "
+	    "to='ivy@example.test/i' id='i1'/>");
+	route_from_home(&comps[MUC], &home, &st);
+	loop_set_now(loop_now() + ROUTES_WAIT_MS - 1);
+	CU_ASSERT_FALSE(wrote(&up[0], "id='i1'"));
+	loop_set_now(loop_now() + 1);
+	CU_ASSERT(wrote(&up[0], "id='i1'"));
+	vbuf_free(&b);
+	teardown();
+}
+
+/* Items 1 and 6 of issue 10: while stopping, a stanza from a peer that
+ * cannot be written at once is refused (given back), not queued here to
+ * be bounced later. */
+static void
+test_stopping_refuses(void)
+{
+	struct vbuf b = { 0 };
+	struct xs_stanza st;
+	bool refused = false;
+	struct conn *dst;
+
+	setup();
+	route_stopping = true;
+	stanza(&st, &b, "<message from='room@muc.example.test' "
+	    "to='jo@example.test/j' id='s1'/>");
+	dst = route_from_peer(&comps[MUC], NULL, &st, false, 1, &refused);
+	CU_ASSERT_PTR_EQUAL(dst, &up[0]);
+	CU_ASSERT_FALSE(refused);
+	up[0].flags &= ~C_READY;        /* the closing handshake began */
+	dst = route_from_peer(&comps[MUC], NULL, &st, false, 1, &refused);
+	CU_ASSERT_PTR_NULL(dst);
+	CU_ASSERT(refused);
+	CU_ASSERT_EQUAL(comps[MUC].to_up.count, 0);
+	refused = false;
+	home.flags &= ~C_READY;
+	stanza(&st, &b, "<message from='jo@example.test/j' "
+	    "to='room@muc.example.test' id='s2'/>");
+	route_from_peer(&comps[MUC], NULL, &st, true, 1, &refused);
+	CU_ASSERT(refused);
+	CU_ASSERT_EQUAL(comps[MUC].to_home.count, 0);
+	route_stopping = false;
 	vbuf_free(&b);
 	teardown();
 }
@@ -235,7 +379,7 @@ test_queued_flushed_and_expired(void)
 	/* The link drops with that frame unacknowledged: it goes back to
 	 * the front of the queue (delivery.c hands it back) ... */
 	reach[1] = hascomp[1] = false;
-	route_requeue(&comps[PUBSUB], qent_new(&st, loop_now()), true);
+	route_requeue(&comps[PUBSUB], qent_new(&st, loop_now()), true, 1);
 	stanza(&st, &b, "<iq type='get' from='dave@example.test/d' "
 	    "to='pubsub.example.test' id='q2'><ping/></iq>");
 	route_from_upstream(&comps[PUBSUB], &up[1], &st);
@@ -266,10 +410,130 @@ test_local_home_changes_are_announced(void)
 	teardown();
 }
 
+/* A real component that leaves may not have processed what it got in its
+ * last moments: that is delivered again (at least once), in order; not
+ * when this node closed it itself while stopping, and not what is older
+ * than REPLAY_MS. */
+static void
+test_replay_when_component_leaves(void)
+{
+	struct vbuf b = { 0 };
+	struct xs_stanza st;
+	bool refused = false;
+
+	setup();
+	stanza(&st, &b, "<message from='max@example.test/m' "
+	    "to='room@muc.example.test' id='old'/>");
+	route_from_upstream(&comps[MUC], &up[0], &st);
+	loop_set_now(loop_now() + REPLAY_MS + 1);
+	stanza(&st, &b, "<message from='max@example.test/m' "
+	    "to='room@muc.example.test' id='r1'/>");
+	route_from_upstream(&comps[MUC], &up[0], &st);
+	stanza(&st, &b, "<message from='nia@example.test/n' "
+	    "to='room@muc.example.test' id='r2'/>");
+	route_from_peer(&comps[MUC], NULL, &st, true, 1, &refused);
+	CU_ASSERT(wrote(&home, "id='r2'"));
+	comps[MUC].home = NULL;
+	route_home_lost(&comps[MUC]);
+	CU_ASSERT_EQUAL(comps[MUC].to_home.count, 2);
+	CU_ASSERT_STRING_EQUAL(comps[MUC].to_home.head->data +
+	    comps[MUC].to_home.head->id, "r1");
+	/* The next instance gets them first. */
+	fake_conn(&home, "component muc");
+	comps[MUC].home = &home;
+	route_flush_home(&comps[MUC]);
+	CU_ASSERT_EQUAL(comps[MUC].to_home.count, 0);
+	CU_ASSERT(strstr(home.out.p, "id='r1'") < strstr(home.out.p, "id='r2'"));
+	CU_ASSERT_PTR_NULL(strstr(home.out.p, "id='old'"));
+	/* A replayed stanza that finds no home in time is dropped, never
+	 * answered with an error: it may well have been handled. */
+	comps[MUC].home = NULL;
+	route_home_lost(&comps[MUC]);
+	CU_ASSERT_EQUAL(comps[MUC].to_home.count, 2);
+	loop_set_now(loop_now() + table->limits.queue_age_ms);
+	CU_ASSERT_EQUAL(comps[MUC].to_home.count, 0);
+	CU_ASSERT_FALSE(wrote(&up[0], "remote-server-timeout"));
+	CU_ASSERT_EQUAL(comps[MUC].st.bounced, 0);
+	fake_conn(&home, "component muc");
+	comps[MUC].home = &home;
+	/* Closed by this node's own stop: nothing is replayed. */
+	route_stopping = true;
+	comps[MUC].home = NULL;
+	route_home_lost(&comps[MUC]);
+	CU_ASSERT_EQUAL(comps[MUC].to_home.count, 0);
+	CU_ASSERT_EQUAL(comps[MUC].replay.count, 0);
+	route_stopping = false;
+	vbuf_free(&b);
+	teardown();
+}
+
+static int navail, nunavail;
+
+static void
+observe(struct comp *c, bool available)
+{
+	if (available)
+		navail++;
+	else
+		nunavail++;
+}
+
+/* servers: clustered — the server cluster reaches every user, so a reply
+ * whose node is away leaves by this node's upstream at once, a restarted
+ * home waits for nothing, and the availability of a home is reported (a
+ * virtual node registers upstream only while there is one). */
+static void
+test_clustered_servers(void)
+{
+	static struct vc_table clustered_table;
+	const struct vc_table *saved = table;
+	struct vbuf b = { 0 };
+	struct xs_stanza st;
+	bool refused = false;
+
+	clustered_table = *table;
+	clustered_table.servers = VC_SERVERS_CLUSTERED;
+	table = &clustered_table;
+	setup();
+	navail = nunavail = 0;
+	route_observe_homes(observe);
+	reach[1] = true;
+	route_await_routes(ROUTES_WAIT_MS);
+	stanza(&st, &b, "<message from='kim@example.test/k' "
+	    "to='room@muc.example.test' id='k1'/>");
+	route_from_peer(&comps[MUC], NULL, &st, true, 1, &refused);
+	reach[1] = false;
+	stanza(&st, &b, "<message from='room@muc.example.test' "
+	    "to='kim@example.test/k' id='k2'/>");
+	route_from_home(&comps[MUC], &home, &st);
+	CU_ASSERT(wrote(&up[0], "id='k2'"));
+	stanza(&st, &b, "<message from='room@muc.example.test' "
+	    "to='lee@example.test/l' id='k3'/>");
+	route_from_home(&comps[MUC], &home, &st);
+	CU_ASSERT(wrote(&up[0], "id='k3'"));
+	/* pubsub's home is node2: available when node2 says so, gone when
+	 * its link goes. */
+	reach[1] = hascomp[1] = true;
+	route_homes_changed();
+	CU_ASSERT(navail >= 1);
+	reach[1] = hascomp[1] = false;
+	route_homes_changed();
+	CU_ASSERT(nunavail >= 1);
+	route_observe_homes(NULL);
+	vbuf_free(&b);
+	teardown();
+	table = saved;
+}
+
 UNIT_SUITE(route)
 {
 	UNIT_TEST(suite, test_routes_learned_and_used);
 	UNIT_TEST(suite, test_route_while_link_down);
+	UNIT_TEST(suite, test_route_moves_to_own_server);
+	UNIT_TEST(suite, test_restarted_home_waits_for_announcements);
+	UNIT_TEST(suite, test_stopping_refuses);
+	UNIT_TEST(suite, test_clustered_servers);
+	UNIT_TEST(suite, test_replay_when_component_leaves);
 	UNIT_TEST(suite, test_queued_flushed_and_expired);
 	UNIT_TEST(suite, test_local_home_changes_are_announced);
 }
