@@ -536,9 +536,13 @@ static const char *const vkey_names[VK_N] = {
 };
 
 /* The keys under vcomp { component { NAME { ... } } }. */
-enum ckey { CK_SECRET_FILE, CK_SECRET_ENV, CK_DISCO, CK_N };
+enum ckey {
+	CK_SECRET_FILE, CK_SECRET_ENV, CK_PREV_FILE, CK_PREV_ENV, CK_DISCO,
+	CK_N
+};
 static const char *const ckey_names[CK_N] = {
-	"secret-file", "secret-env", "disco",
+	"secret-file", "secret-env", "secret-previous-file",
+	"secret-previous-env", "disco",
 };
 
 static const char *const nkey_names[] = { "server", "peer", "listen", "stats" };
@@ -562,6 +566,7 @@ struct ctx {
 	const struct td_entry *default_vhost;	/* 'default-virtual-host' */
 	const struct td_entry *vcomp_bean;
 	const struct td_entry *secret_file, *secret_env;
+	const struct td_entry *prev_file, *prev_env;	/* during a rotation */
 	struct strmap node_index;
 	const struct td_entry *cluster_nodes;	/* 'cluster-nodes', if given */
 	struct ir_str password;		/* first password in it */
@@ -805,7 +810,10 @@ unknown_vcomp_key(struct ctx *cx, const struct td_entry *e, const char *path)
 
 	*IR_PUSH(c, nc) = "vcomp/cluster-secret-file";
 	*IR_PUSH(c, nc) = "vcomp/cluster-secret-env";
+	*IR_PUSH(c, nc) = "vcomp/cluster-secret-previous-file";
+	*IR_PUSH(c, nc) = "vcomp/cluster-secret-previous-env";
 	*IR_PUSH(c, nc) = "vcomp/peer-encryption";
+	*IR_PUSH(c, nc) = "vcomp/servers";
 	*IR_PUSH(c, nc) = "vcomp/node";
 	*IR_PUSH(c, nc) = "vcomp/component";
 	for (size_t i = 0; i < nlimit_names; i++)
@@ -1076,6 +1084,14 @@ vcomp_block(struct ctx *cx, const struct td_entry *e)
 			cx->secret_file = k;
 		} else if (strcmp(k->key, "cluster-secret-env") == 0) {
 			cx->secret_env = k;
+		} else if (strcmp(k->key, "cluster-secret-previous-file") == 0) {
+			cx->prev_file = k;
+		} else if (strcmp(k->key, "cluster-secret-previous-env") == 0) {
+			cx->prev_env = k;
+		} else if (strcmp(k->key, "servers") == 0) {
+			if (str_of(k, path, &s))
+				(void)parse_servers(path, &s,
+				    &cx->spec->servers);
 		} else if (strcmp(k->key, "peer-encryption") == 0) {
 			if (str_of(k, path, &s) &&
 			    parse_peer_encryption(path, &s,
@@ -1129,6 +1145,22 @@ secret_from(const struct td_entry *file, const struct td_entry *env,
 	if (!str_of(k, key, &out->ref))
 		out->ref.s = "";
 	return true;
+}
+
+/*
+ * The previous secret of a rotation (KEY-previous-file / -env): the YAML
+ * format's `secret: [NEW, OLD]` in Tigase's DSL.  It is accepted from the
+ * other side, never used to prove.  Appended to *v.
+ */
+static void
+previous_secret(const struct td_entry *file, const struct td_entry *env,
+		const char *prefix, struct ir_secret **v, size_t *n)
+{
+	struct ir_secret prev;
+
+	memset(&prev, 0, sizeof prev);
+	if (secret_from(file, env, prefix, &prev))
+		*IR_PUSH(*v, *n) = prev;
 }
 
 /* ---- components */
@@ -1298,6 +1330,10 @@ build_components(struct ctx *cx, const struct vcomp *vc,
 		c->disco = mode;
 		c->disco_pos = mode_pos;
 		c->secret = secret;
+		previous_secret(vc->ckeys[CK_PREV_FILE],
+				vc->ckeys[CK_PREV_ENV],
+				xprintf("vcomp/component/%s", vc->name.s),
+				&c->accept, &c->naccept);
 		c->pos = vc->name.pos;
 	}
 }
@@ -1527,6 +1563,8 @@ tdsl_to_ir(const struct td_state *doc, struct ir_spec *spec)
 	}
 
 	struct ir_secret *cs = &spec->cluster_secret;
+	previous_secret(cx.prev_file, cx.prev_env, "vcomp",
+			&spec->cluster_accept, &spec->ncluster_accept);
 	if (secret_from(cx.secret_file, cx.secret_env, "vcomp", cs)) {
 		if (cx.password.s != NULL)
 			warning_at(&cx.password.pos,
