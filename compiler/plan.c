@@ -284,6 +284,25 @@ compare_cluster(struct plan *p)
 	 * rolled proves with the old first one and must be accepted by the
 	 * new list.
 	 */
+	if (o->peer_encryption != n->peer_encryption) {
+		const char *a = o->peer_encryption == PEER_ENC_NONE ?
+		    "none" : "tls";
+		const char *b = n->peer_encryption == PEER_ENC_NONE ?
+		    "none" : "tls";
+
+		change(p, NULL, xprintf("peer-encryption %s -> %s", a, b));
+		/* A TLS end and a plaintext end never complete a handshake. */
+		if (links)
+			refuse(p, n->peer_encryption_pos.line > 0 ?
+			    &n->peer_encryption_pos : &n->cluster_secret.pos,
+			    "plan-peer-encryption",
+			    xprintf("peer-encryption changes from %s to %s: a node with TLS and a node without cannot talk, so every link between a rolled node and one not yet rolled would stay down for the whole roll; change it with the cluster stopped",
+				    a, b));
+	}
+	if (o->servers != n->servers)
+		change(p, NULL, xprintf("servers %s -> %s (local to each runtime: where replies go while a user's node is away)",
+		    o->servers == SERVERS_CLUSTERED ? "clustered" : "independent",
+		    n->servers == SERVERS_CLUSTERED ? "clustered" : "independent"));
 	if (!links)
 		return;
 	if (!in_list(&n->cluster_secret, &o->cluster_secret,
