@@ -228,7 +228,7 @@ fault "SIGTERM vcomp-node1 + restart" act_term1
 # way to stop a server routing to a component.  The runtime logs each of
 # them (a bounce attempted after "shutdown: drained", which cannot be
 # written): every loss must be one of those, and there must be no other.
-TAIL=$(awk -v t="'$(( FAULTS ))0-" '
+TAIL=$(awk -v t="'f$(( FAULTS ))0-" '
 	/shutdown: drained/ { on = 1; n = 0; next }
 	on && index($0, "bounced <message id=" t) { n++ }
 	END { print n + 0 }' "$W/runtime-node1.log")
