@@ -136,6 +136,13 @@ done
 # ---- examples/ci-rolling: the CI job runs as its README shows, and a
 # comment edit changes no binary (byte for byte, through the real link).
 ci=examples/ci-rolling
+# Under SAN=1 vcompc's runtime library is built with the sanitizers, so
+# node binaries link dynamically with them (tests/integration/lib.sh,
+# it_san_link, does the same for the integration tests).
+if [ "${SAN:-}" = 1 ]; then
+	export VCOMP_STATIC=0
+	export VCOMP_EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer"
+fi
 sed 's/^version: 1/version: 1   # reviewed/; s/^  node1:$/  node1:    # the first node/' \
     "$ci/cluster.yaml" >"$W/ci-new.yaml"
 if PREV_SPEC="$ci/cluster.yaml" SPEC="$W/ci-new.yaml" VCOMPC="$VCOMPC" \
@@ -146,7 +153,12 @@ if PREV_SPEC="$ci/cluster.yaml" SPEC="$W/ci-new.yaml" VCOMPC="$VCOMPC" \
 else
 	bad "$ci/ci.sh: a comment edit plans no deploy"; sed 's/^/    /' "$W/ci.log" | head -n 20
 fi
-if "$VCOMPC" --all -d "$W/ci-old" "$ci/cluster.yaml" 2>"$W/ci-old.err" &&
+if [ "${SAN:-}" = 1 ]; then
+	# Sanitized binaries are linked dynamically and are not reproducible;
+	# byte-identity is a property of the static release link, which the
+	# plain pass of make check checks.
+	echo "SKIPPED under SAN=1: $ci: byte-identical binaries (checked by the plain pass)"
+elif "$VCOMPC" --all -d "$W/ci-old" "$ci/cluster.yaml" 2>"$W/ci-old.err" &&
     cmp "$W/ci-old/vcomp-node1" "$W/ci-dist/vcomp-node1" &&
     cmp "$W/ci-old/vcomp-node2" "$W/ci-dist/vcomp-node2"; then
 	ok "$ci: binaries of a spec with an edited comment are byte-identical"
