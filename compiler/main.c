@@ -591,6 +591,19 @@ output_path(const struct opts *o, const struct ir_spec *spec, size_t i)
 	return o->emit == EMIT_BIN ? base : NULL;
 }
 
+/* Standard output was the output: flush it and say whether every byte
+ * got there (a full disk, a closed pipe). */
+static bool
+stdout_done(void)
+{
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		error_at(NULL, "cannot write standard output: %s",
+			 strerror(errno));
+		return false;
+	}
+	return true;
+}
+
 /* Builds every output of node i (not yet committed). */
 static bool
 build_node(const struct opts *o, const struct ir_spec *spec, size_t i,
@@ -621,11 +634,8 @@ build_node(const struct opts *o, const struct ir_spec *spec, size_t i,
 			emit_c(stdout, spec, i, eo);
 		else
 			emit_json(stdout, spec, i);
-		if (fflush(stdout) != 0 || ferror(stdout)) {
-			error_at(NULL, "cannot write standard output: %s",
-				 strerror(errno));
+		if (!stdout_done())
 			return false;
-		}
 	} else {
 		if ((f = output_open(path)) == NULL)
 			return false;
@@ -648,12 +658,7 @@ write_dot(const struct opts *o, const struct ir_spec *spec)
 
 	if (o->output == NULL || strcmp(o->output, "-") == 0) {
 		emit_dot(stdout, spec, &eo);
-		if (fflush(stdout) != 0 || ferror(stdout)) {
-			error_at(NULL, "cannot write standard output: %s",
-				 strerror(errno));
-			return false;
-		}
-		return true;
+		return stdout_done();
 	}
 	if ((f = output_open(o->output)) == NULL)
 		return false;
@@ -697,12 +702,7 @@ tdsl_main(const struct opts *o, struct ir_spec *spec, const char *text,
 		return false;
 	if (o->output == NULL || strcmp(o->output, "-") == 0) {
 		tdsl_emit_keys(stdout, doc);
-		if (fflush(stdout) != 0 || ferror(stdout)) {
-			error_at(NULL, "cannot write standard output: %s",
-				 strerror(errno));
-			return false;
-		}
-		return true;
+		return stdout_done();
 	}
 	if ((f = output_open(o->output)) == NULL)
 		return false;
@@ -727,12 +727,7 @@ emit_keys(const struct opts *o)
 		return 1;
 	if (o->output == NULL || strcmp(o->output, "-") == 0) {
 		properties_emit_keys(stdout, props, nprops);
-		if (fflush(stdout) != 0 || ferror(stdout)) {
-			error_at(NULL, "cannot write standard output: %s",
-				 strerror(errno));
-			return 1;
-		}
-		return 0;
+		return stdout_done() ? 0 : 1;
 	}
 	if ((f = output_open(o->output)) == NULL)
 		return 1;

@@ -371,72 +371,60 @@ jid_check_domain(const char *s, const char **why, size_t *off)
 	return check_domain(s, strlen(s), why, off);
 }
 
-/* Localpart s[0..len), starting at byte `base` of the JID. */
+/*
+ * The rules the localpart and the resourcepart share (length, UTF-8, no
+ * controls, no noncharacters), with each part's own messages; the
+ * localpart also refuses spaces and RFC 7622's forbidden ASCII
+ * (OpaqueString, for the resource, allows spaces, '@' and '/').
+ */
+struct part_rules {
+	bool local;
+	const char *empty, *too_long, *utf8, *control, *nonchar;
+};
+
+static const struct part_rules localpart = {
+	true, "localpart is empty", "localpart is longer than 1023 octets",
+	"localpart is not valid UTF-8",
+	"localpart contains a control character",
+	"localpart contains a Unicode noncharacter",
+};
+static const struct part_rules resourcepart = {
+	false, "resourcepart is empty",
+	"resourcepart is longer than 1023 octets",
+	"resourcepart is not valid UTF-8",
+	"resourcepart contains a control character",
+	"resourcepart contains a Unicode noncharacter",
+};
+
+/* Part s[0..len), starting at byte `base` of the JID. */
 static bool
-check_localpart(const char *s, size_t len, size_t base, const char **why,
-		size_t *off)
+check_part(const struct part_rules *r, const char *s, size_t len,
+	   size_t base, const char **why, size_t *off)
 {
 	const unsigned char *u = (const unsigned char *)s;
 	unsigned long cp;
 	size_t n;
 
 	if (len == 0)
-		return fail(why, off, "localpart is empty", base);
+		return fail(why, off, r->empty, base);
 	if (len > JID_MAX_PART)
-		return fail(why, off, "localpart is longer than 1023 octets",
-			    base + JID_MAX_PART);
+		return fail(why, off, r->too_long, base + JID_MAX_PART);
 	for (size_t i = 0; i < len; i += n) {
 		n = utf8_decode(u + i, len - i, &cp);
 		if (n == 0)
-			return fail(why, off, "localpart is not valid UTF-8",
-				    base + i);
-		if (cp == ' ' || is_unicode_space(cp))
+			return fail(why, off, r->utf8, base + i);
+		if (r->local && (cp == ' ' || is_unicode_space(cp)))
 			return fail(why, off, "localpart contains a space",
 				    base + i);
 		if (is_control(cp))
-			return fail(why, off,
-				    "localpart contains a control character",
-				    base + i);
-		if (cp < 0x80 && strchr("\"&'/:<>@", (int)cp) != NULL)
+			return fail(why, off, r->control, base + i);
+		if (r->local && cp < 0x80 &&
+		    strchr("\"&'/:<>@", (int)cp) != NULL)
 			return fail(why, off,
 				    "localpart contains one of the forbidden characters \" & ' / : < > @",
 				    base + i);
 		if (is_nonchar(cp))
-			return fail(why, off,
-				    "localpart contains a Unicode noncharacter",
-				    base + i);
-	}
-	return true;
-}
-
-/* Resourcepart s[0..len): any Unicode text but controls (OpaqueString
- * allows spaces, '@' and '/'). */
-static bool
-check_resourcepart(const char *s, size_t len, size_t base, const char **why,
-		   size_t *off)
-{
-	const unsigned char *u = (const unsigned char *)s;
-	unsigned long cp;
-	size_t n;
-
-	if (len == 0)
-		return fail(why, off, "resourcepart is empty", base);
-	if (len > JID_MAX_PART)
-		return fail(why, off, "resourcepart is longer than 1023 octets",
-			    base + JID_MAX_PART);
-	for (size_t i = 0; i < len; i += n) {
-		n = utf8_decode(u + i, len - i, &cp);
-		if (n == 0)
-			return fail(why, off, "resourcepart is not valid UTF-8",
-				    base + i);
-		if (is_control(cp))
-			return fail(why, off,
-				    "resourcepart contains a control character",
-				    base + i);
-		if (is_nonchar(cp))
-			return fail(why, off,
-				    "resourcepart contains a Unicode noncharacter",
-				    base + i);
+			return fail(why, off, r->nonchar, base + i);
 	}
 	return true;
 }
@@ -452,7 +440,7 @@ jid_check_jid(const char *s, const char **why, size_t *off)
 
 	/* RFC 7622 §3.1: split on the separators before anything else. */
 	if (at != NULL) {
-		if (!check_localpart(s, (size_t)(at - s), 0, why, off))
+		if (!check_part(&localpart, s, (size_t)(at - s), 0, why, off))
 			return false;
 		dstart = (size_t)(at - s) + 1;
 	}
@@ -461,7 +449,8 @@ jid_check_jid(const char *s, const char **why, size_t *off)
 		return false;
 	}
 	if (slash != NULL &&
-	    !check_resourcepart(slash + 1, len - dend - 1, dend + 1, why, off))
+	    !check_part(&resourcepart, slash + 1, len - dend - 1,
+	    dend + 1, why, off))
 		return false;
 	return true;
 }

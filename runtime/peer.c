@@ -1314,12 +1314,32 @@ peer_start(void)
 	return 0;
 }
 
+/* No more links: the listener closes, no retry is armed, dials in
+ * progress are abandoned.  The caller has set stopping or leaving, which
+ * keep it that way. */
+static void
+stop_new_links(void)
+{
+	listener_close(peer_l);
+	peer_l = NULL;
+	if (peers == NULL)
+		return;
+	for (uint16_t i = 0; i < table->nnodes; i++) {
+		struct peer *p = &peers[i];
+
+		if (p->name == NULL)
+			continue;
+		timer_stop(&p->retry);
+		if (p->dialling != NULL)
+			conn_close(p->dialling->conn, NULL);
+	}
+}
+
 void
 peer_stop(void)
 {
 	stopping = true;
-	listener_close(peer_l);
-	peer_l = NULL;
+	stop_new_links();
 	if (peers == NULL)
 		return;
 	/* Every link first: once none is C_READY, nothing handed back
@@ -1330,9 +1350,6 @@ peer_stop(void)
 
 		if (p->name == NULL)
 			continue;
-		timer_stop(&p->retry);
-		if (p->dialling != NULL)
-			conn_close(p->dialling->conn, NULL);
 		if (p->link != NULL) {
 			dlv_ack_now(&p->dlv);
 			dlv_quiet(&p->dlv);
@@ -1371,8 +1388,7 @@ void
 peer_drain(void)
 {
 	leaving = true;
-	listener_close(peer_l);
-	peer_l = NULL;
+	stop_new_links();
 	if (peers == NULL)
 		return;
 	for (uint16_t i = 0; i < table->nnodes; i++) {
@@ -1380,9 +1396,6 @@ peer_drain(void)
 
 		if (p->name == NULL)
 			continue;
-		timer_stop(&p->retry);
-		if (p->dialling != NULL)
-			conn_close(p->dialling->conn, NULL);
 		if (link_up(p)) {
 			send_status(p);
 			send_ctl(p->link, PT_DRAIN, NULL, 0);
