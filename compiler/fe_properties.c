@@ -101,24 +101,11 @@ static const char *const vkey_names[VK_N] = {
 	"disco-category", "disco-features", "fixed-domain",
 };
 
-/* The keys under vcomp/component/NAME/. */
-enum ckey {
-	CK_SECRET_FILE, CK_SECRET_ENV, CK_PREV_FILE, CK_PREV_ENV, CK_DISCO,
-	CK_N
-};
-static const char *const ckey_names[CK_N] = {
-	"secret-file", "secret-env", "secret-previous-file",
-	"secret-previous-env", "disco",
-};
-
-static const char *const nkey_names[] = { "server", "peer", "listen", "stats" };
-#define NKEY_N (sizeof nkey_names / sizeof nkey_names[0])
-
 struct vcomp {
 	struct ir_str name;		/* value of --comp-name-N */
 	struct pos pos;			/* key --comp-name-N */
 	struct tkey *keys[VK_N];	/* NAME/redirect-to, ... */
-	struct tkey *ckeys[CK_N];	/* vcomp/component/NAME/... */
+	struct tkey *ckeys[VCK_N];	/* vcomp/component/NAME/... */
 };
 
 struct ctx {
@@ -534,29 +521,14 @@ component_key(struct ctx *cx, struct tkey *k)
 static void
 unknown_vcomp_key(struct ctx *cx, struct tkey *k)
 {
-	struct ir_spec *spec = cx->spec;
-	const char **c = NULL;
-	size_t nc = 0;
+	const char **names = xmalloc((cx->nvc + 1) * sizeof *names);
+	const char **c;
+	size_t nc;
 	const char *hint;
 
-	*IR_PUSH(c, nc) = "vcomp/cluster-secret-file";
-	*IR_PUSH(c, nc) = "vcomp/cluster-secret-env";
-	*IR_PUSH(c, nc) = "vcomp/cluster-secret-previous-file";
-	*IR_PUSH(c, nc) = "vcomp/cluster-secret-previous-env";
-	*IR_PUSH(c, nc) = "vcomp/peer-encryption";
-	*IR_PUSH(c, nc) = "vcomp/servers";
-	for (size_t i = 0; i < nlimit_names; i++)
-		*IR_PUSH(c, nc) = xprintf("vcomp/%s", limit_names[i]);
-	for (size_t i = 0; i < spec->nnodes; i++)
-		for (size_t j = 0; j < NKEY_N; j++)
-			*IR_PUSH(c, nc) = xprintf("vcomp/node/%s/%s",
-						  spec->nodes[i].name.s,
-						  nkey_names[j]);
 	for (size_t i = 0; i < cx->nvc; i++)
-		for (size_t j = 0; j < CK_N; j++)
-			*IR_PUSH(c, nc) = xprintf("vcomp/component/%s/%s",
-						  cx->vc[i].name.s,
-						  ckey_names[j]);
+		names[i] = cx->vc[i].name.s;
+	c = vcomp_key_candidates(cx->spec, names, cx->nvc, false, &nc);
 	hint = did_you_mean(k->name, c, nc);
 	if (hint != NULL)
 		error_at(&k->p->key_pos,
@@ -620,7 +592,7 @@ vcomp_component_key(struct ctx *cx, struct tkey *k, const char *rest)
 		unknown_vcomp_key(cx, k);
 		return;
 	}
-	for (int j = 0; j < CK_N; j++) {
+	for (int j = 0; j < VCK_N; j++) {
 		if (strcmp(slash + 1, ckey_names[j]) != 0)
 			continue;
 		vc = find_vcomp(cx, rest, (size_t)(slash - rest));
@@ -878,8 +850,8 @@ build_components(struct ctx *cx, const struct vcomp *vc)
 	if (dnode.s[0] == '\0')
 		dnode.s = NULL;
 
-	if (vc->ckeys[CK_DISCO] != NULL) {
-		struct tkey *k = vc->ckeys[CK_DISCO];
+	if (vc->ckeys[VCK_DISCO] != NULL) {
+		struct tkey *k = vc->ckeys[VCK_DISCO];
 		struct ir_str v = value_of(k);
 
 		mode_pos = v.pos;
@@ -887,7 +859,7 @@ build_components(struct ctx *cx, const struct vcomp *vc)
 	}
 
 	memset(&secret, 0, sizeof secret);
-	if (!secret_from(vc->ckeys[CK_SECRET_FILE], vc->ckeys[CK_SECRET_ENV],
+	if (!secret_from(vc->ckeys[VCK_SECRET_FILE], vc->ckeys[VCK_SECRET_ENV],
 			 &secret)) {
 		char *env = xprintf("VCOMP_SECRET_%s", vc->name.s);
 		for (char *c = env + strlen("VCOMP_SECRET_"); *c != '\0'; c++)
@@ -915,8 +887,8 @@ build_components(struct ctx *cx, const struct vcomp *vc)
 		c->disco = mode;
 		c->disco_pos = mode_pos;
 		c->secret = secret;
-		previous_secret(vc->ckeys[CK_PREV_FILE],
-				vc->ckeys[CK_PREV_ENV], &c->accept,
+		previous_secret(vc->ckeys[VCK_PREV_FILE],
+				vc->ckeys[VCK_PREV_ENV], &c->accept,
 				&c->naccept);
 		c->pos = vc->pos;
 	}

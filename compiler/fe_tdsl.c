@@ -535,25 +535,15 @@ static const char *const vkey_names[VK_N] = {
 	"disco-category", "disco-features", "fixed-domain",
 };
 
-/* The keys under vcomp { component { NAME { ... } } }. */
-enum ckey {
-	CK_SECRET_FILE, CK_SECRET_ENV, CK_PREV_FILE, CK_PREV_ENV, CK_DISCO,
-	CK_N
-};
-static const char *const ckey_names[CK_N] = {
-	"secret-file", "secret-env", "secret-previous-file",
-	"secret-previous-env", "disco",
-};
-
-static const char *const nkey_names[] = { "server", "peer", "listen", "stats" };
-#define NKEY_N (sizeof nkey_names / sizeof nkey_names[0])
+/* The keys under vcomp { component { NAME { ... } } } and
+ * vcomp { node { NAME { ... } } }: ckey_names and nkey_names (values.c). */
 
 /* A virtual component: a bean of class tigase.cluster.VirtualComponent. */
 struct vcomp {
 	const struct td_entry *bean;
 	struct ir_str name;
 	const struct td_entry *keys[VK_N];
-	const struct td_entry *ckeys[CK_N];
+	const struct td_entry *ckeys[VCK_N];
 };
 
 struct ctx {
@@ -803,31 +793,11 @@ vcomp_names(struct ctx *cx)
 static void
 unknown_vcomp_key(struct ctx *cx, const struct td_entry *e, const char *path)
 {
-	struct ir_spec *spec = cx->spec;
-	const char **c = NULL;
-	size_t nc = 0;
+	size_t nc;
+	const char **c = vcomp_key_candidates(cx->spec, vcomp_names(cx),
+					      cx->nvc, true, &nc);
 	const char *hint;
 
-	*IR_PUSH(c, nc) = "vcomp/cluster-secret-file";
-	*IR_PUSH(c, nc) = "vcomp/cluster-secret-env";
-	*IR_PUSH(c, nc) = "vcomp/cluster-secret-previous-file";
-	*IR_PUSH(c, nc) = "vcomp/cluster-secret-previous-env";
-	*IR_PUSH(c, nc) = "vcomp/peer-encryption";
-	*IR_PUSH(c, nc) = "vcomp/servers";
-	*IR_PUSH(c, nc) = "vcomp/node";
-	*IR_PUSH(c, nc) = "vcomp/component";
-	for (size_t i = 0; i < nlimit_names; i++)
-		*IR_PUSH(c, nc) = xprintf("vcomp/%s", limit_names[i]);
-	for (size_t i = 0; i < spec->nnodes; i++)
-		for (size_t j = 0; j < NKEY_N; j++)
-			*IR_PUSH(c, nc) = xprintf("vcomp/node/%s/%s",
-						  spec->nodes[i].name.s,
-						  nkey_names[j]);
-	for (size_t i = 0; i < cx->nvc; i++)
-		for (size_t j = 0; j < CK_N; j++)
-			*IR_PUSH(c, nc) = xprintf("vcomp/component/%s/%s",
-						  cx->vc[i].name.s,
-						  ckey_names[j]);
 	hint = did_you_mean(path, c, nc);
 	if (hint != NULL)
 		error_at(&e->key_pos,
@@ -1042,10 +1012,10 @@ vcomp_components(struct ctx *cx, const struct td_entry *e)
 		for (size_t j = 0; j < nkd; j++) {
 			size_t x;
 
-			for (x = 0; x < CK_N; x++)
+			for (x = 0; x < VCK_N; x++)
 				if (strcmp(kv[j]->key, ckey_names[x]) == 0)
 					break;
-			if (x == CK_N) {
+			if (x == VCK_N) {
 				unknown_vcomp_key(cx, kv[j],
 				    xprintf("%s/%s", path, kv[j]->key));
 				continue;
@@ -1291,18 +1261,18 @@ build_components(struct ctx *cx, const struct vcomp *vc,
 	if (dnode.s[0] == '\0')
 		dnode.s = NULL;
 
-	if (vc->ckeys[CK_DISCO] != NULL) {
+	if (vc->ckeys[VCK_DISCO] != NULL) {
 		const char *key = xprintf("vcomp/component/%s/disco",
 					  vc->name.s);
 		struct ir_str v;
-		if (str_of(vc->ckeys[CK_DISCO], key, &v)) {
+		if (str_of(vc->ckeys[VCK_DISCO], key, &v)) {
 			mode_pos = v.pos;
 			(void)parse_disco_mode(key, &v, &mode);
 		}
 	}
 
 	memset(&secret, 0, sizeof secret);
-	if (!secret_from(vc->ckeys[CK_SECRET_FILE], vc->ckeys[CK_SECRET_ENV],
+	if (!secret_from(vc->ckeys[VCK_SECRET_FILE], vc->ckeys[VCK_SECRET_ENV],
 			 xprintf("vcomp/component/%s", vc->name.s), &secret)) {
 		char *env = xprintf("VCOMP_SECRET_%s", vc->name.s);
 		for (char *c = env + strlen("VCOMP_SECRET_"); *c != '\0'; c++)
@@ -1330,8 +1300,8 @@ build_components(struct ctx *cx, const struct vcomp *vc,
 		c->disco = mode;
 		c->disco_pos = mode_pos;
 		c->secret = secret;
-		previous_secret(vc->ckeys[CK_PREV_FILE],
-				vc->ckeys[CK_PREV_ENV],
+		previous_secret(vc->ckeys[VCK_PREV_FILE],
+				vc->ckeys[VCK_PREV_ENV],
 				xprintf("vcomp/component/%s", vc->name.s),
 				&c->accept, &c->naccept);
 		c->pos = vc->name.pos;

@@ -265,6 +265,46 @@ const char *const limit_names[LIM_COUNT] = { VC_LIMITS(NAME) };
 #undef NAME
 const size_t nlimit_names = LIM_COUNT;
 
+const char *const nkey_names[NKEY_N] = { "server", "peer", "listen", "stats" };
+const char *const ckey_names[VCK_N] = {
+	"secret-file", "secret-env", "secret-previous-file",
+	"secret-previous-env", "disco",
+};
+
+const char **
+vcomp_key_candidates(const struct ir_spec *spec, const char *const *comps,
+		     size_t ncomps, bool blocks, size_t *n)
+{
+	static const char *const fixed[] = {
+		"vcomp/cluster-secret-file", "vcomp/cluster-secret-env",
+		"vcomp/cluster-secret-previous-file",
+		"vcomp/cluster-secret-previous-env",
+		"vcomp/peer-encryption", "vcomp/servers",
+	};
+	const char **c = NULL;
+	size_t nc = 0;
+
+	for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
+		*IR_PUSH(c, nc) = fixed[i];
+	if (blocks) {
+		*IR_PUSH(c, nc) = "vcomp/node";
+		*IR_PUSH(c, nc) = "vcomp/component";
+	}
+	for (size_t i = 0; i < nlimit_names; i++)
+		*IR_PUSH(c, nc) = xprintf("vcomp/%s", limit_names[i]);
+	for (size_t i = 0; i < spec->nnodes; i++)
+		for (size_t j = 0; j < NKEY_N; j++)
+			*IR_PUSH(c, nc) = xprintf("vcomp/node/%s/%s",
+						  spec->nodes[i].name.s,
+						  nkey_names[j]);
+	for (size_t i = 0; i < ncomps; i++)
+		for (size_t j = 0; j < VCK_N; j++)
+			*IR_PUSH(c, nc) = xprintf("vcomp/component/%s/%s",
+						  comps[i], ckey_names[j]);
+	*n = nc;
+	return c;
+}
+
 #define KIND(field, type, key, kind, def, what) LIMIT_##kind,
 const enum limit_kind limit_kinds[LIM_COUNT] = { VC_LIMITS(KIND) };
 #undef KIND

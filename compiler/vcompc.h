@@ -329,6 +329,24 @@ bool parse_peer_encryption(const char *key, const struct ir_str *v,
  * *known = true after reporting a bad value. */
 extern const char *const limit_names[LIM_COUNT];
 extern const size_t nlimit_names;
+
+/* The `vcomp/` vocabulary both Tigase front ends (init.properties and
+ * config.tdsl) read beside Tigase's own keys: per node
+ * (vcomp/node/NODE/KEY) and per component (vcomp/component/NAME/KEY). */
+enum vcomp_nkey { VNK_SERVER, VNK_PEER, VNK_LISTEN, VNK_STATS, NKEY_N };
+extern const char *const nkey_names[NKEY_N];
+enum vcomp_ckey {
+	VCK_SECRET_FILE, VCK_SECRET_ENV, VCK_PREV_FILE, VCK_PREV_ENV, VCK_DISCO,
+	VCK_N
+};
+extern const char *const ckey_names[VCK_N];
+/* Every `vcomp/` key a spec with these nodes and the named components
+ * could hold, for did_you_mean (blocks: also "vcomp/node" and
+ * "vcomp/component", the tdsl block names).  The array and its strings
+ * live in the arena. */
+const char **vcomp_key_candidates(const struct ir_spec *spec,
+				  const char *const *comps, size_t ncomps,
+				  bool blocks, size_t *n);
 /* How limit k is written in a spec, for the back ends' comments. */
 enum limit_kind { LIMIT_SIZE, LIMIT_TIME, LIMIT_COUNT };
 extern const enum limit_kind limit_kinds[LIM_COUNT];
