@@ -49,7 +49,7 @@ FLOOD="$IT_PY $IT_DIR/flood.py"
 PEER="$IT_PY $IT_DIR/peer.py"
 DOMAIN=muc.example.test
 ROOM=room@$DOMAIN
-AUTH_RE='External component successfully authenticated'
+AUTH_RE=$IT_AUTH_RE
 FLOOD_N=${IT_FLOOD_N:-10000}
 FLOOD_RATE=${IT_FLOOD_RATE:-2000}
 
@@ -93,19 +93,6 @@ lines() { local c; c=$(wc -l <"$1" 2>/dev/null); echo "${c:-0}"; }
 since() { tail -n +"$(( $2 + 1 ))" "$1" 2>/dev/null; }
 
 # ------------------------------------------------------------ the runtimes
-declare -A RT_PID
-# rt_start N: start vcomp-nodeN, log appended to $W/runtime-nodeN.log;
-# wait until its upstream handshake is accepted by Prosody N.
-rt_start() {
-	local n=$1 before
-	before=$(grep -c "$AUTH_RE" "$W/prosody$n/prosody.log" 2>/dev/null)
-	echo "=== start $(date +%T.%N)" >>"$W/runtime-node$n.log"
-	"$W/bin/vcomp-node$n" -v >>"$W/runtime-node$n.log" 2>&1 &
-	RT_PID[$n]=$!
-	it_track "${RT_PID[$n]}"
-	it_wait_count "$W/prosody$n/prosody.log" "$AUTH_RE" $(( ${before:-0} + 1 )) 6 &&
-	    kill -0 "${RT_PID[$n]}" 2>/dev/null
-}
 rt_kill9() {
 	local n=$1
 	kill -KILL "${RT_PID[$n]}" 2>/dev/null
@@ -186,7 +173,7 @@ done
 
 ok=1
 for n in 1 2 3; do
-	rt_start "$n" || ok=0
+	it_rt_start "$n" || ok=0
 done
 if [ $ok = 1 ]; then
 	it_pass "0c vcomp-node1..3 run and each connects upstream to its Prosody"
@@ -339,7 +326,7 @@ if it_wait_count "$FL1" "id=\"$FTAG-" "$KILL_AT" 20; then
 	it_wait_exit "$COMP_PID" 5   # component.py ends with its stream
 	COMP_PID=
 	sleep 0.5
-	if rt_start 1 && comp_start 1 "$FL2" --no-echo; then
+	if it_rt_start 1 && comp_start 1 "$FL2" --no-echo; then
 		restarted=1
 	else
 		restarted=0
@@ -519,7 +506,7 @@ else
 	it_fail "6f the real cluster keeps working (node2 round trip)" \
 	    "$W/6f-after.log" "$W/runtime-node2.log"
 fi
-if rt_start 3; then
+if it_rt_start 3; then
 	:
 else
 	it_fail "6g vcomp-node3 restarts" "$W/runtime-node3.log"

@@ -32,7 +32,7 @@ CLIENT="$IT_PY $IT_DIR/client.py"
 COMPONENT="$IT_PY $IT_DIR/component.py"
 PROBE="$IT_PY $IT_DIR/http_probe.py"
 DOMAIN=muc.example.test
-AUTH_RE='External component successfully authenticated'
+AUTH_RE=$IT_AUTH_RE
 
 declare -A C2S SERVER PEERP LISTEN STATS RT
 for n in 1 2; do

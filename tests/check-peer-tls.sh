@@ -50,7 +50,7 @@ FLOOD="$IT_PY $IT_DIR/flood.py"
 PROXY="$IT_PY $IT_DIR/tlsproxy.py"
 DOMAIN=muc.example.test
 ROOM=room@$DOMAIN
-AUTH_RE='External component successfully authenticated'
+AUTH_RE=$IT_AUTH_RE
 FLOOD_N=${IT_FLOOD_N:-3000}
 MARK="vcompMARK$$x$RANDOM"
 
@@ -101,18 +101,6 @@ EOF
 lines() { local c; c=$(wc -l <"$1" 2>/dev/null); echo "${c:-0}"; }
 since() { tail -n +"$(( $2 + 1 ))" "$1" 2>/dev/null; }
 
-declare -A RT_PID
-rt_start() {     # rt_start N [ENV=VALUE...]
-	local n=$1 before
-	shift
-	before=$(grep -c "$AUTH_RE" "$W/prosody$n/prosody.log" 2>/dev/null)
-	echo "=== start $(date +%T.%N)" >>"$W/runtime-node$n.log"
-	env "$@" "$W/bin/vcomp-node$n" -v >>"$W/runtime-node$n.log" 2>&1 &
-	RT_PID[$n]=$!
-	it_track "${RT_PID[$n]}"
-	it_wait_count "$W/prosody$n/prosody.log" "$AUTH_RE" $(( ${before:-0} + 1 )) 6 &&
-	    kill -0 "${RT_PID[$n]}" 2>/dev/null
-}
 rt_stop() {
 	[ -n "${RT_PID[$1]:-}" ] && it_kill "${RT_PID[$1]}"
 	RT_PID[$1]=
@@ -162,8 +150,8 @@ it_track $!
 it_wait_log "$W/proxy.log" LISTENING 5
 
 ok=1
-rt_start 2 || ok=0
-rt_start 1 || ok=0
+it_rt_start 2 || ok=0
+it_rt_start 1 || ok=0
 $COMPONENT run --port "${LISTEN[1]}" --secret "$VCOMP_IT_SECRET" \
     --log "$W/component.log" --lifetime 120 >>"$W/component.out" 2>&1 &
 it_track $!
@@ -271,7 +259,7 @@ rt_stop 2
 nconn=$(grep -c '^CONN' "$W/proxy.log")
 mark1=$(lines "$W/runtime-node1.log")
 mark2=$(lines "$W/runtime-node2.log")
-rt_start 2 VCOMP_IT_CLUSTER_SECRET="wrong-$VCOMP_IT_CLUSTER_SECRET" || true
+it_rt_start 2 VCOMP_IT_CLUSTER_SECRET="wrong-$VCOMP_IT_CLUSTER_SECRET" || true
 WTAG="wrongkey$$x$RANDOM"
 $FLOOD send --port "${C2S[2]}" --user bob --resource wrong --to "$ROOM" \
     --count 5 --rate 10 --tag "$WTAG" --timeout 4 \
@@ -298,7 +286,7 @@ fi
 
 # ------------------------------------------------------------ 5. stop
 echo "== 5. SIGTERM"
-rt_start 2 || true
+it_rt_start 2 || true
 kill -TERM "${RT_PID[1]}" "${RT_PID[2]}"
 ok=1
 for n in 1 2; do

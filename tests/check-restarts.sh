@@ -45,7 +45,7 @@ COMPONENT="$IT_PY $IT_DIR/component.py"
 FLOOD="$IT_PY $IT_DIR/flood.py"
 DOMAIN=muc.example.test
 ROOM=room@$DOMAIN
-AUTH_RE='External component successfully authenticated'
+AUTH_RE=$IT_AUTH_RE
 RATE=${IT_RESTART_RATE:-100}    # per occupant: 300/s in all, plus echoes
 SECS=${IT_RESTART_SECS:-5}      # of sending per fault
 
@@ -67,16 +67,6 @@ sed -e "s/@SERVER1@/${SERVER[1]}/" -e "s/@PEER1@/${PEERP[1]}/" \
     -e "s/@LISTEN3@/${LISTEN[3]}/" -e "s/@STATS3@/${STATS[3]}/" \
     "$IT_DIR/cluster.yaml.in" >"$W/spec.yaml"
 
-declare -A RT_PID
-rt_start() {
-	local n=$1 before
-	before=$(grep -c "$AUTH_RE" "$W/prosody$n/prosody.log" 2>/dev/null)
-	echo "=== start $(date +%T.%N)" >>"$W/runtime-node$n.log"
-	"$W/bin/vcomp-node$n" -v >>"$W/runtime-node$n.log" 2>&1 &
-	RT_PID[$n]=$!
-	it_track "${RT_PID[$n]}"
-	it_wait_count "$W/prosody$n/prosody.log" "$AUTH_RE" $(( ${before:-0} + 1 )) 6
-}
 rt_term() {
 	local n=$1
 	kill -TERM "${RT_PID[$n]}" 2>/dev/null
@@ -141,7 +131,7 @@ for n in 1 2 3; do
 	fi
 done
 ok=1
-for n in 1 2 3; do rt_start "$n" || ok=0; done
+for n in 1 2 3; do it_rt_start "$n" || ok=0; done
 comp_start 0 || ok=0
 it_check "0b three runtimes up, component on node1" [ $ok = 1 ]
 # Let the links authenticate before the first fault.
@@ -207,10 +197,10 @@ kill_ok() { [ "$F_FALSE" = 0 ] && [ "$F_OCC" = 3 ]; }
 comp_ok() { [ "$F_LOST" = 0 ] && [ "$F_FALSE" = 0 ] && [ "$F_OCC" = 3 ]; }
 
 act_none() { :; }
-act_term2() { rt_term 2; sleep 0.5; rt_start 2; }
-act_term3() { rt_term 3; sleep 0.5; rt_start 3; }
-act_term1() { rt_term 1; sleep 0.5; rt_start 1; comp_ensure 1; }
-act_kill2() { rt_kill9 2; sleep 0.5; rt_start 2; }
+act_term2() { rt_term 2; sleep 0.5; it_rt_start 2; }
+act_term3() { rt_term 3; sleep 0.5; it_rt_start 3; }
+act_term1() { rt_term 1; sleep 0.5; it_rt_start 1; comp_ensure 1; }
+act_kill2() { rt_kill9 2; sleep 0.5; it_rt_start 2; }
 act_comp() { comp_stop; sleep 1; comp_start 2; }
 act_stop1() { kill -STOP "${RT_PID[1]}"; sleep 3.5; kill -CONT "${RT_PID[1]}"; }
 
@@ -269,7 +259,7 @@ echo "== 2. relink after a restart of the higher-index node"
 before=$(grep -c "peer node1 .*authenticated" "$W/runtime-node3.log")
 rt_kill9 3
 t0=$(date +%s.%N)
-rt_start 3
+it_rt_start 3
 it_wait_count "$W/runtime-node3.log" "peer node1 .*authenticated" $(( before + 1 )) 5
 t1=$(date +%s.%N)
 relink=$(echo "$t0 $t1" | awk '{ printf "%.2f", $2 - $1 }')

@@ -156,7 +156,7 @@ fi
 "$BIN" -v >"$W/runtime.log" 2>&1 &
 RT_PID=$!
 it_track "$RT_PID"
-AUTH_RE='External component successfully authenticated'
+AUTH_RE=$IT_AUTH_RE
 if it_wait_log "$PROSODY/prosody.log" "$AUTH_RE" 5 && kill -0 "$RT_PID" 2>/dev/null; then
 	it_pass "2b runtime connects upstream as $DOMAIN (Prosody accepted its handshake)"
 else

@@ -42,7 +42,7 @@ CLIENT="$IT_PY $IT_DIR/client.py"
 MUC="$IT_PY $ROOT/examples/quickstart/muc.py"
 DOMAIN=muc.example.test
 ROOM=roll@$DOMAIN
-AUTH_RE='External component successfully authenticated'
+AUTH_RE=$IT_AUTH_RE
 RATE=${IT_ROLL_RATE:-20}
 USERS=(alice bob carol)   # alice on node1, bob on node2, carol on node3
 

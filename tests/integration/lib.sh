@@ -208,6 +208,27 @@ it_node_env() {
 	unset VCOMP_LIBDIR
 }
 
+# The line Prosody logs when a component authenticates.
+IT_AUTH_RE='External component successfully authenticated'
+# The node runtimes an integration test started, by node number.
+declare -A RT_PID
+
+# it_rt_start N [ENV=VALUE...]: start $W/bin/vcomp-nodeN -v (appending to
+# $W/runtime-nodeN.log, pid in RT_PID[N]) and succeed once nodeN's
+# Prosody ($W/prosodyN) logs one more component authentication and the
+# runtime still runs.
+it_rt_start() {
+	local n=$1 before
+	shift
+	before=$(grep -c "$IT_AUTH_RE" "$W/prosody$n/prosody.log" 2>/dev/null)
+	echo "=== start $(date +%T.%N)" >>"$W/runtime-node$n.log"
+	env "$@" "$W/bin/vcomp-node$n" -v >>"$W/runtime-node$n.log" 2>&1 &
+	RT_PID[$n]=$!
+	it_track "${RT_PID[$n]}"
+	it_wait_count "$W/prosody$n/prosody.log" "$IT_AUTH_RE" \
+	    $(( ${before:-0} + 1 )) 6 && kill -0 "${RT_PID[$n]}" 2>/dev/null
+}
+
 # it_san_link: under SAN=1, make vcompc link node binaries dynamically
 # with ASan+UBSan (static linking and the sanitizers do not mix); the
 # variable names are those of compiler/main.c (vcompc --help,
