@@ -31,6 +31,7 @@
 #include "buf.h"
 #include "stanza.h"
 #include "xmlstream.h"
+#include "xs_log.h"
 
 #define MAX_STANZA 4096
 
@@ -65,26 +66,6 @@ check_reply(const struct vbuf *out)
 	xs_free(p);
 }
 
-static void
-add(struct vbuf *log, const char *s)
-{
-	vbuf_addstr(log, s != NULL ? s : "\x01");
-	vbuf_addch(log, '\0');
-}
-
-static void
-on_open(void *ud, const struct xs_attr *a, size_t n)
-{
-	struct vbuf *log = ud;
-
-	vbuf_addstr(log, "open");
-	for (size_t i = 0; i < n; i++) {
-		add(log, a[i].name);
-		add(log, a[i].value);
-	}
-	vbuf_addch(log, '\n');
-}
-
 static int
 same(const char *a, const char *b)
 {
@@ -116,21 +97,7 @@ on_stanza(void *ud, const struct xs_stanza *st)
 	vbuf_add(&out, st->raw, st->raw_len);
 	check_reply(&out);
 	vbuf_clear(&out);
-	vbuf_addstr(log, "stanza");
-	add(log, st->name);
-	add(log, st->ns);
-	add(log, st->from);
-	add(log, st->to);
-	add(log, st->id);
-	add(log, st->type);
-	add(log, st->child_name);
-	add(log, st->child_ns);
-	add(log, st->child_node);
-	add(log, st->text);
-	add(log, st->err_condition);
-	add(log, st->err_text);
-	vbuf_add(log, st->raw, st->raw_len);
-	vbuf_addch(log, '\n');
+	xs_log_stanza(log, st);
 	check_peek(st);
 
 	if (stanza_bounce(&out, st, "cancel", "service-unavailable",
@@ -144,13 +111,7 @@ on_stanza(void *ud, const struct xs_stanza *st)
 	vbuf_free(&out);
 }
 
-static void
-on_close(void *ud)
-{
-	vbuf_addstr(ud, "close\n");
-}
-
-static const struct xs_callbacks cb = { on_open, on_stanza, on_close };
+static const struct xs_callbacks cb = { xs_log_open, on_stanza, xs_log_close };
 
 static enum xs_status
 run(const uint8_t *data, size_t len, unsigned seed, int chunked,
