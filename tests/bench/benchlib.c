@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "benchlib.h"
 #include "buf.h"
 #include "xmlstream.h"
@@ -513,4 +514,70 @@ bench_login(int fd, const char *user, const char *resource)
 		fprintf(stderr, "bench: bind of %s failed: %s\n", user, buf);
 		exit(1);
 	}
+}
+
+void
+bench_component_handshake(int fd, const char *domain, const char *secret,
+    const char *prog)
+{
+	char buf[4096], hdr[512], id[128], hex[XEP0114_HEX_LEN + 1];
+	char msg[128], *p;
+	size_t len = 0;
+
+	buf[0] = '\0';
+	snprintf(hdr, sizeof hdr, "<?xml version='1.0'?><stream:stream "
+	    "xmlns='jabber:component:accept' xmlns:stream="
+	    "'http://etherx.jabber.org/streams' to='%s'>", domain);
+	bench_write_all(fd, hdr, strlen(hdr));
+	p = bench_read_until(fd, buf, sizeof buf, &len, "<stream:stream",
+	    15000);
+	bench_read_until(fd, buf, sizeof buf, &len, ">", 15000);
+	if (!bench_attr(p, len - (size_t)(p - buf), "id", id, sizeof id,
+	    NULL)) {
+		fprintf(stderr, "%s: no stream id from %s: %s\n", prog,
+		    domain, buf);
+		exit(1);
+	}
+	xep0114_handshake(id, secret, hex);
+	snprintf(msg, sizeof msg, "<handshake>%s</handshake>", hex);
+	bench_write_all(fd, msg, strlen(msg));
+	bench_read_until(fd, buf, sizeof buf, &len, "<handshake/>", 15000);
+}
+
+size_t
+bench_element_len(const char *p, size_t n)
+{
+	char close[40];
+	const char *gt = memchr(p, '>', n), *e;
+	size_t nl = strcspn(p + 1, " \t\r\n/>");
+	int k;
+
+	if (gt == NULL || nl + 1 >= n)
+		return 0;
+	if (gt[-1] == '/')
+		return (size_t)(gt - p) + 1;
+	if (nl > 30)
+		nl = 30;
+	k = snprintf(close, sizeof close, "</%.*s>", (int)nl, p + 1);
+	e = memmem(gt, n - (size_t)(gt - p), close, (size_t)k);
+	return e == NULL ? 0 : (size_t)(e - p) + (size_t)k;
+}
+
+int
+bench_cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+double
+bench_pct(const double *v, size_t n, double p)
+{
+	size_t i;
+
+	if (n == 0)
+		return -1;
+	i = (size_t)(p / 100.0 * (double)(n - 1) + 0.5);
+	return v[i < n ? i : n - 1];
 }

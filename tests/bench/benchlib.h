@@ -95,6 +95,23 @@ char *bench_read_until(int fd, char *buf, size_t cap, size_t *len,
 bool bench_attr(const char *p, size_t n, const char *name, char *out,
     size_t cap, char *quote);
 
+/* qsort comparator for doubles, ascending. */
+int bench_cmp_double(const void *a, const void *b);
+/* The p-th percentile (nearest rank) of v[0..n), sorted ascending; -1
+ * when n is 0. */
+double bench_pct(const double *v, size_t n, double p);
+
+/* The real component's side of the XEP-0114 handshake for domain on fd
+ * (to a server or a runtime's home listener), blocking, 15 s per step;
+ * exits naming prog when the other side sends no stream id. */
+void bench_component_handshake(int fd, const char *domain,
+    const char *secret, const char *prog);
+/* Length of the complete top-level element at p (n bytes, starting at
+ * '<'), 0 when it is not complete yet.  An element ends at "/>" of its
+ * start tag or at the first "</NAME>" after it (the benches' stanzas hold
+ * no element of their own name). */
+size_t bench_element_len(const char *p, size_t n);
+
 /* Logs user@example.test (password "pw") in on the client stream fd:
  * SASL PLAIN without TLS, stream restart, binding resource.  Blocking, a
  * few milliseconds against Prosody; exits on any refusal. */

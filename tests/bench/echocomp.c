@@ -53,58 +53,6 @@ on_term(int sig)
 	stop = 1;
 }
 
-/* The component's side of the XEP-0114 handshake, blocking. */
-static void
-handshake(struct conn *c, const char *secret)
-{
-	char buf[4096], hdr[512], id[128], hex[XEP0114_HEX_LEN + 1];
-	char msg[128], *p;
-	size_t len = 0;
-
-	buf[0] = '\0';
-	snprintf(hdr, sizeof hdr, "<?xml version='1.0'?><stream:stream "
-	    "xmlns='jabber:component:accept' xmlns:stream="
-	    "'http://etherx.jabber.org/streams' to='%s'>", c->domain);
-	bench_write_all(c->fd, hdr, strlen(hdr));
-	p = bench_read_until(c->fd, buf, sizeof buf, &len, "<stream:stream",
-	    15000);
-	bench_read_until(c->fd, buf, sizeof buf, &len, ">", 15000);
-	if (!bench_attr(p, len - (size_t)(p - buf), "id", id, sizeof id,
-	    NULL)) {
-		fprintf(stderr, "echocomp: no stream id from %s: %s\n",
-		    c->domain, buf);
-		exit(1);
-	}
-	xep0114_handshake(id, secret, hex);
-	snprintf(msg, sizeof msg, "<handshake>%s</handshake>", hex);
-	bench_write_all(c->fd, msg, strlen(msg));
-	bench_read_until(c->fd, buf, sizeof buf, &len, "<handshake/>", 15000);
-}
-
-/*
- * Length of the complete top-level element at p (n bytes, starting at
- * '<'), 0 when it is not complete yet.  An element ends at "/>" of its
- * start tag or at the first "</NAME>" after it.
- */
-static size_t
-element_len(const char *p, size_t n)
-{
-	char close[40];
-	const char *gt = memchr(p, '>', n), *e;
-	size_t nl = strcspn(p + 1, " \t\r\n/>");
-	int k;
-
-	if (gt == NULL || nl + 1 >= n)
-		return 0;
-	if (gt[-1] == '/')
-		return (size_t)(gt - p) + 1;
-	if (nl > 30)
-		nl = 30;
-	k = snprintf(close, sizeof close, "</%.*s>", (int)nl, p + 1);
-	e = memmem(gt, n - (size_t)(gt - p), close, (size_t)k);
-	return e == NULL ? 0 : (size_t)(e - p) + (size_t)k;
-}
-
 /* Queues the echo of one <message/> stanza (p, n bytes). */
 static void
 echo(struct conn *c, const char *p, size_t n)
@@ -142,7 +90,7 @@ consume(struct conn *c)
 			break;
 		if (c->rlen - at >= 2 && c->rbuf[at + 1] == '/')
 			return false;   /* </stream:stream> */
-		if ((n = element_len(c->rbuf + at, c->rlen - at)) == 0)
+		if ((n = bench_element_len(c->rbuf + at, c->rlen - at)) == 0)
 			break;
 		if (n > 9 && memcmp(c->rbuf + at, "<message", 8) == 0)
 			echo(c, c->rbuf + at, n);
@@ -186,7 +134,7 @@ main(int argc, char **argv)
 			perror("echocomp: malloc");
 			return 1;
 		}
-		handshake(c, secret);
+		bench_component_handshake(c->fd, c->domain, secret, "echocomp");
 		fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) | O_NONBLOCK);
 	}
 	fprintf(stderr, "echocomp: ready\n");

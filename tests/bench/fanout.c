@@ -262,25 +262,6 @@ take_input(struct client *c, uint64_t t)
 	c->rlen -= at;
 }
 
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double
-pct(double p)
-{
-	size_t i;
-
-	if (ph.nlat == 0)
-		return -1;
-	i = (size_t)(p / 100.0 * (double)(ph.nlat - 1) + 0.5);
-	return ph.lat[i < ph.nlat ? i : ph.nlat - 1];
-}
-
 /* Figures of one phase. */
 struct figures {
 	double rate, deliv_rate, p50, p99;
@@ -374,11 +355,11 @@ phase(struct room *r, size_t window, double rate, double secs, double warm,
 	if (sample && !s1)
 		for (int i = 0; i < nprocs; i++)
 			procs[i].c1 = proc_cpu_s(procs[i].pid);
-	qsort(ph.lat, ph.nlat, sizeof *ph.lat, cmp_double);
+	qsort(ph.lat, ph.nlat, sizeof *ph.lat, bench_cmp_double);
 	f.rate = (double)ph.done_window / secs;
 	f.deliv_rate = (double)ph.deliv_window / secs;
-	f.p50 = pct(50);
-	f.p99 = pct(99);
+	f.p50 = bench_pct(ph.lat, ph.nlat, 50);
+	f.p99 = bench_pct(ph.lat, ph.nlat, 99);
 	f.sent = seq - ph.first_measured;
 	f.lost = f.sent - ph.nlat;
 	f.errors = ph.errors;

@@ -170,37 +170,6 @@ serve_handshake(int fd)
 	bench_write_all(fd, "<handshake/>", 12);
 }
 
-/* The real component's side of XEP-0114 toward a runtime's home listener. */
-static void
-component_handshake(int fd)
-{
-	char buf[4096], id[128], hex[XEP0114_HEX_LEN + 1], msg[128], *p;
-	const char *hdr = "<?xml version='1.0'?><stream:stream "
-	    "xmlns='jabber:component:accept' xmlns:stream="
-	    "'http://etherx.jabber.org/streams' to='" BENCH_DOMAIN "'>";
-	size_t len = 0, n;
-
-	buf[0] = '\0';
-	bench_write_all(fd, hdr, strlen(hdr));
-	bench_read_until(fd, buf, sizeof buf, &len, "<stream:stream",
-	    IO_TIMEOUT_MS);
-	p = bench_read_until(fd, buf, sizeof buf, &len, " id=", IO_TIMEOUT_MS);
-	bench_read_until(fd, buf, sizeof buf, &len, ">", IO_TIMEOUT_MS);
-	p += 5;
-	n = strcspn(p, "'\"");
-	if (n >= sizeof id) {
-		errno = 0;
-		die("stream id too long");
-	}
-	memcpy(id, p, n);
-	id[n] = '\0';
-	xep0114_handshake(id, secret, hex);
-	snprintf(msg, sizeof msg, "<handshake>%s</handshake>", hex);
-	bench_write_all(fd, msg, strlen(msg));
-	bench_read_until(fd, buf, sizeof buf, &len, "<handshake/>",
-	    IO_TIMEOUT_MS);
-}
-
 static pid_t
 read_pidfile(const char *path)
 {
@@ -315,7 +284,7 @@ cmd_hop(int argc, char **argv)
 	serve_handshake(up);
 	rt = read_pidfile(argv[4]);
 	comp = bench_connect(lport);
-	component_handshake(comp);
+	bench_component_handshake(comp, BENCH_DOMAIN, secret, "loadgen");
 	set_nonblock(up, true);
 	set_nonblock(comp, true);
 	fprintf(stderr, "loadgen: runtime %d connected both ways; %zu "
@@ -473,25 +442,6 @@ echo_message(void *arg, const char *p, size_t n)
 	    "id='%s'>%.*s", to, from, id, (int)(n - (size_t)(body - p)), body);
 	if (k > 0 && (size_t)k < sizeof out)
 		bench_ob_add(&L->echo, out, (size_t)k);
-}
-
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double
-pct(const double *v, size_t n, double p)
-{
-	size_t i;
-
-	if (n == 0)
-		return -1;
-	i = (size_t)(p / 100.0 * (double)(n - 1) + 0.5);
-	return v[i < n ? i : n - 1];
 }
 
 /* Reads what fd has into buf and hands complete messages to fn.  The
@@ -711,9 +661,9 @@ lat_report(const char *load, struct lat *L, size_t sent, const double *base,
 	static const char *const names[3] = { "p50", "p99", "p99.9" };
 	char metric[64], bname[64];
 
-	qsort(L->lat, L->nlat, sizeof *L->lat, cmp_double);
+	qsort(L->lat, L->nlat, sizeof *L->lat, bench_cmp_double);
 	for (int i = 0; i < 3; i++) {
-		double v = pct(L->lat, L->nlat, ps[i]);
+		double v = bench_pct(L->lat, L->nlat, ps[i]);
 
 		if (i == 2 && (L->nlat < MIN_P999 || base_n < MIN_P999)) {
 			fprintf(stderr, "loadgen: %s: %zu samples (baseline %zu):"
@@ -741,7 +691,7 @@ median_of(const double *v, size_t n)
 	if (c == NULL)
 		die("malloc");
 	memcpy(c, v, n * sizeof *c);
-	qsort(c, n, sizeof *c, cmp_double);
+	qsort(c, n, sizeof *c, bench_cmp_double);
 	m = c[n / 2];
 	free(c);
 	return m;
@@ -819,10 +769,10 @@ lat_load(int up, int comp, int efd, const char *name, double rr,
 	if (secs > 8)
 		secs = 8;
 	lat_run(efd, -1, rr, warm, secs, L);
-	qsort(L->lat, L->nlat, sizeof *L->lat, cmp_double);
-	base[0] = pct(L->lat, L->nlat, 50);
-	base[1] = pct(L->lat, L->nlat, 99);
-	base[2] = pct(L->lat, L->nlat, 99.9);
+	qsort(L->lat, L->nlat, sizeof *L->lat, bench_cmp_double);
+	base[0] = bench_pct(L->lat, L->nlat, 50);
+	base[1] = bench_pct(L->lat, L->nlat, 99);
+	base[2] = bench_pct(L->lat, L->nlat, 99.9);
 	base_n = L->nlat;
 	s = lat_run(up, comp, rr, warm, secs, L);
 	result("3-virtual-path", name, "stanzas/s", rr, bname, bvalue);
@@ -874,7 +824,7 @@ cmd_lat(int argc, char **argv)
 	hup = accept_one(hlfd);
 	serve_handshake(hup);
 	comp = bench_connect(atoi(argv[3]));
-	component_handshake(comp);
+	bench_component_handshake(comp, BENCH_DOMAIN, secret, "loadgen");
 
 	/* The baseline: a loopback connection to an echoing child. */
 	elfd = listen_on(0);
@@ -1009,7 +959,7 @@ cmd_routes(int argc, char **argv)
 	hup = accept_one(hlfd);
 	serve_handshake(hup);
 	comp = bench_connect(atoi(argv[3]));
-	component_handshake(comp);
+	bench_component_handshake(comp, BENCH_DOMAIN, secret, "loadgen");
 	set_nonblock(up, true);
 	set_nonblock(comp, true);
 

@@ -155,25 +155,6 @@ take_input(struct client *c, uint64_t t)
 	c->rlen -= at;
 }
 
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double
-pct(double p)
-{
-	size_t i;
-
-	if (nlat == 0)
-		return -1;
-	i = (size_t)(p / 100.0 * (double)(nlat - 1) + 0.5);
-	return lat[i < nlat ? i : nlat - 1];
-}
-
 int
 main(int argc, char **argv)
 {
@@ -301,11 +282,12 @@ main(int argc, char **argv)
 		}
 	}
 	sent_measured = seq - first_measured;
-	qsort(lat, nlat, sizeof *lat, cmp_double);
+	qsort(lat, nlat, sizeof *lat, bench_cmp_double);
 	printf("rate %.1f sent %zu back %zu lost %zu errors %zu p50 %.1f "
 	    "p99 %.1f p999 %.1f samples %zu\n", (double)back_window / secs,
-	    sent_measured, nlat, sent_measured - nlat, errors, pct(50),
-	    pct(99), nlat >= 10000 ? pct(99.9) : -1.0, nlat);
+	    sent_measured, nlat, sent_measured - nlat, errors,
+	    bench_pct(lat, nlat, 50), bench_pct(lat, nlat, 99),
+	    nlat >= 10000 ? bench_pct(lat, nlat, 99.9) : -1.0, nlat);
 	for (int i = 0; i < nconn; i++) {
 		close(cl[i].fd);
 		free(cl[i].rbuf);
