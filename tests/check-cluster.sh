@@ -160,15 +160,7 @@ for n in 1 2 3; do
 		printf 'return { ["password"] = "%spw"; };\n' "$u" \
 		    >"$d/data/example%2etest/accounts/$u.dat"
 	done
-	if P=$(bash "$IT_DIR/prosody-up.sh" "$d" "${C2S[$n]}" "${SERVER[$n]}" \
-	    "$VCOMP_IT_SECRET" 2>"$W/prosody-up$n.log"); then
-		it_track_prosody "$d"
-		it_log "prosody node$n pid $P"
-	else
-		it_fail "0c prosody node$n starts" "$W/prosody-up$n.log" "$d/prosody.log"
-		it_summary
-		exit 1
-	fi
+	it_prosody_node "$n" "0c prosody node$n starts"
 done
 
 ok=1

@@ -118,14 +118,7 @@ else
 fi
 export IT_PROSODY_EXTRA="component_stanza_size_limit = $MAX_STANZA"
 for n in 1 2; do
-	if P=$(bash "$IT_DIR/prosody-up.sh" "$W/prosody$n" "${C2S[$n]}" \
-	    "${SERVER[$n]}" "$VCOMP_IT_SECRET" 2>"$W/prosody-up$n.log"); then
-		it_track_prosody "$W/prosody$n"
-	else
-		it_fail "0b prosody node$n starts" "$W/prosody-up$n.log"
-		it_summary
-		exit 1
-	fi
+	it_prosody_node "$n" "0b prosody node$n starts"
 done
 ok=1
 for n in 1 2; do it_rt_start "$n" || ok=0; done

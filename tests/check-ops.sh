@@ -139,14 +139,7 @@ fi
 # ------------------------------------------------------------ 2. running
 echo "== 2. two runtimes under a fake service manager"
 for n in 1 2; do
-	if P=$(bash "$IT_DIR/prosody-up.sh" "$W/prosody$n" "${C2S[$n]}" \
-	    "${SERVER[$n]}" "$VCOMP_IT_SECRET" 2>"$W/prosody-up$n.log"); then
-		it_track_prosody "$W/prosody$n"
-	else
-		it_fail "2a prosody node$n starts" "$W/prosody-up$n.log"
-		it_summary
-		exit 1
-	fi
+	it_prosody_node "$n" "2a prosody node$n starts"
 	$IT_PY "$IT_DIR/notify_reader.py" "$W/notify$n.sock" "$W/notify$n.log" \
 	    --lifetime 90 2>>"$W/notify-reader.err" &
 	it_track $!

@@ -133,17 +133,7 @@ else
 	exit 1
 fi
 
-for n in 1 2; do
-	d=$W/prosody$n
-	if P=$(bash "$IT_DIR/prosody-up.sh" "$d" "${C2S[$n]}" "${SERVER[$n]}" \
-	    "$VCOMP_IT_SECRET" 2>"$W/prosody-up$n.log"); then
-		it_track_prosody "$d"
-	else
-		it_fail "0b prosody node$n starts" "$W/prosody-up$n.log"
-		it_summary
-		exit 1
-	fi
-done
+for n in 1 2; do it_prosody_node "$n" "0b prosody node$n starts"; done
 
 $PROXY proxy --listen "$PX" --to "$PQ" --dir "$W/rec" >"$W/proxy.log" 2>&1 &
 it_track $!

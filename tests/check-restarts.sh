@@ -121,14 +121,7 @@ for n in 1 2 3; do
 	mkdir -p "$d/data/example%2etest/accounts"
 	printf 'return { ["password"] = "carolpw"; };\n' \
 	    >"$d/data/example%2etest/accounts/carol.dat"
-	if P=$(bash "$IT_DIR/prosody-up.sh" "$d" "${C2S[$n]}" "${SERVER[$n]}" \
-	    "$VCOMP_IT_SECRET" 2>"$W/prosody-up$n.log"); then
-		it_track_prosody "$d"
-	else
-		it_fail "0b prosody node$n starts" "$W/prosody-up$n.log"
-		it_summary
-		exit 1
-	fi
+	it_prosody_node "$n" "0b prosody node$n starts"
 done
 ok=1
 for n in 1 2 3; do it_rt_start "$n" || ok=0; done

@@ -208,6 +208,22 @@ it_node_env() {
 	unset VCOMP_LIBDIR
 }
 
+# it_prosody_node N NAME: start Prosody node N in $W/prosodyN on ports
+# C2S[N] and SERVER[N] with $VCOMP_IT_SECRET (prosody-up.sh), track it,
+# and on failure count the check NAME as failed and end the test (nothing
+# after it could run).
+it_prosody_node() {
+	local n=$1 name=$2 d=$W/prosody$1
+	if bash "$IT_DIR/prosody-up.sh" "$d" "${C2S[$n]}" "${SERVER[$n]}" \
+	    "$VCOMP_IT_SECRET" >/dev/null 2>"$W/prosody-up$n.log"; then
+		it_track_prosody "$d"
+	else
+		it_fail "$name" "$W/prosody-up$n.log" "$d/prosody.log"
+		it_summary
+		exit 1
+	fi
+}
+
 # The line Prosody logs when a component authenticates.
 IT_AUTH_RE='External component successfully authenticated'
 # The node runtimes an integration test started, by node number.
