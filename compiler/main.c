@@ -94,22 +94,6 @@ usage(FILE *f)
 "See vcompc(1) and docs/cli.md.\n", f);
 }
 
-static void usage_error(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2), noreturn));
-
-static void
-usage_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("vcompc: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputs("\nTry 'vcompc --help' for more information.\n", stderr);
-	exit(2);
-}
-
 /* ------------------------------------------------------------ outputs */
 
 /* One output file of this run.  tmp is the hidden temporary file it is
@@ -419,9 +403,9 @@ parse_args(int argc, char **argv, struct opts *o)
 		switch (ch) {
 		case OPT_NODE:
 			if (o->node != NULL)
-				usage_error("--node given twice");
+				cli_usage_error("vcompc", "--node given twice");
 			if (optarg[0] == '\0')
-				usage_error("--node needs a node name");
+				cli_usage_error("vcompc", "--node needs a node name");
 			o->node = optarg;
 			break;
 		case OPT_ALL:
@@ -443,7 +427,7 @@ parse_args(int argc, char **argv, struct opts *o)
 			else if (strcmp(optarg, "keys") == 0)
 				o->emit = EMIT_KEYS;
 			else
-				usage_error("invalid argument '%s' for '--emit' (use c, json, keys or dot)",
+				cli_usage_error("vcompc", "invalid argument '%s' for '--emit' (use c, json, keys or dot)",
 					    optarg);
 			o->emit_given = true;
 			break;
@@ -455,7 +439,7 @@ parse_args(int argc, char **argv, struct opts *o)
 			else if (strcmp(optarg, "tdsl") == 0)
 				o->format = FMT_TDSL;
 			else
-				usage_error("invalid argument '%s' for '--format' (use yaml, properties or tdsl)",
+				cli_usage_error("vcompc", "invalid argument '%s' for '--format' (use yaml, properties or tdsl)",
 					    optarg);
 			break;
 		case 'o':
@@ -476,7 +460,7 @@ parse_args(int argc, char **argv, struct opts *o)
 			else if (strcmp(optarg, "error") == 0)
 				diag_werror = true;
 			else
-				usage_error("unknown warning option '-W%s' (known: -Wunused, -Werror)",
+				cli_usage_error("vcompc", "unknown warning option '-W%s' (known: -Wunused, -Werror)",
 					    optarg);
 			break;
 		case 'w':
@@ -494,22 +478,22 @@ parse_args(int argc, char **argv, struct opts *o)
 			exit(fflush(stdout) == 0 ? 0 : 1);
 		case ':':
 			if (optopt == 'F')
-				usage_error("option '-MF' requires an argument");
+				cli_usage_error("vcompc", "option '-MF' requires an argument");
 			if (optopt > 0 && optopt < 256)
-				usage_error("option '-%c' requires an argument",
+				cli_usage_error("vcompc", "option '-%c' requires an argument",
 					    optopt);
-			usage_error("option '%s' requires an argument",
+			cli_usage_error("vcompc", "option '%s' requires an argument",
 				    argv[optind - 1]);
 		default:
 			if (optopt > 0 && optopt < 256)
-				usage_error("invalid option -- '%c'", optopt);
-			usage_error("unrecognized option '%s'", argv[optind - 1]);
+				cli_usage_error("vcompc", "invalid option -- '%c'", optopt);
+			cli_usage_error("vcompc", "unrecognized option '%s'", argv[optind - 1]);
 		}
 	}
 	if (optind == argc)
-		usage_error("no spec file given");
+		cli_usage_error("vcompc", "no spec file given");
 	if (argc - optind > 1)
-		usage_error("one spec file at a time ('%s' and '%s' given); to compare two specs use 'vcompc plan OLD NEW'",
+		cli_usage_error("vcompc", "one spec file at a time ('%s' and '%s' given); to compare two specs use 'vcompc plan OLD NEW'",
 			    argv[optind], argv[optind + 1]);
 	o->spec = argv[optind];
 
@@ -517,38 +501,38 @@ parse_args(int argc, char **argv, struct opts *o)
 	 * a contradiction. */
 	if (o->c_given) {
 		if (o->emit_given && o->emit != EMIT_C)
-			usage_error("-c contradicts --emit=%s", emit_names[o->emit]);
+			cli_usage_error("vcompc", "-c contradicts --emit=%s", emit_names[o->emit]);
 		o->emit = EMIT_C;
 	}
 	if (o->depfile != NULL)
 		o->depend = true;
 	if (o->check && (o->c_given || o->emit_given || o->output != NULL ||
 			 o->dir != NULL || o->depend || o->all))
-		usage_error("--check writes nothing; it takes no -c, --emit, -o, -d, -M or --all");
+		cli_usage_error("vcompc", "--check writes nothing; it takes no -c, --emit, -o, -d, -M or --all");
 	if (o->node != NULL && o->all)
-		usage_error("--node and --all exclude each other");
+		cli_usage_error("vcompc", "--node and --all exclude each other");
 	if (o->output != NULL && o->dir != NULL)
-		usage_error("-o and -d exclude each other");
+		cli_usage_error("vcompc", "-o and -d exclude each other");
 	if (o->emit == EMIT_KEYS || o->emit == EMIT_DOT) {
 		if (o->node != NULL || o->all || o->dir != NULL || o->depend)
-			usage_error("--emit=%s describes the whole %s; it takes no --node, --all, -d or -M",
+			cli_usage_error("vcompc", "--emit=%s describes the whole %s; it takes no --node, --all, -d or -M",
 				    emit_names[o->emit], o->emit == EMIT_KEYS ? "file" : "cluster");
 		return;
 	}
 	if (o->check)
 		return;
 	if (o->node == NULL && !o->all)
-		usage_error("nothing to do: give --node NAME, --all -d DIR or --check");
+		cli_usage_error("vcompc", "nothing to do: give --node NAME, --all -d DIR or --check");
 	if (o->all && o->dir == NULL)
-		usage_error("--all writes one output per node; it needs -d DIR");
+		cli_usage_error("vcompc", "--all writes one output per node; it needs -d DIR");
 	if (o->emit == EMIT_BIN && o->output != NULL &&
 	    strcmp(o->output, "-") == 0)
-		usage_error("a binary cannot go to standard output; use -c or --emit=json, or -o FILE");
+		cli_usage_error("vcompc", "a binary cannot go to standard output; use -c or --emit=json, or -o FILE");
 	if (o->depend && o->depfile == NULL)
-		usage_error("-M needs -MF FILE");
+		cli_usage_error("vcompc", "-M needs -MF FILE");
 	if (o->depend && o->emit != EMIT_BIN && o->dir == NULL &&
 	    (o->output == NULL || strcmp(o->output, "-") == 0))
-		usage_error("-M needs an output file (-o FILE or -d DIR)");
+		cli_usage_error("vcompc", "-M needs an output file (-o FILE or -d DIR)");
 }
 
 static int
@@ -562,7 +546,7 @@ spec_format(const struct opts *o)
 		return FMT_PROPERTIES;
 	if (has_suffix(o->spec, ".tdsl"))
 		return FMT_TDSL;
-	usage_error("cannot tell the format of '%s' from its name; use --format=yaml, --format=properties or --format=tdsl",
+	cli_usage_error("vcompc", "cannot tell the format of '%s' from its name; use --format=yaml, --format=properties or --format=tdsl",
 		    o->spec);
 }
 
@@ -761,7 +745,7 @@ main(int argc, char **argv)
 		size_t len;
 
 		if (spec_format(&o) == FMT_YAML)
-			usage_error("--emit=keys is for properties and tdsl specs only");
+			cli_usage_error("vcompc", "--emit=keys is for properties and tdsl specs only");
 		if (spec_format(&o) == FMT_PROPERTIES)
 			return emit_keys(&o);
 		memset(&spec, 0, sizeof spec);

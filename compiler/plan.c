@@ -51,22 +51,6 @@ plan_usage(FILE *f)
 	    f);
 }
 
-static void plan_usage_error(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2), noreturn));
-
-static void
-plan_usage_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("vcompc plan: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputs("\nTry 'vcompc plan --help' for more information.\n", stderr);
-	exit(2);
-}
-
 static int
 format_of(const char *path, int given)
 {
@@ -81,7 +65,7 @@ format_of(const char *path, int given)
 		return FMT_PROPERTIES;
 	if (n >= 5 && strcmp(path + n - 5, ".tdsl") == 0)
 		return FMT_TDSL;
-	plan_usage_error("cannot tell the format of '%s' from its name; use --format=yaml or --format=properties",
+	cli_usage_error("vcompc plan", "cannot tell the format of '%s' from its name; use --format=yaml or --format=properties",
 			 path);
 }
 
@@ -656,22 +640,22 @@ plan_main(int argc, char **argv)
 			else if (strcmp(optarg, "tdsl") == 0)
 				format = FMT_TDSL;
 			else
-				plan_usage_error("invalid argument '%s' for '--format' (use yaml, properties or tdsl)",
+				cli_usage_error("vcompc plan", "invalid argument '%s' for '--format' (use yaml, properties or tdsl)",
 						 optarg);
 			break;
 		case 'h':
 			plan_usage(stdout);
 			exit(fflush(stdout) == 0 ? 0 : 1);
 		case ':':
-			plan_usage_error("option '%s' requires an argument",
+			cli_usage_error("vcompc plan", "option '%s' requires an argument",
 					 argv[optind - 1]);
 		default:
-			plan_usage_error("unrecognized option '%s'",
+			cli_usage_error("vcompc plan", "unrecognized option '%s'",
 					 argv[optind - 1]);
 		}
 	}
 	if (argc - optind != 2)
-		plan_usage_error("give two specs, the one the cluster runs and the new one (%d given)",
+		cli_usage_error("vcompc plan", "give two specs, the one the cluster runs and the new one (%d given)",
 				 argc - optind);
 	/* Both are read and checked, so that every error of both is
 	 * reported in one run. */

@@ -7,6 +7,7 @@
  * is fine for a one-shot compiler: arrays grow geometrically in IR_PUSH
  * users only up to the spec's size.
  */
+#include <stdarg.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,6 +70,19 @@ void
 oom(void)
 {
 	die(1, "out of memory");
+}
+
+void
+cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry '%s --help' for more information.\n", cmd);
+	exit(2);
 }
 
 void *

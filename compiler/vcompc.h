@@ -71,6 +71,10 @@
  * temporary file that the exit handler removes (main.c).
  */
 void oom(void) __attribute__((noreturn));
+/* A command-line mistake: "CMD: message", the hint to run CMD --help,
+ * exit 2 (cmd is "vcompc" or "vcompc plan"). */
+void cli_usage_error(const char *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3), noreturn));
 
 /* Arena allocation for everything the IR holds.  These never return NULL
  * (oom()). */
