@@ -13,7 +13,8 @@
 # Depends, honestly: the shared libraries vcompc itself loads, as
 # dpkg-shlibdeps finds them, plus what vcompc runs and links with when it
 # builds a node binary (compiler/link.c): a C compiler, the C library's
-# static archive (libc6-dev), and the static libexpat and libnettle.
+# static archive (libc6-dev), and the static libexpat, libnettle and
+# libmbedtls (the peer links' TLS).
 #
 # Reproducible: file dates are SOURCE_DATE_EPOCH (the last commit's date
 # when unset), gzip -n, sorted tar members (dpkg-deb does that), owner root.
@@ -80,7 +81,7 @@ printf 'Source: vcompc\n\nPackage: vcompc\nArchitecture: any\n' >"$T/debian/cont
 # (It warns that the binary is not in debian/vcompc/: expected here.)
 SHLIBS=$(cd "$T" && dpkg-shlibdeps -O "$STAGE/usr/bin/vcompc" 2>/dev/null)
 SHLIBS=${SHLIBS#shlibs:Depends=}
-DEPENDS="$SHLIBS, gcc | c-compiler, libc6-dev, libexpat1-dev, nettle-dev"
+DEPENDS="$SHLIBS, gcc | c-compiler, libc6-dev, libexpat1-dev, nettle-dev, libmbedtls-dev"
 
 # Metadata.
 install -d -m 0755 "$STAGE/DEBIAN"
