@@ -35,9 +35,10 @@
 # no false bounce and every occupant staying.  Then the relink time after
 # a restart of the higher-index node (item 5), asserted under a second;
 # and a user who moves from node2 to node1 keeping the full JID gets
-# every reply on node1 (item 4).  The SIGSTOP of the home past
-# peer-timeout is printed and only the occupants are asserted (the issue
-# asks no more of it).
+# every reply on node1 (item 4); last, every runtime exits 0 on SIGTERM,
+# and under SAN=1 no runtime's log holds a sanitizer report.  The SIGSTOP
+# of the home past peer-timeout is printed and only the occupants are
+# asserted (the issue asks no more of it).
 #
 # Everything is on 127.0.0.1 with ports chosen at run time; every process
 # is stopped by pid (integration/lib.sh).  Takes about 140 s on a loaded
@@ -415,8 +416,20 @@ echo "MOVE bob/mv on node1: $m2" | tee -a "$W/faults.log"
 it_check "3a after the move every reply reaches bob/mv on node1 (none sent to node2)" \
     grep -q "delivered=100 .*echoed=100 echo_dups=0 echo_lost=0 kicks=0" <<<"$m2"
 
+echo "== 4. SIGTERM of every runtime"
+bad=
 for n in 1 2 3; do
-	[ -n "${RT_PID[$n]:-}" ] && rt_term "$n"
+	[ -n "${RT_PID[$n]:-}" ] || continue
+	rt_term "$n"
+	[ "${RT_RC:-x}" = 0 ] || bad="$bad node$n"
 done
+it_check "4a every runtime exits 0 (not:${bad:- none})" [ -z "$bad" ]
+if [ "$SAN" = 1 ]; then
+	if it_san_reports "$W"/runtime-node*.log; then
+		it_fail "4b sanitizers: reports in the runtimes' logs" "$W"/runtime-node*.log
+	else
+		it_pass "4b sanitizers: no report in the runtimes' logs"
+	fi
+fi
 cat "$W/tallies.log" >&2
 it_summary
