@@ -41,7 +41,7 @@
 # asserted (the issue asks no more of it).
 #
 # Everything is on 127.0.0.1 with ports chosen at run time; every process
-# is stopped by pid (integration/lib.sh).  Takes about 140 s on a loaded
+# is stopped by pid (integration/lib.sh).  Takes about 150 s on a loaded
 # two-core machine.  IT_KEEP=1 keeps the work directory (always kept on
 # failure).
 set -u
