@@ -270,6 +270,9 @@ exact "1a baseline"
 fault "SIGTERM vcomp-node2 + restart" act_term2
 exact "1b SIGTERM of a virtual node"
 it_check "1c vcomp-node2 exited 0 after draining" [ "${RT_RC:-x}" = 0 ]
+# The spec's limit drain (4s in cluster.yaml.in) is the drain's bound.
+it_check "1c' the drain is bounded by the spec's drain limit (4 s)" \
+    grep -q "shutting down (drain at most 4000 ms" "$W/runtime-node2.log"
 fault "SIGTERM vcomp-node3 + restart" act_term3
 exact "1d SIGTERM of the failover home"
 fault "SIGTERM vcomp-node1 + restart" act_term1
