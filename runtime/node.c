@@ -26,7 +26,8 @@
  *   PH_UPSTREAMS   what waits for a home is answered; each upstream gets
  *                  the closing handshake and is read until the server
  *                  closed; links still forward;
- *   PH_FINAL       (finish_shutdown, also after DRAIN_MS or a second
+ *   PH_FINAL       (finish_shutdown, also after limits.drain_ms (the
+ *                  spec's `drain`) or a second
  *                  signal) BYE on the links, whose unacknowledged frames
  *                  go back to the queues while streams are still up;
  *                  deliver what can be, bounce the rest; close every
@@ -37,6 +38,7 @@
  * when node_run returns.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -160,8 +162,8 @@ home_availability(struct comp *c, bool available)
 static void
 drain_over(struct timer *t)
 {
-	vlog(VL_WARN, "shutdown: drain limit (%d ms) reached; %s",
-	    DRAIN_MS, phase == PH_COMPONENTS ? "real components or peers "
+	vlog(VL_WARN, "shutdown: drain limit (%" PRIu32 " ms) reached; %s",
+	    table->limits.drain_ms, phase == PH_COMPONENTS ? "real components or peers "
 	    "still busy" : "upstreams or peers still busy");
 	finish_shutdown();
 }
@@ -178,8 +180,8 @@ begin_shutdown(void)
 	}
 	notify_stopping();
 	notify_status("shutting down");
-	vlog(VL_INFO, "shutting down (drain at most %d ms, then grace %d ms)",
-	    DRAIN_MS, SHUTDOWN_GRACE_MS);
+	vlog(VL_INFO, "shutting down (drain at most %" PRIu32 " ms, then "
+	    "grace %d ms)", table->limits.drain_ms, SHUTDOWN_GRACE_MS);
 	home_close_listener();
 	stats_close();
 	/* No new work: stanzas from the peers that cannot be written at
@@ -191,7 +193,7 @@ begin_shutdown(void)
 	peer_drain();
 	phase = PH_COMPONENTS;
 	drain_deadline.fn = drain_over;
-	timer_arm(&drain_deadline, DRAIN_MS);
+	timer_arm(&drain_deadline, table->limits.drain_ms);
 	drain_tick.fn = drain_ticked;
 	timer_arm(&drain_tick, DRAIN_TICK_MS);
 }

@@ -21,7 +21,7 @@
 #include <stdint.h>
 
 /* Bump on any change of the structures below. */
-#define VCOMP_TABLE_VERSION 3
+#define VCOMP_TABLE_VERSION 4
 
 enum vc_secret_kind {
 	VC_SECRET_FILE = 1,    /* ref: path of a file whose content is the secret
@@ -132,7 +132,9 @@ enum vc_peer_encryption {
 	X(backoff_min_ms,  uint32_t, "backoff-min",  TIME,  250u, \
 	  "first reconnect delay") \
 	X(backoff_max_ms,  uint32_t, "backoff-max",  TIME,  30000u, \
-	  "longest reconnect delay")
+	  "longest reconnect delay") \
+	X(drain_ms,        uint32_t, "drain",        TIME,  5000u, \
+	  "a SIGTERM's drain")
 
 #define VC_LIMIT_FIELD_(field, type, key, kind, def, what) type field;
 struct vc_limits {

@@ -36,8 +36,8 @@
 
 /* How long SIGTERM/SIGINT waits, at most, for the real components and the
  * upstreams to finish their closing handshakes and for the peers to
- * acknowledge everything in flight (node.c, "drain"). */
-#define DRAIN_MS		5000
+ * acknowledge everything in flight is the spec's limit `drain`
+ * (limits.drain_ms; node.c, "drain"). */
 /* A real component that leaves may not have processed what was written to
  * it in about its last round trip (XEP-0114 has no acknowledgements, and
  * a component that sends </stream:stream> may drop what arrives after):

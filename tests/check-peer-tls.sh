@@ -219,7 +219,7 @@ else
 	    "$W/proxy.log" "$W/runtime-node1.log"
 fi
 if [ $rc = 0 ] && grep -q '^SEND-DONE' "$FLOG" && [ "${resent:-0}" -gt 0 ] &&
-    grep -Eq 'missing=0' "$W/2-tally.log"; then
+    grep -Eq ' lost=0 ' "$W/2-tally.log"; then
 	it_pass "2c nothing lost: every one of $FLOOD_N delivered or bounced, ${resent} frame(s) sent again"
 else
 	it_fail "2c nothing lost across the flipped byte (resent ${resent:-?})" \

@@ -109,6 +109,7 @@ main(void)
 	printf("limit peer_timeout_ms %" PRIu32 "\n", l->peer_timeout_ms);
 	printf("limit backoff_min_ms %" PRIu32 "\n", l->backoff_min_ms);
 	printf("limit backoff_max_ms %" PRIu32 "\n", l->backoff_max_ms);
+	printf("limit drain_ms %" PRIu32 "\n", l->drain_ms);
 
 	int homes_any = 0;
 	for (uint32_t i = 0; i < t->ncomponents; i++) {

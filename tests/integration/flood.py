@@ -13,23 +13,39 @@
         "OTHER from=F type=X id=I"    for any other message,
       and exits 0 on SIGTERM/SIGINT or after --timeout seconds (printing
       "FLOOD-END sent=N bounced=B").  The test script decides when enough
-      has come back (see tally) and stops it.
+      has come back (see tally) and stops it.  With --reconnect, a stream
+      that ends (its server restarted) is not the end: it prints
+      "DISCONNECTED n=K" (K = the last SEQ handed to the stream), sends
+      nothing while offline, logs in again with the same full JID every
+      0.2 s until it can, prints "RECONNECTED n=K" and goes on from K+1 at
+      the same rate (a user who lost their session and rejoins).
 
   flood.py tally --component-log F [--component-log F2...] --client-log G
-                 --tag T --count N
+                 --tag T --count N [--server-log P]
       Counts, for SEQ = 1..N, how often the component received T-SEQ
       (component.py's "RECV <message ... id="T-SEQ"" lines) and whether
       the sender got it back as an error (flood.py send's BOUNCE lines).
-      Prints "delivered=D duplicates=X bounced=B both=Y missing=M stray=S
-      echoed=E echo_dups=Z echo_lost=L kicks=K outage_s=G", then the first
-      missing SEQs; exits 0 when nothing is missing.  echoed counts the
+      Prints "delivered=D duplicates=X bounced=B false_bounces=Y lost=M
+      stray=S echoed=E echo_dups=Z echo_lost=L kicks=K outage_s=G", then
+      the first lost SEQs; exits 0 when nothing is lost.  echoed counts the
       component's replies the sender received (OTHER lines with the same
       id), echo_lost the delivered ones whose reply neither arrived nor
       came back to the component as an error, kicks the replies that did
       come back as an error (what makes a MUC drop an occupant), outage_s
       the longest gap between two arrivals at the component.  A message
-      is "missing" when it neither reached the component nor came back:
-      the one thing the cluster must never do.
+      is "lost" when it neither reached the component nor came back: the
+      one thing the cluster must never do; false_bounces counts those that
+      came back as an error although they reached the component.
+      With --server-log (the sender's own Prosody's debug log, every life
+      of it appended), a message that neither arrived nor came back and
+      that this server never logged receiving ("Received[c2s]: <message
+      ... id='T-SEQ'") is counted as unread, not lost: the sender's own
+      server never took it (it was stopping); what it did take and what
+      the cluster did with it stays counted.  kicks_live counts the kicks
+      of the messages sent in the sender's last session (after its last
+      RECONNECTED; all of them when it never reconnected): replies to a
+      user while their session was gone are rightly refused by their
+      server, and a MUC occupant who rejoined is in the room again.
 """
 import argparse
 import asyncio
@@ -52,6 +68,9 @@ def send(args):
             self.rc = 1
             self.sent = 0
             self.bounced = 0
+            self.started = False
+            self.online = asyncio.Event()
+            self.add_event_handler("disconnected", self.on_disconnected)
             self.add_event_handler("session_start", self.on_start)
             self.add_event_handler("failed_auth", self.on_auth_failed)
             self.add_event_handler("connection_failed", self.on_conn_failed)
@@ -67,9 +86,28 @@ def send(args):
             self.loop.stop()
 
         def on_conn_failed(self, err):
+            if args.reconnect and self.started:
+                # The server is not back yet: try again soon, not after
+                # slixmpp's own backoff (1, 3, 7 ... s).
+                self.cancel_connection_attempt()
+                self.loop.call_later(0.2, self.dial)
+                return
             print(f"CONNECTION-FAILED {err}", flush=True)
             self.rc = 2
             self.loop.stop()
+
+        def dial(self):
+            self._connect_loop_wait = 0
+            self.connect(address=("127.0.0.1", args.port), use_ssl=False,
+                         force_starttls=False, disable_starttls=True)
+
+        def on_disconnected(self, _):
+            if not (args.reconnect and self.started):
+                return
+            if self.online.is_set():
+                self.online.clear()
+                print(f"DISCONNECTED n={self.sent}", flush=True)
+            self.loop.call_later(0.2, self.dial)
 
         def on_message(self, msg):
             if msg["type"] == "error":
@@ -82,6 +120,12 @@ def send(args):
                       flush=True)
 
         async def on_start(self, _):
+            if self.started:
+                print(f"RECONNECTED n={self.sent}", flush=True)
+                self.online.set()
+                return
+            self.started = True
+            self.online.set()
             print("READY", flush=True)
             t0 = time.monotonic()
             # Send in small slices, each followed by a short sleep, so the
@@ -91,6 +135,11 @@ def send(args):
             per_slice = max(1, int(args.rate * slice_s))
             seq = 0
             while seq < args.count:
+                if not self.online.is_set():
+                    # Offline: send nothing, then go on at the same rate.
+                    gone = time.monotonic()
+                    await self.online.wait()
+                    t0 += time.monotonic() - gone
                 for _ in range(min(per_slice, args.count - seq)):
                     seq += 1
                     m = self.make_message(mto=args.to, mbody=f"{args.tag} {seq}",
@@ -113,8 +162,7 @@ def send(args):
     for sig in (signal.SIGTERM, signal.SIGINT):
         xmpp.loop.add_signal_handler(sig, xmpp.loop.stop)
     xmpp.loop.call_later(args.timeout, xmpp.loop.stop)
-    xmpp.connect(address=("127.0.0.1", args.port), use_ssl=False,
-                 force_starttls=False, disable_starttls=True)
+    xmpp.dial()
     xmpp.loop.run_forever()
     print(f"FLOOD-END sent={xmpp.sent} bounced={xmpp.bounced}", flush=True)
     return xmpp.rc
@@ -178,19 +226,42 @@ def tally(args):
     times.sort()
     gap = max((b - a for a, b in zip(times, times[1:])), default=0.0)
     want = range(1, args.count + 1)
-    missing = [n for n in want if n not in delivered and n not in bounced]
+    lost = [n for n in want if n not in delivered and n not in bounced]
+    unread = []
+    if args.server_log:
+        # What the sender's own server took: Prosody logs every stanza it
+        # routes (core_process_stanza, debug level) with its top tag.
+        took = set()
+        rx = re.compile(r"Received\[c2s\]: <message\b[^>]*\bid=['\"]" + tag
+                        + r"-(\d+)['\"]")
+        with open(args.server_log, encoding="utf-8", errors="replace") as f:
+            for line in f:
+                m = rx.search(line)
+                if m:
+                    took.add(int(m.group(1)))
+        unread = [n for n in lost if n not in took]
+        lost = [n for n in lost if n in took]
+    # The sender's last session began after the last RECONNECTED n=K.
+    last = 0
+    with open(args.client_log, encoding="utf-8", errors="replace") as f:
+        for line in f:
+            m = re.match(r"RECONNECTED n=(\d+)", line)
+            if m:
+                last = int(m.group(1))
+    kicks_live = sum(1 for n in kicks if n > last)
     dups = sum(c - 1 for c in delivered.values())
-    both = sum(1 for n in bounced if n in delivered)
+    false_bounces = sum(1 for n in bounced if n in delivered)
     stray = sum(1 for n in delivered if n < 1 or n > args.count)
     echo_lost = sum(1 for n in delivered if n not in echoes and n not in kicks)
     echo_dups = sum(c - 1 for c in echoes.values())
     print(f"delivered={len(delivered)} duplicates={dups} bounced={len(bounced)} "
-          f"both={both} missing={len(missing)} stray={stray} "
+          f"false_bounces={false_bounces} lost={len(lost)} stray={stray} "
           f"echoed={len(echoes)} echo_dups={echo_dups} echo_lost={echo_lost} "
-          f"kicks={len(kicks)} outage_s={gap:.2f}")
-    if missing:
-        print("first missing: " + " ".join(str(n) for n in missing[:20]))
-    return 0 if not missing and stray == 0 else 1
+          f"kicks={len(kicks)} kicks_live={kicks_live} unread={len(unread)} "
+          f"outage_s={gap:.2f}")
+    if lost:
+        print("first lost: " + " ".join(str(n) for n in lost[:20]))
+    return 0 if not lost and stray == 0 else 1
 
 
 def main():
@@ -205,6 +276,8 @@ def main():
     s.add_argument("--tag", required=True)
     s.add_argument("--rate", type=float, default=2000)
     s.add_argument("--timeout", type=float, default=60)
+    s.add_argument("--reconnect", action="store_true",
+                   help="log in again when the stream ends (see above)")
     s.add_argument("-v", "--verbose", action="store_true")
     t = sub.add_parser("tally")
     t.add_argument("--component-log", required=True, action="append",
@@ -212,6 +285,8 @@ def main():
     t.add_argument("--client-log", required=True)
     t.add_argument("--tag", required=True)
     t.add_argument("--count", type=int, required=True)
+    t.add_argument("--server-log",
+                   help="the sender's own Prosody's log (see above)")
     args = p.parse_args()
     if args.mode == "tally":
         return tally(args)
