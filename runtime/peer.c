@@ -1027,6 +1027,11 @@ got_frame(struct link *l, const struct peer_frame *f)
 				refuse(l, "bad RETURN");
 				return false;
 			}
+			/* Replies given back may now wait in to_up
+			 * (clustered servers): out of this node's
+			 * upstream, in order, if it is ready. */
+			for (size_t i = 0; i < ncomps; i++)
+				route_flush_up(&comps[i]);
 			return true;
 		case PT_ROUTES:
 			return got_routes(l, f);

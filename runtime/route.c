@@ -641,7 +641,13 @@ route_from_peer(struct comp *c, struct conn *src, const struct xs_stanza *st,
 		c->st.upstreamed++;
 		return c->up;
 	}
-	if (route_stopping) {
+	/* Stopping, or unregistered on purpose (clustered servers, no
+	 * home available: upstream_suspend) — this node's server will not
+	 * be reached through it soon: given back, so that the sender
+	 * keeps it (a clustered home sends it out of its own server; a
+	 * reply held here would expire and be answered to the real
+	 * component as if the user were gone). */
+	if (route_stopping || c->up_suspended) {
 		*refused = true;
 		return NULL;
 	}
@@ -998,9 +1004,12 @@ route_requeue(struct comp *c, struct qent *e, bool to_home, uint16_t node)
 {
 	struct queue *q = to_home ? &c->to_home : &c->to_up;
 
-	/* A reply for a user behind node waits for that node. */
+	/* A reply for a user behind node waits for that node — unless the
+	 * servers are clustered: this node's own server reaches the user
+	 * (and node may have given it back because its upstream is
+	 * suspended, route_from_peer), so it goes to the front of to_up. */
 	if (!to_home && nodeq != NULL && node < table->nnodes &&
-	    node != table->self && !shutting_down) {
+	    node != table->self && !shutting_down && !clustered()) {
 		q = &nodeq[node];
 		e->comp = (uint16_t)(c - comps);
 		queue_unpop(q, e);

@@ -648,7 +648,9 @@ struct conn *route_from_peer(struct comp *c, struct conn *src,
     bool *refused);
 /* An unacknowledged or returned frame's entry (taken) goes back to the
  * FRONT of c's to_home queue (to_home), or of the queue of replies for
- * node, the node it was sent to; bounced while shutting down. */
+ * node, the node it was sent to (with clustered servers: of c's to_up
+ * queue); bounced while shutting down.  The caller flushes to_up once
+ * every entry is back (route_flush_up), so that their order is kept. */
 void route_requeue(struct comp *c, struct qent *e, bool to_home,
     uint16_t node);
 /* The node is stopping (node.c): a stanza from a peer that cannot be

@@ -7,13 +7,14 @@ set -eu
 
 build_pkgs="gcc make flex bison pkg-config libyaml-dev libxml2-dev \
 libcunit1-dev libexpat1-dev nettle-dev libmbedtls-dev file"
-# Tests: a real XMPP server, a real client library, the fuzzers' runtime,
+# Tests: real XMPP servers (Prosody; ejabberd, whose two-node cluster
+# tests servers: clustered), a real client library, the fuzzers' runtime,
 # a Java for the properties differential test, a man page linter; curl,
 # a real Prometheus (and its promtool) for the metrics, Graphviz for the
 # cluster pictures, lintian for the Debian package, a YAML parser for the
 # CI examples.
-test_pkgs="prosody lua-unbound python3-slixmpp clang libclang-rt-14-dev \
-mandoc procps curl prometheus graphviz lintian python3-yaml"
+test_pkgs="prosody lua-unbound ejabberd python3-slixmpp clang \
+libclang-rt-14-dev mandoc procps curl prometheus graphviz lintian python3-yaml"
 
 want=$build_pkgs
 [ "${1:-all}" = all ] && want="$want $test_pkgs"

@@ -9,8 +9,9 @@
         "READY"                       once logged in,
         "SENT n=K elapsed=S"          every 500 messages and at the end,
         "SEND-DONE n=N elapsed=S",
-        "BOUNCE id=T-SEQ type=X condition=C"   for every error message,
-        "OTHER from=F type=X id=I"    for any other message,
+        "BOUNCE id=T-SEQ type=X condition=C wait=S"   for every error message,
+        "OTHER from=F type=X id=I wait=S"    for any other message,
+      (wait: seconds since message SEQ was sent, when I names one of ours)
       and exits 0 on SIGTERM/SIGINT or after --timeout seconds (printing
       "FLOOD-END sent=N bounced=B").  The test script decides when enough
       has come back (see tally) and stops it.  With --reconnect, a stream
@@ -32,7 +33,9 @@
       id), echo_lost the delivered ones whose reply neither arrived nor
       came back to the component as an error, kicks the replies that did
       come back as an error (what makes a MUC drop an occupant), outage_s
-      the longest gap between two arrivals at the component.  A message
+      the longest gap between two arrivals at the component, wait_s the
+      longest a sender waited for its first answer (echo or bounce) to a
+      message that got one.  A message
       is "lost" when it neither reached the component nor came back: the
       one thing the cluster must never do; false_bounces counts those that
       came back as an error although they reached the component.
@@ -68,6 +71,7 @@ def send(args):
             self.rc = 1
             self.sent = 0
             self.bounced = 0
+            self.sent_at = {}
             self.started = False
             self.online = asyncio.Event()
             self.add_event_handler("disconnected", self.on_disconnected)
@@ -109,14 +113,22 @@ def send(args):
                 print(f"DISCONNECTED n={self.sent}", flush=True)
             self.loop.call_later(0.2, self.dial)
 
+        def waited(self, ident):
+            """The " wait=S" suffix: seconds since message ident was sent
+            (empty when ident is not one of ours)."""
+            tag, _, seq = (ident or "").rpartition("-")
+            t = self.sent_at.get(int(seq)) if tag == args.tag and seq.isdigit() else None
+            return "" if t is None else f" wait={time.monotonic() - t:.3f}"
+
         def on_message(self, msg):
+            w = self.waited(msg["id"])
             if msg["type"] == "error":
                 self.bounced += 1
                 e = msg["error"]
                 print(f"BOUNCE id={msg['id']} type={e['type']} "
-                      f"condition={e['condition']}", flush=True)
+                      f"condition={e['condition']}{w}", flush=True)
             else:
-                print(f"OTHER from={msg['from']} type={msg['type']} id={msg['id']}",
+                print(f"OTHER from={msg['from']} type={msg['type']} id={msg['id']}{w}",
                       flush=True)
 
         async def on_start(self, _):
@@ -145,6 +157,7 @@ def send(args):
                     m = self.make_message(mto=args.to, mbody=f"{args.tag} {seq}",
                                           mtype="chat")
                     m["id"] = f"{args.tag}-{seq}"
+                    self.sent_at[seq] = time.monotonic()
                     m.send()
                     self.sent = seq
                     if seq % 500 == 0:
@@ -187,19 +200,25 @@ def tally(args):
                 if m:
                     n = int(m.group(1))
                     delivered[n] = delivered.get(n, 0) + 1
-    bounce = re.compile(r"^BOUNCE id=" + tag + r"-(\d+) ")
-    other = re.compile(r"^OTHER from=\S+ type=\S+ id=" + tag + r"-(\d+)$")
+    bounce = re.compile(r"^BOUNCE id=" + tag + r"-(\d+) .*?(?: wait=([\d.]+))?$")
+    other = re.compile(r"^OTHER from=\S+ type=\S+ id=" + tag +
+                       r"-(\d+)(?: wait=([\d.]+))?$")
     bounced = set()
     echoes = {}
+    first_wait = {}     # SEQ -> seconds to its first answer
     with open(args.client_log, encoding="utf-8", errors="replace") as f:
         for line in f:
+            line = line.rstrip("\n")
             m = bounce.search(line)
             if m:
                 bounced.add(int(m.group(1)))
-            m = other.search(line.rstrip("\n"))
-            if m:
-                n = int(m.group(1))
-                echoes[n] = echoes.get(n, 0) + 1
+            else:
+                m = other.search(line)
+                if m:
+                    n = int(m.group(1))
+                    echoes[n] = echoes.get(n, 0) + 1
+            if m and m.group(2) is not None:
+                first_wait.setdefault(int(m.group(1)), float(m.group(2)))
     # The component's side: when each stanza arrived (for the longest
     # gap), and the errors the servers sent back for its replies (a MUC
     # drops an occupant on such an error).
@@ -258,7 +277,8 @@ def tally(args):
           f"false_bounces={false_bounces} lost={len(lost)} stray={stray} "
           f"echoed={len(echoes)} echo_dups={echo_dups} echo_lost={echo_lost} "
           f"kicks={len(kicks)} kicks_live={kicks_live} unread={len(unread)} "
-          f"outage_s={gap:.2f}")
+          f"outage_s={gap:.2f} "
+          f"wait_s={max(first_wait.values(), default=0.0):.2f}")
     if lost:
         print("first lost: " + " ".join(str(n) for n in lost[:20]))
     return 0 if not lost and stray == 0 else 1

@@ -12,7 +12,9 @@
  * replies; replies for a node whose link is down waiting for it (then
  * answered to the component after queue-age); a route moved to this
  * node's own server; a restarted home waiting for re-announcements;
- * refusals while stopping; a stanza for a remote home queued
+ * refusals while stopping; with clustered servers, replies given back
+ * leaving by this node's upstream and a suspended upstream giving replies
+ * back; a stanza for a remote home queued
  * while no home is available, flushed when one announces itself, and
  * bounced (remote-server-timeout) after queue-age; unacknowledged frames
  * handed back to the front of their queue.
@@ -511,6 +513,18 @@ test_clustered_servers(void)
 	    "to='lee@example.test/l' id='k3'/>");
 	route_from_home(&comps[MUC], &home, &st);
 	CU_ASSERT(wrote(&up[0], "id='k3'"));
+	/* A reply node2 gave back (RETURN: its upstream closed before the
+	 * bytes were confirmed, or it is suspended) leaves by this node's
+	 * upstream, not by node2's queue: the server cluster reaches kim. */
+	reach[1] = true;
+	stanza(&st, &b, "<message from='room@muc.example.test' "
+	    "to='kim@example.test/k' id='k4'/>");
+	route_requeue(&comps[MUC], qent_new(&st, loop_now()), false, 1);
+	CU_ASSERT_EQUAL(comps[MUC].to_up.count, 1);
+	route_flush_up(&comps[MUC]);
+	CU_ASSERT(wrote(&up[0], "id='k4'"));
+	CU_ASSERT_EQUAL(comps[MUC].to_up.count, 0);
+	CU_ASSERT_EQUAL(nsent, 0);
 	/* pubsub's home is node2: available when node2 says so, gone when
 	 * its link goes. */
 	reach[1] = hascomp[1] = true;
@@ -525,6 +539,40 @@ test_clustered_servers(void)
 	table = saved;
 }
 
+/* servers: clustered — a virtual node that unregistered (no home
+ * available) gives back a reply the home sent it, instead of holding it
+ * until queue-age and answering it to the real component as if the user
+ * were gone (seen against ejabberd: the replies in flight when the home
+ * stopped). */
+static void
+test_suspended_upstream_refuses_replies(void)
+{
+	struct vbuf b = { 0 };
+	struct xs_stanza st;
+	bool refused = false;
+	struct conn *dst;
+
+	setup();
+	reach[1] = true;
+	/* pubsub is virtual here (its home is node2). */
+	comps[PUBSUB].up_suspended = true;
+	up[1].flags &= ~C_READY;        /* closing handshake sent */
+	stanza(&st, &b, "<message from='pubsub.example.test' "
+	    "to='ola@example.test/o' id='u1'/>");
+	dst = route_from_peer(&comps[PUBSUB], NULL, &st, false, 1, &refused);
+	CU_ASSERT_PTR_NULL(dst);
+	CU_ASSERT(refused);
+	CU_ASSERT_EQUAL(comps[PUBSUB].to_up.count, 0);
+	/* An upstream merely down (the server restarts) keeps it. */
+	comps[PUBSUB].up_suspended = false;
+	refused = false;
+	route_from_peer(&comps[PUBSUB], NULL, &st, false, 1, &refused);
+	CU_ASSERT_FALSE(refused);
+	CU_ASSERT_EQUAL(comps[PUBSUB].to_up.count, 1);
+	vbuf_free(&b);
+	teardown();
+}
+
 UNIT_SUITE(route)
 {
 	UNIT_TEST(suite, test_routes_learned_and_used);
@@ -533,6 +581,7 @@ UNIT_SUITE(route)
 	UNIT_TEST(suite, test_restarted_home_waits_for_announcements);
 	UNIT_TEST(suite, test_stopping_refuses);
 	UNIT_TEST(suite, test_clustered_servers);
+	UNIT_TEST(suite, test_suspended_upstream_refuses_replies);
 	UNIT_TEST(suite, test_replay_when_component_leaves);
 	UNIT_TEST(suite, test_queued_flushed_and_expired);
 	UNIT_TEST(suite, test_local_home_changes_are_announced);
