@@ -166,6 +166,8 @@ static struct preauth peer_pa = {
 };
 static bool stopping;           /* peer_stop ran: no dialling, no accepting */
 static bool leaving;            /* peer_drain ran: this node is stopping */
+static bool upgrading;          /* ... to execute its next image: the
+                                 * listener stays open (held, node.c) */
 static struct link *dead_links;
 static struct vbuf scratch;
 
@@ -1325,8 +1327,10 @@ peer_start(void)
 static void
 stop_new_links(void)
 {
-	listener_close(peer_l);
-	peer_l = NULL;
+	if (!upgrading) {
+		listener_close(peer_l);
+		peer_l = NULL;
+	}
 	if (peers == NULL)
 		return;
 	for (uint16_t i = 0; i < table->nnodes; i++) {
@@ -1390,8 +1394,9 @@ peer_stop(void)
 }
 
 void
-peer_drain(void)
+peer_drain(bool upgrade)
 {
+	upgrading = upgrade;
 	leaving = true;
 	stop_new_links();
 	if (peers == NULL)
@@ -1406,6 +1411,17 @@ peer_drain(void)
 			send_ctl(p->link, PT_DRAIN, NULL, 0);
 		}
 	}
+}
+
+void
+peer_relink(void)
+{
+	upgrading = stopping = leaving = false;
+	if (peers == NULL)
+		return;
+	for (uint16_t i = 0; i < table->nnodes; i++)
+		if (peers[i].name != NULL)
+			dial_now(&peers[i].retry);
 }
 
 bool
