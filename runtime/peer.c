@@ -84,6 +84,13 @@
 /* Longest a link may take from TCP to both proofs (at most peer-timeout):
  * one round trip and two hashes for a real node. */
 #define PEER_AUTH_TIMEOUT_MS	5000
+/* A knock that arrives this soon after the link authenticated was sent
+ * before it: a node upgrading in place (SIGUSR2) holds its listener, and
+ * the knock its peer sent meanwhile waits in the backlog until the new
+ * image, which has dialled already, accepts it.  It must not close the
+ * fresh link (its unacknowledged frames would be sent twice).  A peer
+ * that really restarted that soon closed its end of the link anyway. */
+#define KNOCK_STALE_MS		1000
 
 enum link_state {
 	L_CONNECTING,   /* dialler: connect() in progress */
@@ -104,6 +111,7 @@ struct link {
 	uint8_t expect[PEER_MAC_LEN];   /* the proof we want from them */
 	char addr[80];              /* "127.0.0.1:5277", for logs */
 	uint64_t last_rx, last_tx;  /* loop_now() of the last frame */
+	uint64_t up_at;             /* loop_now() when it authenticated */
 	uint64_t ping_us;           /* mono_us() of the PING awaiting its
 	                             * PONG; 0 when none */
 	struct link *next_dead;
@@ -665,6 +673,13 @@ got_hello(struct link *l, const struct peer_frame *f)
 		vlog(VL_INFO, "peer %s (%s) asks to be dialled", name,
 		    l->addr);
 		refuse(l, "dial request");
+		if (p->link != NULL &&
+		    loop_now() - p->link->up_at < KNOCK_STALE_MS) {
+			vlog(VL_INFO, "peer %s: the link authenticated %llu ms "
+			    "ago; the knock predates it", name,
+			    (unsigned long long)(loop_now() - p->link->up_at));
+			return;
+		}
 		if (p->link != NULL)
 			conn_close(p->link->conn, "the peer restarted");
 		if (!stopping && !leaving && p->dialling == NULL) {
@@ -757,6 +772,7 @@ got_proof(struct link *l, const struct peer_frame *f)
 		p->dialling = NULL;
 	l->state = L_READY;
 	l->conn->flags |= C_READY;
+	l->up_at = loop_now();
 	p->link = l;
 	dlv_start(&p->dlv);
 	p->draining = p->drained = false;
