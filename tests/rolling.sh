@@ -239,6 +239,28 @@ for c in "${CHANGES[@]}"; do
 	echo "$c-end $(now)" >>"$W/phases"
 done
 
+# An upgrade whose execve() fails (an executable file that is no program)
+# after the drain: node1, the MUC's home, stays on its running image,
+# links again and goes on serving; the traffic is accounted as a change.
+echo "== roll badexec (a new binary that cannot be executed, on node1)"
+echo "badexec $(now)" >>"$W/phases"
+LINKS0[1]=$(grep -c ': authenticated (' "$W/runtime-node1.log")
+cp "$W/run/vcomp-node1" "$W/good-node1"
+printf 'not a program\n' >"$W/run/.vcomp-node1.new"
+chmod 755 "$W/run/.vcomp-node1.new"
+mv -f "$W/run/.vcomp-node1.new" "$W/run/vcomp-node1"
+kill -USR2 "${RT_PID[1]}"
+if it_wait_count "$W/runtime-node1.log" 'resumed on the running image' 1 10 &&
+    rt_links 1; then
+	it_pass "badexec: a failed execve() leaves node1 on its image, linked"
+else
+	it_fail "badexec: a failed execve() leaves node1 on its image, linked" \
+	    "$W/runtime-node1.log"
+fi
+mv -f "$W/good-node1" "$W/run/vcomp-node1"
+sleep 1
+echo "badexec-end $(now)" >>"$W/phases"
+
 touch "$STOP"
 for i in 0 1 2; do
 	wait "${FLOOD[$i]}" 2>/dev/null
