@@ -967,6 +967,7 @@ read_handover(struct handover *h)
 	char why[256], *buf, *end;
 	long fd;
 	size_t n;
+	bool ok;
 
 	if (v == NULL)
 		return false;
@@ -979,15 +980,18 @@ read_handover(struct handover *h)
 		refuse_inherited();
 		return false;
 	}
-	if (handover_read(h, buf, n, node, why, sizeof why) < 0 ||
-	    (!fds_usable(h, why, sizeof why) && (handover_free(h), 1))) {
-		free(buf);
+	ok = handover_read(h, buf, n, node, why, sizeof why) == 0;
+	free(buf);
+	if (ok && !fds_usable(h, why, sizeof why)) {
+		handover_free(h);
+		ok = false;
+	}
+	if (!ok) {
 		vlog(VL_ERR, "upgrade: handover state refused (%s); starting "
 		    "fresh", why);
 		refuse_inherited();
 		return false;
 	}
-	free(buf);
 	for (size_t i = 0; i < h->nlisteners; i++)
 		(void)listener_inherit(h->listeners[i].fd);
 	return true;
