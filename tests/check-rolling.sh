@@ -341,4 +341,28 @@ else
 	it_pass "no link was refused during the rolls"
 fi
 
+# Every runtime, upgraded in place up to ten times, stops cleanly on
+# SIGTERM; under SAN=1 no sanitizer report (leaks are reported at exit,
+# and every image but the last ended in execve()).
+it_kill "$MUC_PID"
+bad=
+for n in 1 2 3; do kill -TERM "${RT_PID[$n]}" 2>/dev/null; done
+for n in 1 2 3; do
+	it_wait_exit "${RT_PID[$n]}" 12 && [ "$IT_RC" = 0 ] || bad="$bad node$n"
+done
+if [ -z "$bad" ]; then
+	it_pass "SIGTERM after the upgrades: every runtime exits 0"
+else
+	it_fail "SIGTERM after the upgrades: every runtime exits 0 (not:$bad)" \
+	    "$W"/runtime-node*.log
+fi
+if [ "${SAN:-}" = 1 ]; then
+	if it_san_reports "$W"/runtime-node*.log; then
+		it_fail "sanitizers: reports in the runtimes' logs" \
+		    "$W"/runtime-node*.log
+	else
+		it_pass "sanitizers: no report in the runtimes' logs"
+	fi
+fi
+
 it_summary
