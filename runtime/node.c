@@ -66,6 +66,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "notify.h"
@@ -297,7 +298,17 @@ begin_upgrade(void)
 		    "at start");
 		return;
 	}
-	(void)notify_send("RELOADING=1");
+	{
+		/* systemd (253+) wants the reload's start time with it. */
+		struct timespec ts;
+		char msg[64];
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		snprintf(msg, sizeof msg, "RELOADING=1\nMONOTONIC_USEC=%llu",
+		    (unsigned long long)ts.tv_sec * 1000000ULL +
+		    (unsigned long long)ts.tv_nsec / 1000);
+		(void)notify_send(msg);
+	}
 	notify_status("upgrading in place");
 	vlog(VL_INFO, "upgrade: draining the peer links (at most %" PRIu32
 	    " ms), then executing %s", table->limits.drain_ms, self_exe);
@@ -1126,7 +1137,8 @@ node_run(const struct node_opts *o)
 	 * only while a home of it is available (home_availability). */
 	for (size_t i = 0; i < ncomps; i++) {
 		if (table->servers == VC_SERVERS_CLUSTERED &&
-		    comps[i].vc->role == VC_ROLE_VIRTUAL)
+		    comps[i].vc->role == VC_ROLE_VIRTUAL &&
+		    comps[i].up == NULL)   /* not continued from an upgrade */
 			comps[i].up_suspended = true;
 		upstream_start(&comps[i]);
 	}
