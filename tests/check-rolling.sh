@@ -36,7 +36,7 @@
 #
 # Run by `make check` (check-integration) and alone by `make
 # check-rolling`, with VCOMPC, B, SAN and CC in the environment.
-# Takes about 60 s.
+# Takes about 90 s.
 set -u
 . "$(dirname "$0")/integration/lib.sh"
 it_node_env
