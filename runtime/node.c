@@ -414,7 +414,7 @@ exec_upgrade(void)
 	struct vbuf b = { 0 };
 	char num[16];
 	int fd, e;
-	size_t off = 0;
+	size_t off = 0, in = 0, out = 0;
 
 	timer_stop(&drain_deadline);
 	timer_stop(&drain_tick);
@@ -454,9 +454,14 @@ exec_upgrade(void)
 		resume_upgrade();
 		return;
 	}
-	vlog(VL_INFO, "upgrade: executing %s with %zu session(s), %zu "
-	    "listener(s) and %zu queued stanza(s)", self_exe, h.nconns,
-	    h.nlisteners, h.nstanzas);
+	for (size_t i = 0; i < h.nconns; i++) {
+		in += h.conns[i].in.len;
+		out += h.conns[i].out.len;
+	}
+	vlog(VL_INFO, "upgrade: executing %s with %zu session(s) (%zu "
+	    "byte(s) read but not yet a stanza, %zu not yet written), %zu "
+	    "listener(s) and %zu queued stanza(s)", self_exe, h.nconns, in,
+	    out, h.nlisteners, h.nstanzas);
 	snprintf(num, sizeof num, "%d", fd);
 	set_cloexec(&h, 0);
 	setenv(HANDOVER_ENV, num, 1);
