@@ -613,7 +613,7 @@ print_plan(struct plan *p)
 		printf("cannot roll without an outage: %d problem%s (see the errors)\n",
 		       p->refused, p->refused == 1 ? "" : "s");
 	else
-		printf("can roll one node at a time: SIGTERM, swap the binary, start, wait until its links are up, next\n");
+		printf("can roll one node at a time: install the binary over the running one, SIGUSR2 (upgrade in place), wait until its links are up, next\n");
 }
 
 int

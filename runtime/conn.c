@@ -69,6 +69,11 @@ static int nobservers;
 static struct conn *pending;   /* connections with output to write */
 static struct conn *reaplist;  /* closed connections to free */
 static struct listener *dead_listeners;  /* closed listeners to free */
+struct listener *listener_all;
+/* Listening sockets an earlier image handed over (listener_inherit), not
+ * yet adopted by listener_open. */
+static int *inherited;
+static size_t ninherited;
 
 static void conn_event(void *arg, uint32_t events);
 
@@ -566,6 +571,37 @@ conn_reap(void)
 	}
 }
 
+const char *
+conn_unsent(const struct conn *c, size_t *len)
+{
+	*len = c->out.len - c->ooff;
+	return c->out.p + c->ooff;
+}
+
+static void
+bye_input(struct conn *c, const char *p, size_t n)
+{
+	(void)c, (void)p, (void)n;
+}
+
+static const struct conn_ops bye_ops = { .input = bye_input };
+
+void
+conn_bye_fd(int fd, const char *name, const void *first, size_t n)
+{
+	struct conn *c;
+
+	(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
+	(void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	c = conn_new(fd, CK_HOME, &bye_ops, NULL, false, 4096);
+	if (c == NULL)
+		return;
+	snprintf(c->name, sizeof c->name, "%s", name);
+	if (n > 0)
+		conn_send(c, first, n);
+	conn_close_stream(c);
+}
+
 void
 conn_close_all(void)
 {
@@ -643,17 +679,118 @@ listener_event(void *arg, uint32_t events)
 	}
 }
 
+static struct listener *
+listener_wrap(int fd, const char *host, uint16_t port, const char *what,
+    void (*accept_fn)(int fd, const char *peer), const char *how)
+{
+	struct listener *l = xcalloc(1, sizeof *l);
+
+	snprintf(l->name, sizeof l->name, "%s", what);
+	l->accept = accept_fn;
+	if (io_add(&l->io, fd, EPOLLIN, listener_event, l) < 0) {
+		close(fd);
+		free(l);
+		return NULL;
+	}
+	l->next = listener_all;
+	listener_all = l;
+	vlog(VL_INFO, "%s: %s on %s:%u", what, how, host, port);
+	return l;
+}
+
+/* Same family, port and address (the whole sockaddr for IPv4/IPv6). */
+static bool
+same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family)
+		return false;
+	if (a->ss_family == AF_INET) {
+		const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
+
+		return x->sin_port == y->sin_port &&
+		    x->sin_addr.s_addr == y->sin_addr.s_addr;
+	}
+	if (a->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
+
+		return x->sin6_port == y->sin6_port &&
+		    memcmp(&x->sin6_addr, &y->sin6_addr, sizeof x->sin6_addr) == 0;
+	}
+	return false;
+}
+
+/* An inherited listening socket bound to ss, taken from the pool; -1
+ * when there is none. */
+static int
+take_inherited(const struct sockaddr_storage *ss, socklen_t len)
+{
+	(void)len;
+	for (size_t i = 0; i < ninherited; i++) {
+		struct sockaddr_storage a;
+		socklen_t alen = sizeof a;
+		int fd = inherited[i];
+
+		if (getsockname(fd, (struct sockaddr *)&a, &alen) < 0 ||
+		    !same_addr(&a, ss))
+			continue;
+		inherited[i] = inherited[--ninherited];
+		return fd;
+	}
+	return -1;
+}
+
+int
+listener_inherit(int fd)
+{
+	int acc = 0;
+	socklen_t alen = sizeof acc;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &alen) < 0 ||
+	    !acc) {
+		vlog(VL_ERR, "upgrade: inherited descriptor %d is not a "
+		    "listening socket; closed", fd);
+		close(fd);
+		return -1;
+	}
+	(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
+	(void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	inherited = xrealloc(inherited, (ninherited + 1) * sizeof *inherited);
+	inherited[ninherited++] = fd;
+	return 0;
+}
+
+void
+listener_inherit_done(void)
+{
+	for (size_t i = 0; i < ninherited; i++) {
+		vlog(VL_INFO, "upgrade: an inherited listening socket has no "
+		    "address in this table; closed");
+		close(inherited[i]);
+	}
+	free(inherited);
+	inherited = NULL;
+	ninherited = 0;
+}
+
+void
+listener_hold(struct listener *l, bool hold)
+{
+	io_want(&l->io, hold ? 0 : EPOLLIN);
+}
+
 struct listener *
 listener_open(const char *host, uint16_t port, const char *what,
     void (*accept_fn)(int fd, const char *peer))
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
-	struct listener *l;
 	int fd, one = 1;
 
 	if (resolve(host, port, &ss, &len) < 0)
 		return NULL;
+	if ((fd = take_inherited(&ss, len)) >= 0)
+		return listener_wrap(fd, host, port, what, accept_fn,
+		    "adopted from the previous image, listening");
 	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 	    0);
 	if (fd < 0) {
@@ -668,16 +805,7 @@ listener_open(const char *host, uint16_t port, const char *what,
 		close(fd);
 		return NULL;
 	}
-	l = xcalloc(1, sizeof *l);
-	snprintf(l->name, sizeof l->name, "%s", what);
-	l->accept = accept_fn;
-	if (io_add(&l->io, fd, EPOLLIN, listener_event, l) < 0) {
-		close(fd);
-		free(l);
-		return NULL;
-	}
-	vlog(VL_INFO, "%s: listening on %s:%u", what, host, port);
-	return l;
+	return listener_wrap(fd, host, port, what, accept_fn, "listening");
 }
 
 void
@@ -690,6 +818,12 @@ listener_close(struct listener *l)
 	fd = l->io.fd;
 	io_del(&l->io);
 	close(fd);
+	for (struct listener **pp = &listener_all; *pp != NULL;
+	    pp = &(*pp)->next)
+		if (*pp == l) {
+			*pp = l->next;
+			break;
+		}
 	/* Not freed here: a later event of the current batch may still
 	 * point at l (a SIGTERM and a connection attempt reported together:
 	 * the signal handler closes the listener first).  The loop skips

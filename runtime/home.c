@@ -114,6 +114,8 @@ home_stream_open(void *ud, const struct xs_attr *attrs, size_t nattrs)
 	struct comp *c;
 	char text[1200], peer[sizeof conn->name];
 
+	if (conn->state != H_WAIT_HEADER)
+		return;     /* a stream adopted from the previous image */
 	if (ns == NULL || strcmp(ns, NS_COMPONENT_ACCEPT) != 0) {
 		vlog(VL_WARN, "%s: stream namespace is not %s", conn->name,
 		    NS_COMPONENT_ACCEPT);
@@ -315,6 +317,34 @@ home_accept(int fd, const char *peer)
 	conn->timer.arg = conn;
 	timer_arm(&conn->timer, HOME_AUTH_TIMEOUT_MS);
 	vlog(VL_DEBUG, "%s: connected", conn->name);
+}
+
+struct conn *
+home_adopt(struct comp *c, int fd, const char *hdr, size_t hdrlen)
+{
+	struct conn *conn;
+
+	conn = conn_new(fd, CK_HOME, &home_ops, c, false,
+	    table->limits.output_cap);
+	if (conn == NULL)
+		return NULL;
+	snprintf(conn->name, sizeof conn->name, "component %.60s (inherited)",
+	    c->vc->domain);
+	conn->xs = xs_new(&home_cb, conn, table->limits.max_stanza);
+	conn->state = H_READY;      /* the header's callback does nothing */
+	if (xs_prime(conn->xs, hdr, hdrlen) != XS_OK || c->home != NULL) {
+		vlog(VL_ERR, "%s: cannot continue the inherited stream; "
+		    "closing it", conn->name);
+		conn->owner = NULL;
+		conn->flags |= C_UNAUTH;    /* home_closed: not c's */
+		conn_end_stream(conn);
+		return NULL;
+	}
+	conn->flags |= C_READY;
+	c->home = conn;
+	vlog(VL_INFO, "%s: continued from the previous image", conn->name);
+	route_home_changed(c);
+	return conn;
 }
 
 int

@@ -29,7 +29,9 @@ usage(FILE *f, const char *prog)
 	    "  --version       print versions, the spec and its digest, the node\n"
 	    "  --help          print this help\n"
 	    "\n"
-	    "Signals: SIGTERM/SIGINT graceful shutdown, SIGUSR1 log the counters.\n"
+	    "Signals: SIGTERM/SIGINT graceful shutdown, SIGUSR1 log the counters,\n"
+	    "SIGUSR2 upgrade in place: execute this binary's path again (install\n"
+	    "the new binary there first), keeping the component sessions.\n"
 	    "See docs/runtime.md.\n",
 	    prog, prog, vcomp_table.nodes[vcomp_table.self].name,
 	    vcomp_table.nodes[vcomp_table.self].name);
@@ -89,5 +91,6 @@ main(int argc, char **argv)
 		usage(stderr, prog);
 		return 2;
 	}
+	o.argv = argv;
 	return node_run(&o);
 }

@@ -15,7 +15,20 @@
  * callbacks and nothing runs in signal context:
  *   SIGTERM, SIGINT  graceful shutdown; a second one stops at once;
  *   SIGUSR1          log the counters;
+ *   SIGUSR2          upgrade in place (below);
  *   SIGPIPE          ignored (a write to a dead peer is an EPIPE error).
+ *
+ * Upgrading in place (SIGUSR2; docs/runtime.md, "Upgrading in place"):
+ * the XEP-0114 sessions survive a binary swap, so the node's server never
+ * answers its users for a missing component.  PH_UPGRADE_DRAIN: listeners
+ * held (connections wait in the backlog), the XEP-0114 sessions no longer
+ * read (C_HELD), stats clients closed, the peer links drained as for
+ * SIGTERM (bounded by limits.drain_ms); PH_UPGRADE_LINKS: BYE on the links,
+ * until they closed (UPGRADE_LINKS_MS at most); then the state is written
+ * to a memfd (handover.c) and the executable the node was started from is
+ * executed again, same pid, same argv, VCOMP_HANDOVER naming the memfd.
+ * The new image adopts the listeners and sessions (adopt_handover) and
+ * links again.  When execve() fails the old image resumes (resume_upgrade).
  *
  * Shutdown drains first (begin_shutdown, drain_step; docs/cluster.md,
  * "Stopping a node"), so that nothing another node already delivered is
@@ -37,15 +50,23 @@
  * Ownership: comps[] and the secrets in it are allocated here and freed
  * when node_run returns.
  */
+#define _GNU_SOURCE         /* memfd_create */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "notify.h"
@@ -57,15 +78,27 @@
  * handshake. */
 #define SECRET_MIN_LEN	16
 
+/* How long an upgrade waits, after the drain, for the links' BYE to be
+ * written and their connections to close before executing anyway. */
+#define UPGRADE_LINKS_MS	1000
+
 static struct io sig_io;
 static struct timer grace, drain_deadline, drain_tick;
-/* Where a SIGTERM's drain is (docs/runtime.md, "Signals"). */
+/* Where a SIGTERM's drain or a SIGUSR2's upgrade is (docs/runtime.md,
+ * "Signals"). */
 static enum {
 	PH_RUNNING,         /* no signal yet */
 	PH_COMPONENTS,      /* real components closing, peers draining */
 	PH_UPSTREAMS,       /* upstreams closing, still read */
 	PH_FINAL,           /* links said BYE, queues answered, grace */
+	PH_UPGRADE_DRAIN,   /* SIGUSR2: sessions held, peers draining */
+	PH_UPGRADE_LINKS,   /* SIGUSR2: links said BYE, closing */
 } phase;
+/* The executable this process was started from (/proc/self/exe at start,
+ * before anything could replace it) and its argv: SIGUSR2 executes them
+ * again. */
+static char *self_exe;
+static char **self_argv;
 
 static void
 grace_over(struct timer *t)
@@ -140,7 +173,8 @@ status_update(void)
 static void
 drain_ticked(struct timer *t)
 {
-	if (phase == PH_COMPONENTS || phase == PH_UPSTREAMS)
+	if (phase == PH_COMPONENTS || phase == PH_UPSTREAMS ||
+	    phase == PH_UPGRADE_DRAIN || phase == PH_UPGRADE_LINKS)
 		timer_arm(t, DRAIN_TICK_MS);
 }
 
@@ -159,18 +193,46 @@ home_availability(struct comp *c, bool available)
 		upstream_suspend(c);
 }
 
+static void links_closed(void);
+
 static void
 drain_over(struct timer *t)
 {
+	if (phase == PH_UPGRADE_DRAIN) {
+		vlog(VL_WARN, "upgrade: drain limit (%" PRIu32 " ms) reached, "
+		    "peers still busy; closing the links",
+		    table->limits.drain_ms);
+		peer_stop();
+		phase = PH_UPGRADE_LINKS;
+		timer_arm(&drain_deadline, UPGRADE_LINKS_MS);
+		return;
+	}
+	if (phase == PH_UPGRADE_LINKS) {
+		vlog(VL_WARN, "upgrade: links still closing after %d ms; "
+		    "executing now", UPGRADE_LINKS_MS);
+		links_closed();
+		return;
+	}
 	vlog(VL_WARN, "shutdown: drain limit (%" PRIu32 " ms) reached; %s",
 	    table->limits.drain_ms, phase == PH_COMPONENTS ? "real components or peers "
 	    "still busy" : "upstreams or peers still busy");
 	finish_shutdown();
 }
 
+static void resume_held(void);
+
 static void
 begin_shutdown(void)
 {
+	if (phase == PH_UPGRADE_DRAIN || phase == PH_UPGRADE_LINKS) {
+		/* The upgrade is abandoned: the held sessions are read
+		 * again and closed as on any stop. */
+		vlog(VL_WARN, "stop requested during an upgrade: stopping now");
+		resume_held();
+		route_stopping = true;
+		finish_shutdown();
+		return;
+	}
 	if (phase != PH_RUNNING) {
 		vlog(VL_WARN, "second signal: stopping now");
 		if (phase != PH_FINAL)
@@ -190,12 +252,227 @@ begin_shutdown(void)
 	 * to send nothing more here and to keep the replies for this
 	 * node's users until it is back. */
 	route_stopping = true;
-	peer_drain();
+	peer_drain(false);
 	phase = PH_COMPONENTS;
 	drain_deadline.fn = drain_over;
 	timer_arm(&drain_deadline, table->limits.drain_ms);
 	drain_tick.fn = drain_ticked;
 	timer_arm(&drain_tick, DRAIN_TICK_MS);
+}
+
+
+/* ------------------------------------------------- upgrading in place */
+
+/* Every XEP-0114 session held for the upgrade is read again. */
+static void
+resume_held(void)
+{
+	for (struct conn *c = conn_all; c != NULL; c = c->next)
+		if (c->flags & C_HELD) {
+			c->flags &= ~C_HELD;
+			conn_resume(c);
+		}
+}
+
+static void
+hold_listeners(bool hold)
+{
+	for (struct listener *l = listener_all; l != NULL; l = l->next)
+		listener_hold(l, hold);
+}
+
+/* SIGUSR2, first step: no new work (listeners held, sessions not read,
+ * stats clients closed); the peers are told DRAIN, as on SIGTERM. */
+static void
+begin_upgrade(void)
+{
+	if (phase != PH_RUNNING) {
+		vlog(VL_WARN, "SIGUSR2 ignored: %s", phase >= PH_UPGRADE_DRAIN ?
+		    "already upgrading" : "stopping");
+		return;
+	}
+	if (self_exe == NULL || access(self_exe, X_OK) != 0) {
+		vlog(VL_ERR, "upgrade: cannot execute %s: %s; staying on the "
+		    "running image", self_exe ? self_exe : "(unknown path)",
+		    self_exe ? strerror(errno) : "/proc/self/exe unreadable "
+		    "at start");
+		return;
+	}
+	{
+		/* systemd (253+) wants the reload's start time with it. */
+		struct timespec ts;
+		char msg[64];
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		snprintf(msg, sizeof msg, "RELOADING=1\nMONOTONIC_USEC=%llu",
+		    (unsigned long long)ts.tv_sec * 1000000ULL +
+		    (unsigned long long)ts.tv_nsec / 1000);
+		(void)notify_send(msg);
+	}
+	notify_status("upgrading in place");
+	vlog(VL_INFO, "upgrade: draining the peer links (at most %" PRIu32
+	    " ms), then executing %s", table->limits.drain_ms, self_exe);
+	hold_listeners(true);
+	/* Nothing reconnects from here (upstream.c checks it). */
+	route_stopping = true;
+	for (struct conn *c = conn_all, *next; c != NULL; c = next) {
+		next = c->next;
+		if (c->kind == CK_STATS ||
+		    (c->kind == CK_HOME && !(c->flags & C_READY)))
+			conn_close(c, NULL);
+	}
+	for (size_t i = 0; i < ncomps; i++) {
+		struct conn *x[2] = { comps[i].up, comps[i].home };
+
+		upstream_hold(&comps[i]);
+		for (int k = 0; k < 2; k++)
+			if (x[k] != NULL && (x[k]->flags & C_READY) &&
+			    !(x[k]->flags & C_HELD)) {
+				x[k]->flags |= C_HELD;
+				conn_pause(x[k]);
+			}
+	}
+	/* Stanzas from the peers that cannot be written at once go back
+	 * to them (route_stopping: they resend once linked to the next
+	 * image). */
+	peer_drain(true);
+	phase = PH_UPGRADE_DRAIN;
+	drain_deadline.fn = drain_over;
+	timer_arm(&drain_deadline, table->limits.drain_ms);
+	drain_tick.fn = drain_ticked;
+	timer_arm(&drain_tick, DRAIN_TICK_MS);
+}
+
+/* The session c, continued by the next image: fd, saved stream state. */
+static void
+save_session(struct handover *h, struct conn *c, uint8_t kind)
+{
+	struct ho_conn *hc;
+	const char *p;
+	size_t n;
+
+	if (c == NULL || !(c->flags & C_READY) || (c->flags & C_DEAD) ||
+	    c->xs == NULL)
+		return;
+	hc = handover_add_conn(h);
+	hc->kind = kind;
+	hc->fd = c->io.fd;
+	hc->comp_id = ((struct comp *)c->owner)->vc->id;
+	hc->domain = xstrdup(((struct comp *)c->owner)->vc->domain);
+	p = xs_header(c->xs, &n);
+	vbuf_add(&hc->hdr, p, n);
+	p = xs_pending(c->xs, &n);
+	vbuf_add(&hc->in, p, n);
+	p = conn_unsent(c, &n);
+	vbuf_add(&hc->out, p, n);
+}
+
+static uint8_t
+listener_kind(const struct listener *l)
+{
+	if (strncmp(l->name, "peer", 4) == 0)
+		return HO_L_PEER;
+	if (strncmp(l->name, "stats", 5) == 0)
+		return HO_L_STATS;
+	return HO_L_HOME;
+}
+
+/* Every descriptor the state names keeps (0) or loses (1) FD_CLOEXEC. */
+static void
+set_cloexec(const struct handover *h, int on)
+{
+	for (size_t i = 0; i < h->nlisteners; i++)
+		(void)fcntl(h->listeners[i].fd, F_SETFD, on ? FD_CLOEXEC : 0);
+	for (size_t i = 0; i < h->nconns; i++)
+		(void)fcntl(h->conns[i].fd, F_SETFD, on ? FD_CLOEXEC : 0);
+}
+
+/* An upgrade whose execve() failed: the old image goes on serving. */
+static void
+resume_upgrade(void)
+{
+	timer_stop(&drain_deadline);
+	timer_stop(&drain_tick);
+	route_stopping = false;
+	phase = PH_RUNNING;
+	hold_listeners(false);
+	resume_held();
+	for (size_t i = 0; i < ncomps; i++)
+		upstream_start(&comps[i]);
+	peer_relink();
+	route_homes_changed();
+	notify_ready();
+	vlog(VL_WARN, "upgrade: failed; resumed on the running image");
+}
+
+/* Writes the state and executes the new image.  Returns only when that
+ * failed (logged, the old image resumed). */
+static void
+exec_upgrade(void)
+{
+	struct handover h = { 0 };
+	struct vbuf b = { 0 };
+	char num[16];
+	int fd, e;
+	size_t off = 0, in = 0, out = 0;
+
+	timer_stop(&drain_deadline);
+	timer_stop(&drain_tick);
+	conn_flush();
+	h.node = xstrdup(table->nodes[table->self].name);
+	for (struct listener *l = listener_all; l != NULL; l = l->next) {
+		struct ho_listener *hl = handover_add_listener(&h);
+
+		hl->kind = listener_kind(l);
+		hl->fd = l->io.fd;
+	}
+	for (size_t i = 0; i < ncomps; i++) {
+		save_session(&h, comps[i].up, HO_C_UPSTREAM);
+		save_session(&h, comps[i].home, HO_C_HOME);
+	}
+	route_handover_save(&h);
+	handover_write(&h, &b);
+	fd = memfd_create("vcomp-handover", 0);
+	while (fd >= 0 && off < b.len) {
+		ssize_t w = write(fd, b.p + off, b.len - off);
+
+		if (w <= 0) {
+			close(fd);
+			fd = -1;
+			break;
+		}
+		off += (size_t)w;
+	}
+	vbuf_free(&b);
+	if (fd < 0 || lseek(fd, 0, SEEK_SET) != 0) {
+		e = errno;
+		vlog(VL_ERR, "upgrade: cannot write the handover state: %s",
+		    strerror(e));
+		handover_free(&h);
+		if (fd >= 0)
+			close(fd);
+		resume_upgrade();
+		return;
+	}
+	for (size_t i = 0; i < h.nconns; i++) {
+		in += h.conns[i].in.len;
+		out += h.conns[i].out.len;
+	}
+	vlog(VL_INFO, "upgrade: executing %s with %zu session(s) (%zu "
+	    "byte(s) read but not yet a stanza, %zu not yet written), %zu "
+	    "listener(s) and %zu queued stanza(s)", self_exe, h.nconns, in,
+	    out, h.nlisteners, h.nstanzas);
+	snprintf(num, sizeof num, "%d", fd);
+	set_cloexec(&h, 0);
+	setenv(HANDOVER_ENV, num, 1);
+	execv(self_exe, self_argv);
+	e = errno;
+	unsetenv(HANDOVER_ENV);
+	set_cloexec(&h, 1);
+	close(fd);
+	handover_free(&h);
+	vlog(VL_ERR, "upgrade: cannot execute %s: %s", self_exe, strerror(e));
+	resume_upgrade();
 }
 
 /* Moves the drain on when its step is done (called before sleeping). */
@@ -245,9 +522,36 @@ drain_step(void)
 		vlog(VL_INFO, "shutdown: drained");
 		finish_shutdown();
 		return;
+	case PH_UPGRADE_DRAIN:
+		/* Every peer said DRAINED and nothing is in flight: BYE. */
+		if (!peer_drained())
+			return;
+		vlog(VL_INFO, "upgrade: peer links drained");
+		peer_stop();
+		phase = PH_UPGRADE_LINKS;
+		timer_arm(&drain_deadline, UPGRADE_LINKS_MS);
+		return;
+	case PH_UPGRADE_LINKS:
+		for (struct conn *c = conn_all; c != NULL; c = c->next)
+			if (c->kind == CK_PEER || c->kind == CK_STATS)
+				return;
+		links_closed();
+		return;
 	default:
 		return;
 	}
+}
+
+/* The links are closed (or closing too long): on to the next image. */
+static void
+links_closed(void)
+{
+	for (struct conn *c = conn_all, *next; c != NULL; c = next) {
+		next = c->next;
+		if (c->kind == CK_PEER || c->kind == CK_STATS)
+			conn_close(c, NULL);
+	}
+	exec_upgrade();
 }
 
 /*
@@ -297,6 +601,10 @@ signal_event(void *arg, uint32_t events)
 		case SIGUSR1:
 			stats_log();
 			break;
+		case SIGUSR2:
+			vlog(VL_INFO, "received %s", strsignal((int)si.ssi_signo));
+			begin_upgrade();
+			break;
 		}
 	}
 }
@@ -312,6 +620,7 @@ setup_signals(void)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGUSR2);
 	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0) {
 		vlog(VL_ERR, "sigprocmask: %s", strerror(errno));
 		return -1;
@@ -566,10 +875,226 @@ release(void)
 	ncomps = 0;
 }
 
+
+/* ------------------------------------- the new image: adopting a state */
+
+/* A state that cannot be used: every socket this process inherited is
+ * let go politely (listeners closed, streams ended with
+ * </stream:stream>), so that nothing leaks and no peer hangs. */
+static void
+refuse_inherited(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *de;
+	int fds[1024];
+	size_t n = 0;
+
+	if (d == NULL)
+		return;
+	while ((de = readdir(d)) != NULL && n < sizeof fds / sizeof fds[0]) {
+		char *end;
+		long fd = strtol(de->d_name, &end, 10);
+		struct stat st;
+
+		if (*end != '\0' || fd < 3 || fd == dirfd(d) ||
+		    fstat((int)fd, &st) < 0 || !S_ISSOCK(st.st_mode) ||
+		    (fcntl((int)fd, F_GETFD) & FD_CLOEXEC))
+			continue;
+		fds[n++] = (int)fd;
+	}
+	closedir(d);
+	for (size_t i = 0; i < n; i++) {
+		int acc = 0;
+		socklen_t len = sizeof acc;
+
+		if (getsockopt(fds[i], SOL_SOCKET, SO_ACCEPTCONN, &acc,
+		    &len) == 0 && acc)
+			close(fds[i]);
+		else
+			conn_bye_fd(fds[i], "inherited stream", NULL, 0);
+	}
+	if (n > 0)
+		vlog(VL_WARN, "upgrade: %zu inherited socket(s) closed", n);
+}
+
+/* Reads the whole state from fd (then closed) into a malloc'd buffer. */
+static char *
+slurp(int fd, size_t *n)
+{
+	struct vbuf b = { 0 };
+	char chunk[65536];
+	ssize_t r;
+
+	while ((r = read(fd, chunk, sizeof chunk)) > 0 &&
+	    b.len <= HANDOVER_MAX_BYTES)
+		vbuf_add(&b, chunk, (size_t)r);
+	close(fd);
+	*n = b.len;
+	if (r < 0 || b.len > HANDOVER_MAX_BYTES) {
+		vbuf_free(&b);
+		return NULL;
+	}
+	return b.p != NULL ? b.p : xcalloc(1, 1);
+}
+
+/* Are the state's descriptors open sockets, each named once? */
+static bool
+fds_usable(const struct handover *h, char *why, size_t whylen)
+{
+	size_t n = h->nlisteners + h->nconns;
+	int *all = xcalloc(n ? n : 1, sizeof *all);
+	bool ok = true;
+
+	for (size_t i = 0; i < h->nlisteners; i++)
+		all[i] = h->listeners[i].fd;
+	for (size_t i = 0; i < h->nconns; i++)
+		all[h->nlisteners + i] = h->conns[i].fd;
+	for (size_t i = 0; i < n && ok; i++) {
+		struct stat st;
+
+		if (fstat(all[i], &st) < 0 || !S_ISSOCK(st.st_mode)) {
+			snprintf(why, whylen, "descriptor %d is not an open "
+			    "socket", all[i]);
+			ok = false;
+		}
+		for (size_t j = 0; j < i && ok; j++)
+			if (all[j] == all[i]) {
+				snprintf(why, whylen, "descriptor %d named "
+				    "twice", all[i]);
+				ok = false;
+			}
+	}
+	free(all);
+	return ok;
+}
+
+/*
+ * At start: when $VCOMP_HANDOVER names a state, reads and checks it (the
+ * variable is unset and the memfd closed either way).  Returns true with
+ * *h filled and its listeners in conn.c's pool (listener_open adopts
+ * them); false when there is none or it was refused (logged, inherited
+ * sockets let go: the node starts fresh).
+ */
+static bool
+read_handover(struct handover *h)
+{
+	const char *v = getenv(HANDOVER_ENV);
+	const char *node = table->nodes[table->self].name;
+	char why[256], *buf, *end;
+	long fd;
+	size_t n;
+	bool ok;
+
+	if (v == NULL)
+		return false;
+	fd = strtol(v, &end, 10);
+	unsetenv(HANDOVER_ENV);
+	if (*end != '\0' || fd < 3 || fd > INT_MAX ||
+	    (buf = slurp((int)fd, &n)) == NULL) {
+		vlog(VL_ERR, "upgrade: cannot read the handover state; "
+		    "starting fresh");
+		refuse_inherited();
+		return false;
+	}
+	ok = handover_read(h, buf, n, node, why, sizeof why) == 0;
+	free(buf);
+	if (ok && !fds_usable(h, why, sizeof why)) {
+		handover_free(h);
+		ok = false;
+	}
+	if (!ok) {
+		vlog(VL_ERR, "upgrade: handover state refused (%s); starting "
+		    "fresh", why);
+		refuse_inherited();
+		return false;
+	}
+	for (size_t i = 0; i < h->nlisteners; i++)
+		(void)listener_inherit(h->listeners[i].fd);
+	return true;
+}
+
+/* An inherited session whose component this table lacks (or no longer
+ * homes here): what waited toward its users is written, what waited for
+ * the component is answered as on a stop, then the stream ends. */
+static void
+let_go(const struct handover *h, const struct ho_conn *hc)
+{
+	struct vbuf b = { 0 };
+	char name[128];
+
+	vlog(VL_INFO, "upgrade: %s %s: not %s by this table; closing its "
+	    "stream", hc->kind == HO_C_UPSTREAM ? "upstream" : "component",
+	    hc->domain, hc->kind == HO_C_UPSTREAM ? "served" : "homed here");
+	vbuf_add(&b, hc->out.p, hc->out.len);
+	for (size_t i = 0; hc->kind == HO_C_UPSTREAM && i < h->nstanzas; i++) {
+		const struct ho_stanza *s = &h->stanzas[i];
+		struct xs_stanza st = { 0 };
+
+		if (s->comp_id != hc->comp_id || comp_find_id(s->comp_id))
+			continue;
+		if (s->queue == HO_Q_TO_UP) {
+			vbuf_add(&b, s->raw.p, s->raw.len);
+			continue;
+		}
+		if (s->queue != HO_Q_TO_HOME)
+			continue;
+		st.raw = s->raw.p;
+		st.raw_len = s->raw.len;
+		st.name = s->name;
+		st.ns = "";
+		st.from = s->from;
+		st.to = s->to;
+		st.id = s->id;
+		st.type = s->type;
+		st.text = "";
+		(void)bounce_build(&b, &st, hc->domain, BOUNCE_SHUTDOWN);
+	}
+	snprintf(name, sizeof name, "inherited %.100s", hc->domain);
+	conn_bye_fd(hc->fd, name, b.p, b.len);
+	vbuf_free(&b);
+}
+
+/* Continues every inherited session, then queues the stanzas again. */
+static void
+adopt_handover(const struct handover *h)
+{
+	size_t nsess = 0, nq;
+
+	for (size_t i = 0; i < h->nconns; i++) {
+		const struct ho_conn *hc = &h->conns[i];
+		struct comp *c = comp_find_id(hc->comp_id);
+		struct conn *conn = NULL;
+
+		if (c != NULL && hc->kind == HO_C_UPSTREAM && c->up == NULL)
+			conn = upstream_adopt(c, hc->fd, hc->hdr.p, hc->hdr.len);
+		else if (c != NULL && hc->kind == HO_C_HOME &&
+		    c->vc->role == VC_ROLE_HOME)
+			conn = home_adopt(c, hc->fd, hc->hdr.p, hc->hdr.len);
+		else {
+			let_go(h, hc);
+			continue;
+		}
+		if (conn == NULL)
+			continue;
+		(void)fcntl(hc->fd, F_SETFD, FD_CLOEXEC);
+		nsess++;
+		if (hc->out.len > 0)
+			conn_send(conn, hc->out.p, hc->out.len);
+		if (hc->in.len > 0)
+			conn->ops->input(conn, hc->in.p, hc->in.len);
+	}
+	nq = h->nstanzas - route_handover_restore(h);
+	vlog(VL_INFO, "upgraded in place: %zu of %zu session(s) continued, "
+	    "%zu queued stanza(s) and %zu user(s) seen carried over", nsess,
+	    h->nconns, nq, h->nseen);
+}
+
 int
 node_run(const struct node_opts *o)
 {
 	const char *node;
+	struct handover h;
+	bool handed;
 	int bad, warnings = 0;
 
 	if (table->version != VCOMP_TABLE_VERSION)
@@ -591,14 +1116,25 @@ node_run(const struct node_opts *o)
 		release();
 		return 0;
 	}
+	self_exe = realpath("/proc/self/exe", NULL);
+	self_argv = o->argv;
 	loop_init();
 	loop_before_sleep(before_sleep);
 	route_init();
 	route_observe_homes(home_availability);
+	handed = read_handover(&h);
 	if (setup_signals() < 0 || home_listen() < 0 || stats_listen() < 0 ||
 	    peer_start() < 0) {
+		if (handed)
+			handover_free(&h);
+		listener_inherit_done();
 		release();
 		return 1;
+	}
+	listener_inherit_done();
+	if (handed) {
+		adopt_handover(&h);
+		handover_free(&h);
 	}
 	vlog(VL_INFO, "node %s: %zu component(s), server %s:%u", node, ncomps,
 	    table->server.host, table->server.port);
@@ -606,12 +1142,15 @@ node_run(const struct node_opts *o)
 	 * only while a home of it is available (home_availability). */
 	for (size_t i = 0; i < ncomps; i++) {
 		if (table->servers == VC_SERVERS_CLUSTERED &&
-		    comps[i].vc->role == VC_ROLE_VIRTUAL)
+		    comps[i].vc->role == VC_ROLE_VIRTUAL &&
+		    comps[i].up == NULL)   /* not continued from an upgrade */
 			comps[i].up_suspended = true;
 		upstream_start(&comps[i]);
 	}
+	if (handed)
+		route_homes_changed();
 	/* Listeners are open and upstreams started: systemd (Type=notify)
-	 * may now consider the node up. */
+	 * may now consider the node up (after an upgrade: reloaded). */
 	notify_ready();
 	status_on = getenv("NOTIFY_SOCKET") != NULL;
 	(void)notify_watchdog_start();
@@ -621,5 +1160,7 @@ node_run(const struct node_opts *o)
 	stats_log();
 	vlog(VL_INFO, "stopped");
 	release();
+	free(self_exe);
+	self_exe = NULL;
 	return 0;
 }

@@ -84,6 +84,13 @@
 /* Longest a link may take from TCP to both proofs (at most peer-timeout):
  * one round trip and two hashes for a real node. */
 #define PEER_AUTH_TIMEOUT_MS	5000
+/* A knock that arrives this soon after the link authenticated was sent
+ * before it: a node upgrading in place (SIGUSR2) holds its listener, and
+ * the knock its peer sent meanwhile waits in the backlog until the new
+ * image, which has dialled already, accepts it.  It must not close the
+ * fresh link (its unacknowledged frames would be sent twice).  A peer
+ * that really restarted that soon closed its end of the link anyway. */
+#define KNOCK_STALE_MS		1000
 
 enum link_state {
 	L_CONNECTING,   /* dialler: connect() in progress */
@@ -104,6 +111,7 @@ struct link {
 	uint8_t expect[PEER_MAC_LEN];   /* the proof we want from them */
 	char addr[80];              /* "127.0.0.1:5277", for logs */
 	uint64_t last_rx, last_tx;  /* loop_now() of the last frame */
+	uint64_t up_at;             /* loop_now() when it authenticated */
 	uint64_t ping_us;           /* mono_us() of the PING awaiting its
 	                             * PONG; 0 when none */
 	struct link *next_dead;
@@ -166,6 +174,8 @@ static struct preauth peer_pa = {
 };
 static bool stopping;           /* peer_stop ran: no dialling, no accepting */
 static bool leaving;            /* peer_drain ran: this node is stopping */
+static bool upgrading;          /* ... to execute its next image: the
+                                 * listener stays open (held, node.c) */
 static struct link *dead_links;
 static struct vbuf scratch;
 
@@ -663,6 +673,13 @@ got_hello(struct link *l, const struct peer_frame *f)
 		vlog(VL_INFO, "peer %s (%s) asks to be dialled", name,
 		    l->addr);
 		refuse(l, "dial request");
+		if (p->link != NULL &&
+		    loop_now() - p->link->up_at < KNOCK_STALE_MS) {
+			vlog(VL_INFO, "peer %s: the link authenticated %llu ms "
+			    "ago; the knock predates it", name,
+			    (unsigned long long)(loop_now() - p->link->up_at));
+			return;
+		}
 		if (p->link != NULL)
 			conn_close(p->link->conn, "the peer restarted");
 		if (!stopping && !leaving && p->dialling == NULL) {
@@ -755,6 +772,7 @@ got_proof(struct link *l, const struct peer_frame *f)
 		p->dialling = NULL;
 	l->state = L_READY;
 	l->conn->flags |= C_READY;
+	l->up_at = loop_now();
 	p->link = l;
 	dlv_start(&p->dlv);
 	p->draining = p->drained = false;
@@ -1325,8 +1343,10 @@ peer_start(void)
 static void
 stop_new_links(void)
 {
-	listener_close(peer_l);
-	peer_l = NULL;
+	if (!upgrading) {
+		listener_close(peer_l);
+		peer_l = NULL;
+	}
 	if (peers == NULL)
 		return;
 	for (uint16_t i = 0; i < table->nnodes; i++) {
@@ -1390,8 +1410,9 @@ peer_stop(void)
 }
 
 void
-peer_drain(void)
+peer_drain(bool upgrade)
 {
+	upgrading = upgrade;
 	leaving = true;
 	stop_new_links();
 	if (peers == NULL)
@@ -1406,6 +1427,17 @@ peer_drain(void)
 			send_ctl(p->link, PT_DRAIN, NULL, 0);
 		}
 	}
+}
+
+void
+peer_relink(void)
+{
+	upgrading = stopping = leaving = false;
+	if (peers == NULL)
+		return;
+	for (uint16_t i = 0; i < table->nnodes; i++)
+		if (peers[i].name != NULL)
+			dial_now(&peers[i].retry);
 }
 
 bool

@@ -193,8 +193,8 @@ static void expire_up(struct timer *t);
 /* Queues st; bounces it when the queue is full.  While shutting down
  * nothing is queued any more: it is bounced at once. */
 static void
-enqueue(struct comp *c, struct queue *q, const struct xs_stanza *st,
-    bool to_home)
+enqueue_at(struct comp *c, struct queue *q, const struct xs_stanza *st,
+    bool to_home, uint64_t t)
 {
 	bool was_empty = q->head == NULL;
 
@@ -202,7 +202,7 @@ enqueue(struct comp *c, struct queue *q, const struct xs_stanza *st,
 		bounce(c, st, to_home, BOUNCE_SHUTDOWN);
 		return;
 	}
-	if (!queue_push(q, st, loop_now(), table->limits.queue_bytes)) {
+	if (!queue_push(q, st, t, table->limits.queue_bytes)) {
 		bounce(c, st, to_home, BOUNCE_OVERFLOW);
 		return;
 	}
@@ -214,10 +214,18 @@ enqueue(struct comp *c, struct queue *q, const struct xs_stanza *st,
 	}
 }
 
-/* Queues a reply for the users behind node n (nodeq[n]); bounced to the
- * real component when it does not fit. */
 static void
-enqueue_node(struct comp *c, uint16_t n, const struct xs_stanza *st)
+enqueue(struct comp *c, struct queue *q, const struct xs_stanza *st,
+    bool to_home)
+{
+	enqueue_at(c, q, st, to_home, loop_now());
+}
+
+/* Queues a reply for the users behind node n (nodeq[n]), stamped t;
+ * bounced to the real component when it does not fit. */
+static void
+enqueue_node_at(struct comp *c, uint16_t n, const struct xs_stanza *st,
+    uint64_t t)
 {
 	struct queue *q = &nodeq[n];
 	bool was_empty = q->head == NULL;
@@ -226,7 +234,7 @@ enqueue_node(struct comp *c, uint16_t n, const struct xs_stanza *st)
 		bounce(c, st, false, BOUNCE_SHUTDOWN);
 		return;
 	}
-	if (!queue_push(q, st, loop_now(), table->limits.queue_bytes)) {
+	if (!queue_push(q, st, t, table->limits.queue_bytes)) {
 		bounce(c, st, false, BOUNCE_OVERFLOW);
 		return;
 	}
@@ -234,6 +242,12 @@ enqueue_node(struct comp *c, uint16_t n, const struct xs_stanza *st)
 	c->st.queued++;
 	if (was_empty)
 		timer_at(&q->timer, q->head->t + table->limits.queue_age_ms);
+}
+
+static void
+enqueue_node(struct comp *c, uint16_t n, const struct xs_stanza *st)
+{
+	enqueue_node_at(c, n, st, loop_now());
 }
 
 /* The local real component takes new stanzas: connected, authenticated,
@@ -1082,4 +1096,147 @@ route_bounce_all(void)
 			free(e);
 		}
 	}
+}
+
+/* ------------------------------------------------ in-place upgrade */
+
+static void
+save_queue(struct handover *h, const struct queue *q, uint8_t kind,
+    uint32_t comp_id, const char *node)
+{
+	for (const struct qent *e = q->head; e != NULL; e = e->next) {
+		struct ho_stanza *s = handover_add_stanza(h);
+		struct xs_stanza st;
+
+		qent_stanza(e, &st);
+		s->queue = kind;
+		s->replayed = e->replayed;
+		s->comp_id = kind == HO_Q_NODE ? comps[e->comp].vc->id :
+		    comp_id;
+		s->node = node != NULL ? xstrdup(node) : NULL;
+		s->age_ms = loop_now() - e->t;
+		vbuf_add(&s->raw, st.raw, st.raw_len);
+		s->name = st.name != NULL ? xstrdup(st.name) : NULL;
+		s->from = st.from != NULL ? xstrdup(st.from) : NULL;
+		s->to = st.to != NULL ? xstrdup(st.to) : NULL;
+		s->id = st.id != NULL ? xstrdup(st.id) : NULL;
+		s->type = st.type != NULL ? xstrdup(st.type) : NULL;
+	}
+}
+
+struct seen_arg {
+	struct handover *h;
+	uint32_t comp_id;
+};
+
+static void
+save_seen(const char *jid, size_t len, uint16_t node, void *arg)
+{
+	struct seen_arg *a = arg;
+	struct ho_seen *s = handover_add_seen(a->h);
+
+	(void)node;
+	s->comp_id = a->comp_id;
+	s->jid = xmalloc(len + 1);
+	memcpy(s->jid, jid, len);
+	s->jid[len] = '\0';
+}
+
+void
+route_handover_save(struct handover *h)
+{
+	for (size_t i = 0; i < ncomps; i++) {
+		struct comp *c = &comps[i];
+
+		save_queue(h, &c->to_home, HO_Q_TO_HOME, c->vc->id, NULL);
+		save_queue(h, &c->to_up, HO_Q_TO_UP, c->vc->id, NULL);
+		if (seen != NULL && seen[i] != NULL) {
+			struct seen_arg a = { h, c->vc->id };
+
+			rroutes_each(seen[i], save_seen, &a);
+		}
+	}
+	for (uint16_t n = 0; nodeq != NULL && n < table->nnodes; n++)
+		save_queue(h, &nodeq[n], HO_Q_NODE, 0, table->nodes[n].name);
+}
+
+struct comp *
+comp_find_id(uint32_t id)
+{
+	for (size_t i = 0; i < ncomps; i++)
+		if (comps[i].vc->id == id)
+			return &comps[i];
+	return NULL;
+}
+
+static int
+node_index(const char *name)
+{
+	for (uint16_t n = 0; n < table->nnodes; n++)
+		if (strcmp(table->nodes[n].name, name) == 0)
+			return n;
+	return -1;
+}
+
+size_t
+route_handover_restore(const struct handover *h)
+{
+	uint64_t now = loop_now();
+	size_t lost = 0;
+
+	for (size_t i = 0; i < h->nstanzas; i++) {
+		const struct ho_stanza *s = &h->stanzas[i];
+		struct comp *c = comp_find_id(s->comp_id);
+		uint64_t t = s->age_ms < now ? now - s->age_ms : 0;
+		struct xs_stanza st;
+		struct queue *q;
+		int n;
+
+		if (c == NULL) {
+			lost++;     /* node.c answered it (component gone) */
+			continue;
+		}
+		memset(&st, 0, sizeof st);
+		st.raw = s->raw.p;
+		st.raw_len = s->raw.len;
+		st.name = s->name;
+		st.ns = "";
+		st.from = s->from;
+		st.to = s->to;
+		st.id = s->id;
+		st.type = s->type;
+		st.text = "";
+		if (s->queue == HO_Q_NODE) {
+			if ((n = node_index(s->node)) < 0) {
+				/* A node the new table removed: its users
+				 * are gone with it; the reply leaves by this
+				 * node's own upstream, as for a JID without
+				 * a route. */
+				q = &c->to_up;
+				enqueue_at(c, q, &st, false, t);
+				continue;
+			}
+			enqueue_node_at(c, (uint16_t)n, &st, t);
+			if (nodeq[n].tail != NULL)
+				nodeq[n].tail->replayed = s->replayed;
+			continue;
+		}
+		q = s->queue == HO_Q_TO_HOME ? &c->to_home : &c->to_up;
+		enqueue_at(c, q, &st, s->queue == HO_Q_TO_HOME, t);
+		if (q->tail != NULL)
+			q->tail->replayed = s->replayed;
+	}
+	for (size_t i = 0; i < h->nseen; i++) {
+		struct comp *c = comp_find_id(h->seen[i].comp_id);
+		size_t ci;
+
+		if (c == NULL)
+			continue;
+		ci = (size_t)(c - comps);
+		if (seen[ci] == NULL)
+			seen[ci] = rroutes_new(table->limits.routes);
+		rroutes_learn(seen[ci], h->seen[i].jid,
+		    strlen(h->seen[i].jid), table->self);
+	}
+	return lost;
 }

@@ -133,20 +133,28 @@ keepalive(struct timer *t)
 	timer_arm(t, table->limits.keepalive_ms);
 }
 
+/* The stream is ready (its handshake answered, or adopted from the
+ * previous image): stanzas flow, keepalives start. */
 static void
-up_ready(struct conn *conn, struct comp *c)
+mark_ready(struct conn *conn, struct comp *c)
 {
 	conn->state = UP_READY;
 	conn->flags |= C_READY;
 	timer_stop(&conn->timer);
-	if (c->up_was_ready)
-		c->st.reconnects++;
 	c->up_was_ready = true;
 	c->up_failures = 0;
-	vlog(VL_INFO, "upstream %s: connected to %s:%u", c->vc->domain,
-	    table->server.host, table->server.port);
 	if (table->limits.keepalive_ms > 0)
 		timer_arm(&c->up_keepalive, table->limits.keepalive_ms);
+}
+
+static void
+up_ready(struct conn *conn, struct comp *c)
+{
+	if (c->up_was_ready)
+		c->st.reconnects++;
+	mark_ready(conn, c);
+	vlog(VL_INFO, "upstream %s: connected to %s:%u", c->vc->domain,
+	    table->server.host, table->server.port);
 	route_flush_up(c);
 }
 
@@ -301,14 +309,59 @@ connect_now(struct timer *t)
 	c->up = conn;
 }
 
-void
-upstream_start(struct comp *c)
+static void
+init_timers(struct comp *c)
 {
 	c->up_retry.fn = connect_now;
 	c->up_retry.arg = c;
 	c->up_keepalive.fn = keepalive;
 	c->up_keepalive.arg = c;
+}
+
+/* Connects at once unless a stream adopted from the previous image is
+ * there already (connect_now checks c->up). */
+void
+upstream_start(struct comp *c)
+{
+	init_timers(c);
 	connect_now(&c->up_retry);
+}
+
+struct conn *
+upstream_adopt(struct comp *c, int fd, const char *hdr, size_t hdrlen)
+{
+	struct conn *conn;
+
+	init_timers(c);
+	conn = conn_new(fd, CK_UPSTREAM, &up_ops, c, false,
+	    table->limits.output_cap);
+	if (conn == NULL)
+		return NULL;
+	snprintf(conn->name, sizeof conn->name, "upstream %s", c->vc->domain);
+	conn->xs = xs_new(&up_cb, conn, table->limits.max_stanza);
+	conn->timer.fn = open_timeout;
+	conn->timer.arg = conn;
+	conn->state = UP_READY;     /* the header's callback does nothing */
+	if (xs_prime(conn->xs, hdr, hdrlen) != XS_OK) {
+		vlog(VL_ERR, "upstream %s: the inherited stream header does "
+		    "not parse; closing the stream", c->vc->domain);
+		conn_end_stream(conn);
+		return NULL;
+	}
+	c->up = conn;
+	mark_ready(conn, c);
+	vlog(VL_INFO, "upstream %s: continued from the previous image",
+	    c->vc->domain);
+	return conn;
+}
+
+void
+upstream_hold(struct comp *c)
+{
+	timer_stop(&c->up_retry);
+	timer_stop(&c->up_keepalive);
+	if (c->up != NULL && c->up->state != UP_READY)
+		conn_close(c->up, NULL);
 }
 
 void

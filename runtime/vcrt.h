@@ -28,6 +28,7 @@
 
 #include "auth.h"
 #include "buf.h"
+#include "handover.h"
 #include "stanza.h"
 #include "vcomp_table.h"
 #include "xmlstream.h"
@@ -170,6 +171,7 @@ enum {
 	C_READY = 1 << 4,       /* stream authenticated: stanzas may flow */
 	C_UNAUTH = 1 << 5,      /* home.c: counted as not yet authenticated */
 	C_CLOSING = 1 << 6,     /* our </stream:stream> sent; still reading */
+	C_HELD = 1 << 7,        /* node.c: not read while an upgrade drains */
 };
 
 /*
@@ -296,6 +298,14 @@ typedef void conn_close_fn(struct conn *c, void *arg);
 void conn_on_close(conn_close_fn *fn, void *arg);
 /* Closes every connection at once and frees them (end of the run). */
 void conn_close_all(void);
+/* The output not yet written (an in-place upgrade hands it over). */
+const char *conn_unsent(const struct conn *c, size_t *len);
+/* An inherited XMPP stream the new image cannot continue (its component
+ * left the table, or the handover state was refused): writes first (n
+ * bytes: the answers to what waited for it), then ends it politely,
+ * </stream:stream>, reading and ignoring until the other side closes or
+ * DRAIN_TIMEOUT_MS. */
+void conn_bye_fd(int fd, const char *name, const void *first, size_t n);
 
 /* A listening socket.  listener_close() may run inside an event batch
  * that still holds an event for it, so it is freed by the reaper, like a
@@ -304,12 +314,25 @@ struct listener {
 	struct io io;
 	char name[64];
 	void (*accept)(int fd, const char *peer);
+	struct listener *next;       /* listener_all */
 	struct listener *next_dead;  /* closed, waiting for the reaper */
 };
+/* Every open listener (an in-place upgrade hands their sockets over). */
+extern struct listener *listener_all;
 /* Listens on host:port (numeric or DNS name).  NULL after logging why. */
 struct listener *listener_open(const char *host, uint16_t port,
     const char *what, void (*accept)(int fd, const char *peer));
 void listener_close(struct listener *l);
+/* Stops (hold) or resumes accepting: while held, connections wait in
+ * the kernel's backlog (for the next image, during an upgrade). */
+void listener_hold(struct listener *l, bool hold);
+/* An in-place upgrade's new image: fd is a listening socket the previous
+ * image handed over; listener_open() adopts it, instead of binding anew,
+ * when it asks for the address fd is bound to.  -1 (fd closed, logged)
+ * when fd is no listening socket.  listener_inherit_done() closes those
+ * no listener_open() asked for (an address the new table changed). */
+int listener_inherit(int fd);
+void listener_inherit_done(void);
 
 /* Resolves host:port for a stream socket; 0 or -1 after logging why. */
 int resolve(const char *host, uint16_t port, struct sockaddr_storage *ss,
@@ -618,6 +641,15 @@ void route_free(void);
 
 /* Finds the component serving domain (ASCII case-insensitive). */
 struct comp *comp_find(const char *domain);
+/* Finds the component with the id (vcomp_table.h), or NULL. */
+struct comp *comp_find_id(uint32_t id);
+/* An in-place upgrade: the old image appends the stanzas waiting in every
+ * queue (bytes, age, origin) and the users seen to h; the new image
+ * queues them again, stamped with their age, and learns the users.
+ * Stanzas of a component the new table lacks are skipped (counted in the
+ * return value: node.c answers them). */
+void route_handover_save(struct handover *h);
+size_t route_handover_restore(const struct handover *h);
 /* A stanza read on c's upstream. */
 void route_from_upstream(struct comp *c, struct conn *src,
     const struct xs_stanza *st);
@@ -692,6 +724,15 @@ void upstream_suspend(struct comp *c);
 void upstream_resume(struct comp *c);
 /* Stops reconnecting and closes the stream with </stream:stream>. */
 void upstream_stop(struct comp *c);
+/* An in-place upgrade: no reconnecting; a ready stream stays open (the
+ * next image continues it), anything else is closed. */
+void upstream_hold(struct comp *c);
+/* The new image continues c's ready stream on the inherited socket fd:
+ * hdr is the server's stream header as the old image received it, fed to
+ * a fresh parser with no callbacks (no header or handshake is sent).
+ * Returns the connection (ready, c->up), or NULL (fd closed, logged). */
+struct conn *upstream_adopt(struct comp *c, int fd, const char *hdr,
+    size_t hdrlen);
 /* Stopping: no more reconnecting; the closing handshake
  * (conn_close_stream) on a ready stream, which keeps reading until the
  * server closes its side; anything else is closed at once. */
@@ -709,6 +750,11 @@ void home_stop(struct comp *c);
 /* Stopping: the closing handshake with c's real component, which may
  * still send stanzas until it closes its side. */
 void home_close(struct comp *c);
+/* The new image continues c's authenticated real component on the
+ * inherited socket fd, as upstream_adopt does (hdr: the component's
+ * stream header).  NULL (fd closed, logged) on failure. */
+struct conn *home_adopt(struct comp *c, int fd, const char *hdr,
+    size_t hdrlen);
 
 /* ---------------------------------------------------------------- tls.c */
 
@@ -760,8 +806,13 @@ void peer_stop(void);
 void peer_free_all(void);
 /* SIGTERM, first step: no more dialling or accepting; every link is told
  * DRAIN (and a STATUS without the components this node is closing), so
- * the other nodes stop sending here.  Links stay up. */
-void peer_drain(void);
+ * the other nodes stop sending here.  Links stay up.  For an in-place
+ * upgrade (SIGUSR2) the peer listener stays open, through peer_stop()
+ * too: node.c holds it and hands it to the next image. */
+void peer_drain(bool upgrade);
+/* An upgrade whose execve() failed: links again as at start (dial the
+ * higher nodes, knock on the lower ones); the old image resumes. */
+void peer_relink(void);
 /* Has every authenticated link answered DRAINED, and is nothing in flight
  * on it either way (all our frames acknowledged, all theirs ACKed)? */
 bool peer_drained(void);
@@ -782,6 +833,7 @@ bool peer_info(uint16_t node, struct peer_info *pi);
 struct node_opts {
 	const char *secrets;        /* --secrets FILE, or NULL */
 	bool check;                 /* --check: load, resolve, test-bind, exit */
+	char **argv;                /* executed again by SIGUSR2 (upgrade) */
 };
 
 /* Loads secrets, resolves addresses; with opts->check returns 0 or 1

@@ -79,6 +79,10 @@ struct xs_parser {
 	/* Namespace declarations of the stream header, as name/value pairs
 	 * of NUL-terminated strings. */
 	struct vbuf hdr;
+	/* The stream header's start tag as received (xs_header: an in-place
+	 * upgrade hands it to the next image, which primes a parser with
+	 * it). */
+	struct vbuf rawhdr;
 
 	/* Inherited prefixes; see "Prefixes from the stream header" below.
 	 * inh holds "prefix\0uri\0" for each of the header's prefix
@@ -437,6 +441,16 @@ open_stream(struct xs_parser *p, const struct qname *q, const char **atts)
 		fail(p, XS_ERR_NS);
 		return;
 	}
+	{
+		uint64_t at = xp_index(p);
+		int len = XML_GetCurrentByteCount(p->xp);
+
+		vbuf_clear(&p->rawhdr);
+		if (at >= p->win_off && len > 0 &&
+		    at + (uint64_t)len <= p->win_off + p->win.len)
+			vbuf_add(&p->rawhdr, p->win.p + (at - p->win_off),
+			    (size_t)len);
+	}
 	/* The namespace declarations, recorded by on_ns_decl. */
 	for (i = 0; i < p->pending_ns; i++) {
 		offs[2 * n] = pos;
@@ -754,6 +768,7 @@ clear_state(struct xs_parser *p)
 	vbuf_clear(&p->text);
 	vbuf_clear(&p->err_text);
 	vbuf_clear(&p->hdr);
+	vbuf_clear(&p->rawhdr);
 	vbuf_clear(&p->inh);
 	p->ninh = 0;
 	p->inh_used = p->inh_declared = 0;
@@ -1539,6 +1554,7 @@ xs_free(struct xs_parser *p)
 	vbuf_free(&p->text);
 	vbuf_free(&p->err_text);
 	vbuf_free(&p->hdr);
+	vbuf_free(&p->rawhdr);
 	vbuf_free(&p->inh);
 	vbuf_free(&p->rebuilt);
 	vbuf_free(&p->dflt);
@@ -1549,6 +1565,37 @@ size_t
 xs_buffered(const struct xs_parser *p)
 {
 	return p->win.len;
+}
+
+const char *
+xs_header(const struct xs_parser *p, size_t *len)
+{
+	*len = p->rawhdr.len;
+	return p->rawhdr.p;
+}
+
+/* After xs_feed returned, trim_window has cut the window back to the
+ * '<' of the unfinished element, or to the end of the last event between
+ * elements: what is left is exactly what no callback has reported. */
+const char *
+xs_pending(const struct xs_parser *p, size_t *len)
+{
+	*len = p->status == XS_OK ? p->win.len : 0;
+	return p->win.p;
+}
+
+enum xs_status
+xs_prime(struct xs_parser *p, const char *hdr, size_t len)
+{
+	struct xs_callbacks cb = p->cb;
+	enum xs_status s;
+
+	memset(&p->cb, 0, sizeof p->cb);
+	s = xs_feed(p, hdr, len);
+	p->cb = cb;
+	if (s == XS_OK && p->depth != 1)
+		s = p->status = XS_ERR_XML;	/* not exactly one header */
+	return s;
 }
 
 const char *

@@ -166,6 +166,23 @@ void xs_free(struct xs_parser *p);
  * the memory bound. */
 size_t xs_buffered(const struct xs_parser *p);
 
+/*
+ * For an in-place upgrade (docs/runtime.md, "Upgrading in place"): the
+ * stream header's start tag exactly as received (len 0 before it
+ * arrived), and the bytes fed that no callback has reported yet (the
+ * unfinished element and what follows it; len 0 after an error).  Both
+ * point into the parser and are valid until the next xs_feed.
+ */
+const char *xs_header(const struct xs_parser *p, size_t *len);
+const char *xs_pending(const struct xs_parser *p, size_t *len);
+/*
+ * Feeds a fresh parser the start tag another parser saw (xs_header),
+ * with every callback suppressed, so that it continues that stream: the
+ * namespaces and prefixes it declared apply to what is fed next.  Not
+ * XS_OK when hdr is not exactly one valid stream header.
+ */
+enum xs_status xs_prime(struct xs_parser *p, const char *hdr, size_t len);
+
 /* Value of the attribute spelled name in attrs (as passed to the open
  * callback), or NULL. */
 const char *xs_attr_get(const struct xs_attr *attrs, size_t nattrs,

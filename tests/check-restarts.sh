@@ -26,7 +26,9 @@
 # Prosody restarts below for how a restart is counted).  Asserted, as
 # issue 10 requires: lost = 0, false bounces = 0 and every occupant still
 # in the room for every SIGTERM, every Prosody restart and the
-# component's restart — except, for the SIGTERM of the home with no other
+# component's restart, and lost = 0 and bounced = 0 with the real
+# component's session and the pid kept for an in-place upgrade of the
+# home (SIGUSR2) — except, for the SIGTERM of the home with no other
 # home connected, the closing-handshake tail of its own users' stanzas,
 # which is counted and must match what the runtime logged
 # (docs/cluster.md); a SIGKILL's losses are counted and must lie within
@@ -207,7 +209,7 @@ fault() {
 	done
 	printf 'FAULT %-28s delivered %5d bounced %4d duplicated %3d lost %3d false-bounces %3d replies-lost %3d occupants %d/3 outage %s s unread %d\n' \
 	    "$name:" "$d" "$b" "$x" "$l" "$f" "$r" "$occ" "$out" "$u" | tee -a "$W/faults.log"
-	F_LOST=$l F_FALSE=$f F_OCC=$occ F_REPLIES=$r F_UNREAD=$u
+	F_LOST=$l F_FALSE=$f F_OCC=$occ F_REPLIES=$r F_UNREAD=$u F_BOUNCED=$b
 }
 declare -A F_LOST_OF F_REPLIES_OF
 FAULTS=0
@@ -263,6 +265,15 @@ act_prosody1() { prosody_restart 1; }
 act_prosody2() { prosody_restart 2; }
 act_prosody3() { prosody_restart 3; }
 act_stop1() { kill -STOP "${RT_PID[1]}"; sleep 3.5; kill -CONT "${RT_PID[1]}"; }
+# The in-place upgrade of the home (SIGUSR2; the binary at its path is
+# executed again): the new image's log line ends it.
+act_usr2_1() {
+	local up0
+	up0=$(grep -c 'upgraded in place' "$W/runtime-node1.log")
+	kill -USR2 "${RT_PID[1]}"
+	it_wait_count "$W/runtime-node1.log" 'upgraded in place' \
+	    $(( up0 + 1 )) 8
+}
 
 echo "== 1. faults with traffic in both directions"
 fault "baseline (no fault)" act_none
@@ -275,6 +286,19 @@ it_check "1c' the drain is bounded by the spec's drain limit (4 s)" \
     grep -q "shutting down (drain at most 4000 ms" "$W/runtime-node2.log"
 fault "SIGTERM vcomp-node3 + restart" act_term3
 exact "1d SIGTERM of the failover home"
+# The home upgraded in place under the same load: nothing at all may be
+# lost or bounced, and the real component's session must survive (its
+# log would show a second SESSION-START, and it exits when its stream
+# ends).
+sessions0=$(cat "${COMP_LOGS[@]}" | grep -c SESSION-START)
+fault "SIGUSR2 vcomp-node1 (upgrade)" act_usr2_1
+upgrade_ok() {
+	exact_ok && [ "$F_BOUNCED" = 0 ] &&
+	    [ "$(cat "${COMP_LOGS[@]}" | grep -c SESSION-START)" = "$sessions0" ] &&
+	    kill -0 "$COMP_PID" 2>/dev/null && kill -0 "${RT_PID[1]}" 2>/dev/null
+}
+it_check "1d' SIGUSR2 of the home: lost 0, bounced 0, replies lost 0, 3/3 occupants, the component's session and the pid kept" \
+    upgrade_ok
 fault "SIGTERM vcomp-node1 + restart" act_term1
 # With no other home connected, what node1's own server routed to it in
 # the round trip after node1's </stream:stream> can be neither forwarded

@@ -33,7 +33,7 @@ expectation holds, 1 when it does not (2 for a login or connection failure).
       at R per second until F exists, waits --timeout seconds for the last
       ones, and writes FILE (JSON): every message sent with its time, every
       groupchat message received (sender, number, time) and every error
-      (number, condition, time).  tests/rolling.sh reads it.
+      (number, condition, time).  tests/check-rolling.sh reads it.
   session
       stays logged in and reads commands from standard input, one per line
       (a script such as tools/demo.sh drives two users step by step); each

@@ -17,7 +17,8 @@
  * back; a stanza for a remote home queued
  * while no home is available, flushed when one announces itself, and
  * bounced (remote-server-timeout) after queue-age; unacknowledged frames
- * handed back to the front of their queue.
+ * handed back to the front of their queue; the queues and users seen
+ * carried through an in-place upgrade's handover state.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -573,8 +574,99 @@ test_suspended_upstream_refuses_replies(void)
 	teardown();
 }
 
+/* The in-place upgrade (SIGUSR2): the queues and the users seen go into
+ * the handover state and come back in the next image, in order, with
+ * their age, and are flushed once their destinations are up. */
+static void
+collect_seen(const char *jid, size_t len, uint16_t node, void *arg)
+{
+	vbuf_add(arg, jid, len);
+	vbuf_addch(arg, ';');
+}
+
+static void
+test_handover_queues(void)
+{
+	struct vbuf b = { 0 }, w = { 0 }, seen = { 0 };
+	struct xs_stanza st;
+	struct handover h = { 0 }, r;
+	bool refused = false;
+	char why[128];
+	uint64_t t0;
+
+	setup();
+	reach[1] = true;
+	/* carol is behind node2; node2 goes away: her reply waits. */
+	stanza(&st, &b, "<presence from='carol@example.test/c' "
+	    "to='room@muc.example.test/carol'/>");
+	route_from_peer(&comps[MUC], NULL, &st, true, 1, &refused);
+	reach[1] = false;
+	stanza(&st, &b, "<message from='room@muc.example.test' "
+	    "to='carol@example.test/c' id='q1'/>");
+	route_from_home(&comps[MUC], &home, &st);
+	/* A local user's stanzas for pubsub (homed on node2) wait too. */
+	stanza(&st, &b, "<message from='dan@example.test/d' "
+	    "to='pubsub.example.test' id='q2'/>");
+	route_from_upstream(&comps[PUBSUB], &up[1], &st);
+	stanza(&st, &b, "<message from='dan@example.test/d' "
+	    "to='pubsub.example.test' id='q3'/>");
+	route_from_upstream(&comps[PUBSUB], &up[1], &st);
+	CU_ASSERT_EQUAL(nsent, 0);
+	t0 = loop_now();
+	loop_set_now(t0 + 1000);
+	h.node = strdup("node1");
+	route_handover_save(&h);
+	CU_ASSERT_EQUAL(h.nstanzas, 3);
+	CU_ASSERT_EQUAL(h.nseen, 1);
+	handover_write(&h, &w);
+	handover_free(&h);
+	teardown();
+
+	/* The next image. */
+	setup();
+	loop_set_now(t0 + 1500);
+	CU_ASSERT_EQUAL_FATAL(handover_read(&r, w.p, w.len, "node1", why,
+	    sizeof why), 0);
+	CU_ASSERT_EQUAL(route_handover_restore(&r), 0);
+	handover_free(&r);
+	CU_ASSERT_EQUAL(comps[PUBSUB].to_home.count, 2);
+	/* They keep the age they had (1 s); the time the execve() took
+	 * is not counted. */
+	CU_ASSERT_EQUAL(comps[PUBSUB].to_home.head->t, loop_now() - 1000);
+	route_seen_each(PUBSUB, collect_seen, &seen);
+	vbuf_addch(&seen, '\0');
+	CU_ASSERT_STRING_EQUAL(seen.p, "dan@example.test/d;");
+	/* node2 is back: everything goes, each queue in its order. */
+	reach[1] = hascomp[1] = true;
+	route_homes_changed();
+	CU_ASSERT_EQUAL_FATAL(nsent, 3);
+	{
+		int q1 = -1, q2 = -1, q3 = -1;
+
+		for (int i = 0; i < 3; i++) {
+			if (strcmp(sent[i].id, "q1") == 0)
+				q1 = i;
+			if (strcmp(sent[i].id, "q2") == 0)
+				q2 = i;
+			if (strcmp(sent[i].id, "q3") == 0)
+				q3 = i;
+		}
+		CU_ASSERT_FATAL(q1 >= 0 && q2 >= 0 && q3 >= 0);
+		CU_ASSERT(q2 < q3);
+		CU_ASSERT_EQUAL(sent[q1].flags, PF_TO_USER);
+		CU_ASSERT_EQUAL(sent[q1].node, 1);
+		CU_ASSERT_EQUAL(sent[q3].flags, PF_TO_HOME);
+		CU_ASSERT_EQUAL(sent[q3].ci, PUBSUB);
+	}
+	vbuf_free(&b);
+	vbuf_free(&w);
+	vbuf_free(&seen);
+	teardown();
+}
+
 UNIT_SUITE(route)
 {
+	UNIT_TEST(suite, test_handover_queues);
 	UNIT_TEST(suite, test_routes_learned_and_used);
 	UNIT_TEST(suite, test_route_while_link_down);
 	UNIT_TEST(suite, test_route_moves_to_own_server);
