@@ -94,11 +94,66 @@ static enum {
 	PH_UPGRADE_DRAIN,   /* SIGUSR2: sessions held, peers draining */
 	PH_UPGRADE_LINKS,   /* SIGUSR2: links said BYE, closing */
 } phase;
-/* The executable this process was started from (/proc/self/exe at start,
- * before anything could replace it) and its argv: SIGUSR2 executes them
- * again. */
+/* The executable this process was started from and its argv: SIGUSR2
+ * executes them again.  The path is the one it was invoked by (argv[0],
+ * looked up in PATH as execvp() does), symlinks NOT resolved, so that a
+ * deploy that re-points a symlink (releases/N -> releases/N+1) is
+ * followed; /proc/self/exe's target only when argv[0] does not name this
+ * very file.  self_ino is the running image, to tell an operator who
+ * upgrades to the same file. */
 static char *self_exe;
 static char **self_argv;
+static struct stat self_ino;
+
+/* An absolute form of path (relative to the working directory at start),
+ * malloc'd, when it names the same file as the running image. */
+static char *
+same_image(const char *path)
+{
+	struct stat st;
+	char cwd[PATH_MAX], *abs;
+	size_t n;
+
+	if (stat(path, &st) != 0 || st.st_dev != self_ino.st_dev ||
+	    st.st_ino != self_ino.st_ino)
+		return NULL;
+	if (path[0] == '/')
+		return xstrdup(path);
+	if (getcwd(cwd, sizeof cwd) == NULL)
+		return NULL;
+	n = strlen(cwd) + strlen(path) + 2;
+	abs = xmalloc(n);
+	snprintf(abs, n, "%s/%s", cwd, path);
+	return abs;
+}
+
+static char *
+invoked_path(const char *argv0)
+{
+	const char *dirs, *end;
+	char cand[PATH_MAX], *p;
+
+	if (stat("/proc/self/exe", &self_ino) != 0)
+		return NULL;
+	if (argv0 != NULL && strchr(argv0, '/') != NULL) {
+		if ((p = same_image(argv0)) != NULL)
+			return p;
+	} else if (argv0 != NULL && *argv0 != '\0' &&
+	    (dirs = getenv("PATH")) != NULL) {
+		for (; ; dirs = end + 1) {
+			end = strchrnul(dirs, ':');
+			/* An empty entry is the working directory. */
+			if (snprintf(cand, sizeof cand, "%.*s%s%s",
+			    (int)(end - dirs), dirs, end == dirs ? "" : "/",
+			    argv0) < (int)sizeof cand &&
+			    (p = same_image(cand)) != NULL)
+				return p;
+			if (*end == '\0')
+				break;
+		}
+	}
+	return realpath("/proc/self/exe", NULL);
+}
 
 static void
 grace_over(struct timer *t)
@@ -310,6 +365,15 @@ begin_upgrade(void)
 		(void)notify_send(msg);
 	}
 	notify_status("upgrading in place");
+	{
+		struct stat st;
+
+		if (stat(self_exe, &st) == 0 && st.st_dev == self_ino.st_dev &&
+		    st.st_ino == self_ino.st_ino)
+			vlog(VL_WARN, "upgrade: %s is the running binary itself "
+			    "(no new one installed there?); executing it again",
+			    self_exe);
+	}
 	vlog(VL_INFO, "upgrade: draining the peer links (at most %" PRIu32
 	    " ms), then executing %s", table->limits.drain_ms, self_exe);
 	hold_listeners(true);
@@ -1116,7 +1180,7 @@ node_run(const struct node_opts *o)
 		release();
 		return 0;
 	}
-	self_exe = realpath("/proc/self/exe", NULL);
+	self_exe = invoked_path(o->argv != NULL ? o->argv[0] : NULL);
 	self_argv = o->argv;
 	loop_init();
 	loop_before_sleep(before_sleep);

@@ -10,7 +10,9 @@
 # is planned (`vcompc plan` must accept it), built, and rolled node by node
 # in the order the plan prints, as an operator upgrades in place: install
 # the new binary over the path the runtime was started from (a temporary
-# name, then rename), SIGUSR2 (systemd: ExecReload), wait for the new
+# name, then rename; for node2 a release directory per version and that
+# path a symlink re-pointed to it, which the upgrade must follow),
+# SIGUSR2 (systemd: ExecReload), wait for the new
 # image's "upgraded in place" and its peer links.  The XEP-0114 sessions
 # survive the swap: muc.py must never see a disconnect.  Per change it
 # prints a line
@@ -168,7 +170,7 @@ rt_launch() {
 	before=$(grep -c "$AUTH_RE" "$W/prosody$n/prosody.log" 2>/dev/null)
 	echo "=== start $v $(date +%T.%N)" >>"$W/runtime-node$n.log"
 	LINKS0[$n]=$(grep -c ': authenticated (' "$W/runtime-node$n.log" 2>/dev/null)
-	cp "$W/bin-$v/vcomp-node$n" "$W/run/vcomp-node$n"
+	rt_install "$n" "$v"
 	"$W/run/vcomp-node$n" >>"$W/runtime-node$n.log" 2>&1 &
 	RT_PID[$n]=$!
 	it_track "${RT_PID[$n]}"
@@ -178,19 +180,41 @@ rt_links() {
 	it_wait_count "$W/runtime-node$1.log" ': authenticated \(' \
 	    $(( ${LINKS0[$1]:-0} + 2 )) 5
 }
-# rt_upgrade N VERSION: the in-place upgrade of a deploy: the new binary
-# over the running one's path (rename: the running image keeps its
-# inode), SIGUSR2, then the new image's "upgraded in place" line.
+# rt_install N VERSION: puts node N's binary of VERSION at
+# $W/run/vcomp-nodeN the way operators deploy: for node1 and node3 the
+# new file renamed over the old path (the running image keeps its
+# inode); for node2 a release directory per version and the path a
+# symlink re-pointed to it (ln -s + rename), which the upgrade must
+# follow.
+rt_install() {
+	local n=$1 v=$2
+	if [ "$n" = 2 ]; then
+		mkdir -p "$W/rel/$v"
+		cp "$W/bin-$v/vcomp-node$n" "$W/rel/$v/vcomp-node$n" &&
+		    ln -sfn "../rel/$v/vcomp-node$n" "$W/run/.vcomp-node$n.new" &&
+		    mv -fT "$W/run/.vcomp-node$n.new" "$W/run/vcomp-node$n"
+	else
+		cp "$W/bin-$v/vcomp-node$n" "$W/run/.vcomp-node$n.new" &&
+		    mv -f "$W/run/.vcomp-node$n.new" "$W/run/vcomp-node$n"
+	fi
+}
+# rt_upgrade N VERSION: the in-place upgrade of a deploy: rt_install,
+# SIGUSR2, then the new image's "upgraded in place" line; for node2 the
+# process must then run the new release's file (the symlink followed).
 rt_upgrade() {
 	local n=$1 v=$2 up0
 	up0=$(grep -c 'upgraded in place' "$W/runtime-node$n.log")
 	echo "=== upgrade to $v $(date +%T.%N)" >>"$W/runtime-node$n.log"
 	LINKS0[$n]=$(grep -c ': authenticated (' "$W/runtime-node$n.log")
-	cp "$W/bin-$v/vcomp-node$n" "$W/run/.vcomp-node$n.new" &&
-	    mv -f "$W/run/.vcomp-node$n.new" "$W/run/vcomp-node$n" &&
+	rt_install "$n" "$v" &&
 	    kill -USR2 "${RT_PID[$n]}" &&
 	    it_wait_count "$W/runtime-node$n.log" 'upgraded in place' \
-		$((up0 + 1)) 10
+		$((up0 + 1)) 10 || return 1
+	if [ "$n" = 2 ] &&
+	    [ "$(readlink "/proc/${RT_PID[$n]}/exe")" != "$W/rel/$v/vcomp-node$n" ]; then
+		echo "node2 runs $(readlink "/proc/${RT_PID[$n]}/exe"), not the re-pointed symlink's $W/rel/$v/vcomp-node$n" >>"$W/runtime-node$n.log"
+		return 1
+	fi
 }
 
 ok=1
