@@ -2,7 +2,8 @@
 #
 #   make            build vcompc and the runtime library
 #   make check      every test, then the whole suite again under ASan+UBSan
-#   make check-unit, check-golden, check-integration   one part of the suite
+#   make check-unit, check-fuzz-seeds, check-golden, check-integration
+#                   one part of the suite
 #   make demo       the main job, live (see README.md)
 #   make examples   every example's C tables, binaries and cluster picture
 #                   (SVG, needs Graphviz) into $(B)/examples/
@@ -80,7 +81,7 @@ UNITC      = $(B)/tests/unit-compiler
 UNITR      = $(B)/tests/unit-runtime
 
 .PHONY: all deps check check-suite check-unit check-golden check-integration \
-        check-rolling \
+        check-rolling check-fuzz-seeds \
         check-san demo fuzz install uninstall clean examples bench deb \
         bench-compiler bench-quick bench-bundle
 .SUFFIXES:
@@ -166,6 +167,7 @@ check-san:
 # One after the other, also under -j: their output must not interleave.
 check-suite:
 	$(MAKE) check-unit
+	$(MAKE) check-fuzz-seeds
 	$(MAKE) check-golden
 	$(MAKE) check-integration
 
@@ -174,6 +176,23 @@ check-unit: all $(UNITC) $(UNITR)
 	$(UNITC)
 	@echo "== runtime unit tests ($(B))"
 	$(UNITR)
+
+# Every fuzz target, built with gcc and tests/fuzz/seed_driver.c instead of
+# libFuzzer, runs once over its seed corpus (under SAN=1: with the
+# sanitizers): a stale oracle or a crash on a seed fails here, not at the
+# next `make fuzz`.
+FUZZ_SRC   = $(wildcard tests/fuzz/fuzz_*.c)
+SEED_BIN   = $(FUZZ_SRC:tests/fuzz/%.c=$(B)/tests/fuzz/%)
+$(SEED_BIN): $(B)/tests/fuzz/%: $(B)/tests/fuzz/%.o \
+    $(B)/tests/fuzz/seed_driver.o $(LIBVCOMPC) $(LIBVCRT)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(COMP_LIBS) $(RT_LIBS)
+
+check-fuzz-seeds: all $(SEED_BIN)
+	@echo "== fuzz targets over their seed corpora ($(B))"
+	@for f in $(SEED_BIN); do \
+	    n=$$(basename $$f); \
+	    $$f tests/fuzz/corpus/$$n || { echo "FAIL: $$n"; exit 1; }; \
+	done
 
 check-golden: all
 	@echo "== golden tests ($(B))"
@@ -197,7 +216,6 @@ check-rolling: all
 # ------------------------------------------------------------ fuzzing
 
 FUZZ_SECONDS ?= 30
-FUZZ_SRC     = $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN     = $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
 FUZZ_CFLAGS  = -g -O1 -fsanitize=fuzzer,address,undefined $(STD) \
                -Icompiler -Iruntime -Ibuild/fuzz/gen $(XML2_CFLAGS)
