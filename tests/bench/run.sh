@@ -15,7 +15,9 @@
 #                       rate (loadNN) and of its own (pathNN); vs a loopback
 #                       TCP echo at the same rate; run twice, encrypted
 #                       (TLS, the default) and plaintext, paired run by
-#                       run in 3-tls-cost
+#                       run in 3-tls-cost; with valgrind, both runtimes'
+#                       instructions per frame across the link, TLS and
+#                       plaintext (loadgen window; ONLY=3ir alone)
 #   4 real server       build/bench/xmppc clients on Prosody2 -> vcomp-node2
 #                       -> peer link -> vcomp-node1 -> build/bench/echocomp;
 #                       vs the same clients on Prosody1 talking to the same
