@@ -68,8 +68,11 @@
 struct tls {
 	mbedtls_ssl_context ssl;
 	struct conn *conn;
-	struct vbuf in;             /* ciphertext read, not yet consumed */
-	size_t inoff;
+	/* The ciphertext conn.c just read, while tls_input() runs: bio_recv
+	 * serves mbedTLS straight from it (mbedTLS keeps an unfinished
+	 * record in its own input buffer), so it is never copied here. */
+	const unsigned char *rp;
+	size_t rn;
 	bool client;
 	bool up;                    /* handshake finished */
 	int peer_node;              /* acceptor: node its PSK identity named */
@@ -329,18 +332,23 @@ bio_send(void *arg, const unsigned char *p, size_t n)
 	return (int)(n > INT32_MAX ? INT32_MAX : n);
 }
 
+/* mbedTLS asks for exactly what it still needs (a record header, then
+ * the rest of the record) and keeps what it got across WANT_READ, so the
+ * bytes read are consumed in full by the time it answers WANT_READ. */
 static int
 bio_recv(void *arg, unsigned char *p, size_t n)
 {
 	struct tls *t = arg;
-	size_t left = t->in.len - t->inoff;
 
-	if (left == 0)
+	if (t->rn == 0)
 		return MBEDTLS_ERR_SSL_WANT_READ;
-	if (n > left)
-		n = left;
-	memcpy(p, t->in.p + t->inoff, n);
-	t->inoff += n;
+	if (n > t->rn)
+		n = t->rn;
+	if (n > INT32_MAX)
+		n = INT32_MAX;
+	memcpy(p, t->rp, n);
+	t->rp += n;
+	t->rn -= n;
 	return (int)n;
 }
 
@@ -414,25 +422,25 @@ tls_start(struct conn *c)
 	handshake(c->fctx);
 }
 
+/*
+ * Runs the handshake on, then opens every whole record that t->rp holds
+ * and hands its plaintext to the owner.  Every whole record goes to the
+ * owner now, even when the owner stopped reading for backpressure: it
+ * keeps undecoded frames itself and resumes from them, but it could not
+ * know about records left here, which would stall the link.  What is read
+ * is bounded by conn.c, which reads nothing more while the owner is
+ * blocked.
+ */
 static void
-tls_input(struct conn *c, const char *p, size_t n)
+open_records(struct conn *c, struct tls *t)
 {
 	/* One record's plaintext at most; the owner copies what it keeps. */
 	static unsigned char pt[MBEDTLS_SSL_IN_CONTENT_LEN];
-	struct tls *t = c->fctx;
 	char why[160], eb[40];
 	int r;
 
-	vbuf_add(&t->in, p, n);
 	if (!t->up && !handshake(t))
 		return;
-	/*
-	 * Every whole record goes to the owner now, even when the owner
-	 * stopped reading for backpressure: it keeps undecoded frames itself
-	 * and resumes from them, but it could not know about records left
-	 * here, which would stall the link.  What is read is bounded by
-	 * conn.c, which reads nothing more while the owner is blocked.
-	 */
 	while (t->up && !(c->flags & C_DEAD)) {
 		r = mbedtls_ssl_read(&t->ssl, pt, sizeof pt);
 		if (r > 0) {
@@ -452,13 +460,21 @@ tls_input(struct conn *c, const char *p, size_t n)
 		conn_close(c, why);
 		return;
 	}
-	if (t->inoff == t->in.len) {
-		vbuf_clear(&t->in);
-		t->inoff = 0;
-	} else if (t->inoff > 0) {
-		vbuf_drop(&t->in, t->inoff);
-		t->inoff = 0;
-	}
+}
+
+static void
+tls_input(struct conn *c, const char *p, size_t n)
+{
+	struct tls *t = c->fctx;
+
+	t->rp = (const unsigned char *)p;
+	t->rn = n;
+	open_records(c, t);
+	/* All consumed (mbedTLS answers WANT_READ only once bio_recv has
+	 * nothing left), or dropped with a link that failed or closed:
+	 * nothing may point into conn.c's buffer after this. */
+	t->rp = NULL;
+	t->rn = 0;
 }
 
 static void
@@ -496,8 +512,5 @@ tls_free(void *fctx)
 
 	/* mbedtls_ssl_free() wipes the session keys. */
 	mbedtls_ssl_free(&t->ssl);
-	if (t->in.p != NULL)
-		explicit_bzero(t->in.p, t->in.cap);
-	vbuf_free(&t->in);
 	free(t);
 }

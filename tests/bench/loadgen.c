@@ -37,6 +37,20 @@
  *       warm-up and not measured; a load lasts SECONDS, or longer (up to
  *       8 s) until it holds MIN_SAMPLES measured messages.
  *
+ *   loadgen window SERVER_PORT LISTEN_PORT H_SERVER_PORT N WINDOW
+ *       Section 3's instruction counts: the same neighbours as lat, but a
+ *       fixed amount of work, closed loop: N messages, at most WINDOW of
+ *       them in flight (sent, echo not back), each sent as soon as an
+ *       echo makes room.  WINDOW 1 is strictly one frame at a time each
+ *       way; a larger window lets the runtimes batch.  Once the path is
+ *       up (one echo back) it says "path up" on stderr and waits for a
+ *       SIGUSR1; after the N echoes it says "done" and waits for another
+ *       before it closes its sockets.  run.sh runs the two runtimes under
+ *       callgrind, zeroes their counters at the first signal and dumps
+ *       them before the second, so only the N round trips are counted
+ *       (2 N STANZA frames across the link), not the start, the
+ *       handshakes or the close.
+ *
  *   loadgen routes SERVER_PORT LISTEN_PORT H_SERVER_PORT H_PID STATS_PORT N
  *       Section 5, the return routes through a live virtual path: the same
  *       neighbours as lat (the component only counts), N messages from N
@@ -872,6 +886,114 @@ cmd_lat(int argc, char **argv)
 	return 0;
 }
 
+/*
+ * The closed-loop run of `loadgen window`: n messages on up, at most
+ * window in flight, the component's side (comp) echoing each.  Dies when
+ * nothing moves for IO_TIMEOUT_MS.
+ */
+static void
+window_run(int up, int comp, size_t n, size_t window, struct lat *L)
+{
+	struct side *sd = side_of(up), *sc = side_of(comp);
+	size_t sent = 0;
+	char msg[512];
+
+	memset(L->sent, 0, L->max * sizeof *L->sent);
+	L->nlat = L->back = L->skip = 0;
+	L->run++;
+	while (L->back < n) {
+		struct pollfd pf[2] = {
+			{ .fd = up, .events = POLLIN |
+			    (sd->out.off < sd->out.len ? POLLOUT : 0) },
+			{ .fd = comp, .events = POLLIN |
+			    (L->echo.off < L->echo.len ? POLLOUT : 0) },
+		};
+		int r;
+
+		if (sent < n && sent - L->back < window) {
+			while (sent < n && sent - L->back < window) {
+				size_t k = lat_message(msg, sizeof msg, L->run,
+				    (uint32_t)sent);
+
+				bench_ob_add(&sd->out, msg, k);
+				L->sent[sent++] = 1;
+			}
+			bench_ob_flush(&sd->out, up);
+		}
+		if ((r = poll(pf, 2, IO_TIMEOUT_MS)) < 0 && errno != EINTR)
+			die("poll");
+		if (r == 0) {
+			errno = ETIMEDOUT;
+			die("window: no echo");
+		}
+		if (pf[0].revents & POLLOUT)
+			bench_ob_flush(&sd->out, up);
+		if (pf[0].revents & (POLLIN | POLLHUP))
+			read_messages(up, sd->in, sizeof sd->in, &sd->inlen,
+			    got_reply, L, &L->t_read);
+		if (pf[1].revents & (POLLIN | POLLHUP))
+			read_messages(comp, sc->in, sizeof sc->in, &sc->inlen,
+			    echo_message, L, NULL);
+		if (L->echo.off < L->echo.len)
+			bench_ob_flush(&L->echo, comp);
+	}
+}
+
+static int
+cmd_window(int argc, char **argv)
+{
+	int lfd, hlfd, up, hup, comp;
+	size_t n, window;
+	struct lat L;
+	sigset_t usr1;
+	int sig;
+
+	/* Blocked from the start, so a signal sent early waits for sigwait. */
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &usr1, NULL);
+	if (argc != 7) {
+		fprintf(stderr, "usage: loadgen window SERVER_PORT LISTEN_PORT "
+		    "H_SERVER_PORT N WINDOW\n");
+		return 2;
+	}
+	n = strtoul(argv[5], NULL, 10);
+	window = strtoul(argv[6], NULL, 10);
+	if (n == 0 || window == 0) {
+		fprintf(stderr, "loadgen window: N and WINDOW must be > 0\n");
+		return 2;
+	}
+	memset(&L, 0, sizeof L);
+	L.max = n;
+	L.sent = calloc(L.max, sizeof *L.sent);
+	L.lat = calloc(L.max, sizeof *L.lat);
+	if (L.sent == NULL || L.lat == NULL)
+		die("calloc");
+	lfd = listen_on(atoi(argv[2]));
+	hlfd = listen_on(atoi(argv[4]));
+	fprintf(stderr, "loadgen: listening on %s and %s\n", argv[2], argv[4]);
+	up = accept_one(lfd);
+	serve_handshake(up);
+	hup = accept_one(hlfd);
+	serve_handshake(hup);
+	comp = bench_connect(atoi(argv[3]));
+	bench_component_handshake(comp, BENCH_DOMAIN, secret, "loadgen");
+	set_nonblock(up, true);
+	set_nonblock(comp, true);
+	/* The path is up once one echo comes back (V queues until then). */
+	window_run(up, comp, 1, 1, &L);
+	fprintf(stderr, "loadgen: path up\n");
+	sigwait(&usr1, &sig);
+	window_run(up, comp, n, window, &L);
+	fprintf(stderr, "loadgen: window %zu: %zu messages echoed; done\n",
+	    window, L.back);
+	sigwait(&usr1, &sig);
+	close(comp);
+	close(up);
+	close(hup);
+	return 0;
+}
+
 /* ------------------------------------------------------------ routes */
 
 /* GET /metrics from vcomp-H's stats listener; the value of the sample
@@ -1067,8 +1189,10 @@ main(int argc, char **argv)
 		return cmd_hop(argc, argv);
 	if (argc >= 2 && strcmp(argv[1], "lat") == 0)
 		return cmd_lat(argc, argv);
+	if (argc >= 2 && strcmp(argv[1], "window") == 0)
+		return cmd_window(argc, argv);
 	if (argc >= 2 && strcmp(argv[1], "routes") == 0)
 		return cmd_routes(argc, argv);
-	fprintf(stderr, "usage: loadgen hop|lat|routes ...\n");
+	fprintf(stderr, "usage: loadgen hop|lat|window|routes ...\n");
 	return 2;
 }

@@ -15,7 +15,9 @@
 #                       rate (loadNN) and of its own (pathNN); vs a loopback
 #                       TCP echo at the same rate; run twice, encrypted
 #                       (TLS, the default) and plaintext, paired run by
-#                       run in 3-tls-cost
+#                       run in 3-tls-cost; with valgrind, both runtimes'
+#                       instructions per frame across the link, TLS and
+#                       plaintext (loadgen window; ONLY=3ir alone)
 #   4 real server       build/bench/xmppc clients on Prosody2 -> vcomp-node2
 #                       -> peer link -> vcomp-node1 -> build/bench/echocomp;
 #                       vs the same clients on Prosody1 talking to the same
@@ -355,6 +357,123 @@ elif [ -n "$CLUSTER" ] && [ -n "$SAT" ] && lat_run "$W/cluster" tls; then
 	fi
 else
 	note "3. skipped: cannot build the two-node cluster"; cat "$W/build-cluster.log" >&2
+fi
+
+# -------------------------- instructions per frame across the link (3)
+# Callgrind counts of the two runtimes of section 3, encrypted and in
+# plaintext: `loadgen window` sends CG_PATH_N messages through the path
+# closed loop (WINDOW in flight); the runtimes' counters are zeroed once
+# the path is up and dumped after the last echo, so the count is what the
+# 2 x CG_PATH_N STANZA frames that crossed the link (and their ACKs) cost
+# both runtimes together, without start-up, handshakes or shutdown.
+# WINDOW 1 is one frame at a time each way; 32 lets the runtimes batch.
+# With ONLY="3ir" this part runs alone.
+# cg_calls FILE FUNCTION: how many times FUNCTION was called (callgrind's
+# compressed names: "(ID) NAME" once, then "(ID)").
+cg_calls() {
+	awk -v f="$2" '
+	function nm(s,   id) {
+		if (match(s, /^\([0-9]+\)/)) {
+			id = substr(s, RSTART, RLENGTH)
+			if (length(s) > RLENGTH) names[id] = substr(s, RLENGTH + 2)
+			return names[id]
+		}
+		return s
+	}
+	/^c?fn=/ { s = $0; sub(/^c?fn=/, "", s); n = nm(s); if ($0 ~ /^cfn=/) cur = n; next }
+	/^calls=/ { if (cur == f) { split(substr($0, 7), a, " "); c += a[1] } }
+	END { print c + 0 }' "$1"
+}
+cg_total() {   # cg_total FILE: total Ir of a callgrind output
+	sed -n 's/^\(totals\|summary\): *\([0-9]*\).*/\2/p' "$1" | tail -n 1
+}
+# cg_per_frame INCLUSIVE PREFIX: every function of the two runtimes'
+# dumps PREFIX.v.1 and PREFIX.h.1, Ir per frame (self or inclusive),
+# summed over both, most first.
+cg_per_frame() {
+	local f
+	for f in "$2.v.1" "$2.h.1"; do
+		callgrind_annotate --inclusive="$1" --threshold=100 --auto=no "$f" 2>/dev/null
+	done | awk -v f=$((2 * CG_PATH_N)) '
+	# "1,234 ( 5.67%)  FILE:FUNCTION [BINARY]"; the functions that were
+	# on the stack when the counters were zeroed show their inclusive cost.
+	$1 ~ /^[0-9,]+$/ {
+		n = $1; gsub(",", "", n)
+		if (!sub(/^ *[0-9,]+ \( *[0-9.]+%\) +/, ""))
+			next
+		fn = $1; sub(/^.*:/, "", fn)
+		if (fn !~ /^(main|node_run|loop_run|PROGRAM|\(below)/) ir[fn] += n
+	}
+	END { for (k in ir) if (ir[k] / f >= 1) printf "%10.1f  %s\n", ir[k] / f, k }' |
+	    sort -rn
+}
+# cg_path TAG WINDOW: one run of both runtimes of the TAG cluster
+# (unstripped: $W/sym-TAG-v, -h) under callgrind; the measured dumps are
+# $W/cg-TAG-WINDOW.v.1 and .h.1.
+cg_path() {
+	local tag=$1 win=$2 lg v h rc o="$W/cg-$1-$2"
+	"$B/bench/loadgen" window "$VS" "$HL" "$HS" "$CG_PATH_N" "$win" \
+	    >"$o.lg.out" 2>"$o.lg.err" &
+	lg=$!
+	it_track "$lg"
+	it_wait_log "$o.lg.err" listening 5 || return 1
+	valgrind --tool=callgrind --callgrind-out-file="$o.v" \
+	    "$W/sym-$tag-v" 2>"$o.v.log" &
+	v=$!
+	it_track "$v"
+	valgrind --tool=callgrind --callgrind-out-file="$o.h" \
+	    "$W/sym-$tag-h" 2>"$o.h.log" &
+	h=$!
+	it_track "$h"
+	rc=1
+	if it_wait_log "$o.lg.err" "path up" 120; then
+		callgrind_control -z "$v" >/dev/null && callgrind_control -z "$h" >/dev/null &&
+		    kill -USR1 "$lg" && it_wait_log "$o.lg.err" "done" 300 &&
+		    callgrind_control -d "$v" >/dev/null &&
+		    callgrind_control -d "$h" >/dev/null && rc=0
+	fi
+	kill -TERM "$v" "$h" 2>/dev/null
+	it_wait_exit "$v" 60 || it_kill "$v"
+	it_wait_exit "$h" 60 || it_kill "$h"
+	it_kill "$lg"
+	[ "$rc" = 0 ] && [ -s "$o.v.1" ] && [ -s "$o.h.1" ] ||
+	    { cat "$o.lg.err" >&2; return 1; }
+}
+if (want 3 || want 3ir) && command -v callgrind_control >/dev/null 2>&1 &&
+    [ -z "${PREBUILT:-}" ]; then
+	CG_PATH_N=${CG_PATH_N:-2000}
+	note "callgrind: the virtual path's instructions per frame ($CG_PATH_N round trips, window ${CG_WINDOWS:-1 32})"
+	for tag in tls plain; do
+		y=cluster.yaml
+		[ "$tag" = plain ] && y=cluster-plain.yaml
+		for nd in v h; do
+			(cd "$W" && "$VCOMPC" -c --node "$nd" -o "table-$tag-$nd.c" "$y" &&
+			    $CC -std=c17 -O2 -g -static -I"$root/runtime" \
+			    -o "sym-$tag-$nd" "table-$tag-$nd.c" "$B/libvcrt.a" \
+			    -lmbedtls -lmbedx509 -lmbedcrypto -lexpat -lnettle) \
+			    >>"$W/build.log" 2>&1 ||
+			    { cat "$W/build.log" >&2; fail "could not link the unstripped cluster"; }
+		done
+	done
+	for win in ${CG_WINDOWS:-1 32}; do
+		for tag in tls plain; do
+			cg_path "$tag" "$win" ||
+			    { note "callgrind of the virtual path ($tag, window $win) failed"; continue; }
+			o="$W/cg-$tag-$win"
+			# per FUNCTION: its calls per frame, both runtimes.
+			per() {
+				awk -v c=$(( $(cg_calls "$o.v.1" "$1") + $(cg_calls "$o.h.1" "$1") )) \
+				    -v f=$((2 * CG_PATH_N)) 'BEGIN { printf "%.2f", c / f }'
+			}
+			echo "R 3-tls-cost Ir_per_frame_w${win}_$tag Ir" \
+			    "$(( ($(cg_total "$o.v.1") + $(cg_total "$o.h.1")) / (2 * CG_PATH_N) ))" \
+			    "records_per_frame $(per mbedtls_ssl_encrypt_buf)" >>"$RAW"
+			echo "R 3-tls-cost writes_per_frame_w${win}_$tag calls" \
+			    "$(per write) reads_per_frame $(per read)" >>"$RAW"
+			cg_per_frame no "$o" >"$OUT/profile-path-$tag-w$win.txt"
+			cg_per_frame yes "$o" >"$OUT/profile-path-$tag-w$win-inclusive.txt"
+		done
+	done
 fi
 
 # ------------------------------------------------ 4. real server end to end
