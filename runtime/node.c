@@ -20,7 +20,10 @@
  *
  * Upgrading in place (SIGUSR2; docs/runtime.md, "Upgrading in place"):
  * the XEP-0114 sessions survive a binary swap, so the node's server never
- * answers its users for a missing component.  PH_UPGRADE_DRAIN: listeners
+ * answers its users for a missing component.  First the new binary is run
+ * with --check-upgrade (preflight()): a new image that would refuse to
+ * start after the exec is refused while nothing is drained yet.
+ * PH_UPGRADE_DRAIN: listeners
  * held (connections wait in the backlog), the XEP-0114 sessions no longer
  * read (C_HELD), stats clients closed, the peer links drained as for
  * SIGTERM (bounded by limits.drain_ms); PH_UPGRADE_LINKS: BYE on the links,
@@ -66,6 +69,8 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <poll.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -336,6 +341,133 @@ hold_listeners(bool hold)
 		listener_hold(l, hold);
 }
 
+/* How long the old image waits for the new one's pre-flight. */
+#define PREFLIGHT_MS	5000
+/* What the pre-flight prints on stdout, with the format it reads. */
+#define PREFLIGHT_LINE	"handover-format %d"
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The line of out (NUL-terminated) to quote for a failed pre-flight: the
+ * first error the new image logged, else its first line, into why. */
+static void
+preflight_reason(const char *out, char *why, size_t whylen)
+{
+	const char *l = strstr(out, ": error: ");
+	const char *end;
+
+	if (l != NULL) {
+		l += strlen(": error: ");
+	} else {
+		for (l = out; *l == '\n'; l++)
+			;
+		if (strncmp(l, "handover-format", 15) == 0 &&
+		    (end = strchr(l, '\n')) != NULL)
+			l = end + 1;
+	}
+	end = strchrnul(l, '\n');
+	if (end > l)
+		snprintf(why, whylen, "%.*s", (int)(end - l), l);
+}
+
+/*
+ * Before anything is drained: runs the new image with --check-upgrade
+ * (its start-up checks: table version, secrets, addresses; no test
+ * binds, this image holds the ports) and requires exit 0 and the
+ * handover format this image writes.  A new image that would refuse to
+ * start after the exec (a secret it cannot load, an address that does
+ * not resolve, a binary that cannot read the state) is found while
+ * every session is still served here.  Blocks the loop for
+ * PREFLIGHT_MS at most.  Returns true when the upgrade may go on.
+ */
+static bool
+preflight(void)
+{
+	char out[16384], why[512], want[64], *args[64];
+	size_t argc = 0, got = 0;
+	int p[2], st = -1;
+	int64_t deadline = mono_ms() + PREFLIGHT_MS;
+	bool timed_out = false;
+	pid_t pid;
+
+	for (char **a = self_argv; *a != NULL && argc < 62; a++)
+		args[argc++] = *a;
+	args[argc++] = "--check-upgrade";
+	args[argc] = NULL;
+	if (pipe2(p, O_CLOEXEC) < 0 || (pid = fork()) < 0) {
+		vlog(VL_ERR, "upgrade: cannot run the new image's pre-flight: "
+		    "%s; staying on the running image", strerror(errno));
+		return false;
+	}
+	if (pid == 0) {
+		sigset_t all;
+
+		(void)dup2(p[1], 1);
+		(void)dup2(p[1], 2);
+		sigfillset(&all);
+		(void)sigprocmask(SIG_UNBLOCK, &all, NULL);
+		/* Not the service manager's business, nor a state. */
+		unsetenv("NOTIFY_SOCKET");
+		unsetenv(HANDOVER_ENV);
+		execv(self_exe, args);
+		dprintf(2, "cannot execute %s: %s\n", self_exe,
+		    strerror(errno));
+		_exit(127);
+	}
+	close(p[1]);
+	for (;;) {
+		struct pollfd pf = { p[0], POLLIN, 0 };
+		int64_t left = deadline - mono_ms();
+		ssize_t r;
+
+		if (left <= 0) {
+			timed_out = true;
+			break;
+		}
+		if (poll(&pf, 1, (int)left) < 0 && errno != EINTR)
+			break;
+		if (pf.revents == 0)
+			continue;
+		r = read(p[0], out + got, sizeof out - 1 - got);
+		if (r == 0 || (r < 0 && errno != EINTR && errno != EAGAIN))
+			break;
+		if (r > 0 && (got += (size_t)r) == sizeof out - 1)
+			got = sizeof out / 2;   /* keep the first half */
+	}
+	close(p[0]);
+	out[got] = '\0';
+	if (timed_out)
+		(void)kill(pid, SIGKILL);
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	snprintf(want, sizeof want, PREFLIGHT_LINE "\n", HANDOVER_VERSION);
+	if (!timed_out && WIFEXITED(st) && WEXITSTATUS(st) == 0 &&
+	    strstr(out, want) != NULL)
+		return true;
+	if (timed_out)
+		snprintf(why, sizeof why, "no answer within %d ms",
+		    PREFLIGHT_MS);
+	else if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+		snprintf(why, sizeof why, "it does not read handover format "
+		    "%d", HANDOVER_VERSION);
+	else if (WIFEXITED(st))
+		snprintf(why, sizeof why, "exit status %d", WEXITSTATUS(st));
+	else
+		snprintf(why, sizeof why, "killed by signal %d",
+		    WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+	preflight_reason(out, why, sizeof why);
+	vlog(VL_ERR, "upgrade: the new image would not start: %s; staying on "
+	    "the running image", why);
+	return false;
+}
+
 /* SIGUSR2, first step: no new work (listeners held, sessions not read,
  * stats clients closed); the peers are told DRAIN, as on SIGTERM. */
 static void
@@ -353,6 +485,8 @@ begin_upgrade(void)
 		    "at start");
 		return;
 	}
+	if (!preflight())
+		return;
 	{
 		/* systemd (253+) wants the reload's start time with it. */
 		struct timespec ts;
@@ -1172,6 +1306,13 @@ node_run(const struct node_opts *o)
 		    "refusing to start");
 		release();
 		return 1;
+	}
+	if (o->check_upgrade) {
+		/* The old image reads this line (preflight()). */
+		printf(PREFLIGHT_LINE "\n", HANDOVER_VERSION);
+		fflush(stdout);
+		release();
+		return 0;
 	}
 	if (o->check) {
 		vlog(warnings ? VL_WARN : VL_INFO, "node %s: %zu component(s); "

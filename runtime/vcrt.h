@@ -833,6 +833,8 @@ bool peer_info(uint16_t node, struct peer_info *pi);
 struct node_opts {
 	const char *secrets;        /* --secrets FILE, or NULL */
 	bool check;                 /* --check: load, resolve, test-bind, exit */
+	bool check_upgrade;         /* --check-upgrade: load, resolve, print
+	                             * the handover format read, exit */
 	char **argv;                /* executed again by SIGUSR2 (upgrade) */
 };
 
