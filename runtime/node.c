@@ -1166,6 +1166,26 @@ fds_usable(const struct handover *h, char *why, size_t whylen)
 	return ok;
 }
 
+/* The inherited listeners this table does not listen on are closed
+ * before any listener binds (one of them may hold the port a new
+ * address needs). */
+static void
+prune_inherited(void)
+{
+	const struct vc_endpoint *keep[3];
+	size_t n = 0;
+
+	for (size_t i = 0; i < ncomps; i++)
+		if (comps[i].vc->role == VC_ROLE_HOME) {
+			keep[n++] = &table->listen;
+			break;
+		}
+	keep[n++] = &table->stats;
+	if (table->nnodes > 1)
+		keep[n++] = &table->nodes[table->self].peer;
+	listener_inherit_prune(keep, n);
+}
+
 /*
  * At start: when $VCOMP_HANDOVER names a state, reads and checks it (the
  * variable is unset and the memfd closed either way).  Returns true with
@@ -1208,6 +1228,7 @@ read_handover(struct handover *h)
 	}
 	for (size_t i = 0; i < h->nlisteners; i++)
 		(void)listener_inherit(h->listeners[i].fd);
+	prune_inherited();
 	return true;
 }
 

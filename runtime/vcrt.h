@@ -332,6 +332,11 @@ void listener_hold(struct listener *l, bool hold);
  * when fd is no listening socket.  listener_inherit_done() closes those
  * no listener_open() asked for (an address the new table changed). */
 int listener_inherit(int fd);
+/* Closes at once the inherited listening sockets bound to none of the n
+ * addresses in keep (those the new table listens on): one on the same
+ * port but another address (127.0.0.1:P -> 0.0.0.0:P) would make the new
+ * bind fail with EADDRINUSE.  Called before any listener_open(). */
+void listener_inherit_prune(const struct vc_endpoint *const *keep, size_t n);
 void listener_inherit_done(void);
 
 /* Resolves host:port for a stream socket; 0 or -1 after logging why. */
