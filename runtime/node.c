@@ -1240,34 +1240,20 @@ let_go(const struct handover *h, const struct ho_conn *hc)
 {
 	struct vbuf b = { 0 };
 	char name[128];
+	size_t dropped = 0;
 
 	vlog(VL_INFO, "upgrade: %s %s: not %s by this table; closing its "
 	    "stream", hc->kind == HO_C_UPSTREAM ? "upstream" : "component",
 	    hc->domain, hc->kind == HO_C_UPSTREAM ? "served" : "homed here");
 	vbuf_add(&b, hc->out.p, hc->out.len);
-	for (size_t i = 0; hc->kind == HO_C_UPSTREAM && i < h->nstanzas; i++) {
-		const struct ho_stanza *s = &h->stanzas[i];
-		struct xs_stanza st = { 0 };
-
-		if (s->comp_id != hc->comp_id || comp_find_id(s->comp_id))
-			continue;
-		if (s->queue == HO_Q_TO_UP) {
-			vbuf_add(&b, s->raw.p, s->raw.len);
-			continue;
-		}
-		if (s->queue != HO_Q_TO_HOME)
-			continue;
-		st.raw = s->raw.p;
-		st.raw_len = s->raw.len;
-		st.name = s->name;
-		st.ns = "";
-		st.from = s->from;
-		st.to = s->to;
-		st.id = s->id;
-		st.type = s->type;
-		st.text = "";
-		(void)bounce_build(&b, &st, hc->domain, BOUNCE_SHUTDOWN);
-	}
+	/* The queues of a component gone from the table leave on its
+	 * upstream (a component still in it keeps them: route.c). */
+	if (hc->kind == HO_C_UPSTREAM && comp_find_id(hc->comp_id) == NULL)
+		dropped = route_handover_answer(h, hc->comp_id, hc->domain,
+		    &b);
+	if (dropped > 0)
+		vlog(VL_WARN, "upgrade: %s: %zu queued error(s) or result(s) "
+		    "dropped with the component", hc->domain, dropped);
 	snprintf(name, sizeof name, "inherited %.100s", hc->domain);
 	conn_bye_fd(hc->fd, name, b.p, b.len);
 	vbuf_free(&b);

@@ -652,9 +652,18 @@ struct comp *comp_find_id(uint32_t id);
  * queue (bytes, age, origin) and the users seen to h; the new image
  * queues them again, stamped with their age, and learns the users.
  * Stanzas of a component the new table lacks are skipped (counted in the
- * return value: node.c answers them). */
+ * return value: node.c answers them with route_handover_answer). */
 void route_handover_save(struct handover *h);
 size_t route_handover_restore(const struct handover *h);
+/* The stanzas in h of a component the new table lacks (comp_id, named
+ * domain), for its inherited upstream's last writes: those toward users
+ * (its to_up queue and its replies waiting for another node) appended as
+ * they are, those for the component answered (BOUNCE_SHUTDOWN).  Returns
+ * the number that could not be answered (errors, results): dropped.
+ * route_handover_restore logs those of a component without an inherited
+ * upstream, dropped too. */
+size_t route_handover_answer(const struct handover *h, uint32_t comp_id,
+    const char *domain, struct vbuf *out);
 /* A stanza read on c's upstream. */
 void route_from_upstream(struct comp *c, struct conn *src,
     const struct xs_stanza *st);

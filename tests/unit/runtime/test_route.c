@@ -18,7 +18,9 @@
  * while no home is available, flushed when one announces itself, and
  * bounced (remote-server-timeout) after queue-age; unacknowledged frames
  * handed back to the front of their queue; the queues and users seen
- * carried through an in-place upgrade's handover state.
+ * carried through an in-place upgrade's handover state; a removed
+ * component's queues answered on its inherited upstream; a saved stanza
+ * bounced on restore leaving the previous entry's replayed flag alone.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -664,8 +666,100 @@ test_handover_queues(void)
 	teardown();
 }
 
+/* A saved stanza (the handover's form of a queued one). */
+static void
+ho_stanza(struct handover *h, uint8_t queue, uint32_t comp_id,
+    const char *node, const char *raw, const char *type, uint8_t replayed)
+{
+	struct ho_stanza *s = handover_add_stanza(h);
+
+	s->queue = queue;
+	s->comp_id = comp_id;
+	s->replayed = replayed;
+	s->node = node != NULL ? strdup(node) : NULL;
+	vbuf_addstr(&s->raw, raw);
+	s->name = strdup("message");
+	s->from = strdup("a@example.test/r");
+	s->to = strdup("gone.example.test");
+	s->id = strdup("g1");
+	s->type = type != NULL ? strdup(type) : NULL;
+}
+
+/* A component the new table lacks: everything it had queued leaves on
+ * its inherited upstream — the stanzas toward users (its to_up queue and
+ * its replies waiting for another node) as they are, those for it
+ * answered — and what cannot be answered (an error) is counted. */
+static void
+test_handover_removed_component(void)
+{
+	struct handover h = { 0 };
+	struct vbuf out = { 0 };
+	struct ho_conn *c;
+	const uint32_t gone = 0x7e57;
+
+	setup();
+	CU_ASSERT_PTR_NULL_FATAL(comp_find_id(gone));
+	h.node = strdup("node1");
+	c = handover_add_conn(&h);
+	c->kind = HO_C_UPSTREAM;
+	c->comp_id = gone;
+	ho_stanza(&h, HO_Q_TO_HOME, gone, NULL, "<message id='toh'/>", NULL,
+	    0);
+	ho_stanza(&h, HO_Q_TO_UP, gone, NULL, "<message id='tou'/>", NULL, 0);
+	ho_stanza(&h, HO_Q_NODE, gone, "node2", "<message id='ton'/>", NULL,
+	    0);
+	ho_stanza(&h, HO_Q_TO_HOME, gone, NULL, "<message id='err'/>",
+	    "error", 0);
+	CU_ASSERT_EQUAL(route_handover_answer(&h, gone, "gone.example.test",
+	    &out), 1);
+	vbuf_addch(&out, '\0');
+	CU_ASSERT_PTR_NOT_NULL(strstr(out.p, "<message id='tou'/>"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out.p, "<message id='ton'/>"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out.p, "service-unavailable"));
+	CU_ASSERT_PTR_NULL(strstr(out.p, "<message id='err'/>"));
+	/* None of them is queued in the new image. */
+	CU_ASSERT_EQUAL(route_handover_restore(&h), 4);
+	for (size_t i = 0; i < ncomps; i++)
+		CU_ASSERT(comps[i].to_home.count == 0 &&
+		    comps[i].to_up.count == 0);
+	handover_free(&h);
+	vbuf_free(&out);
+	teardown();
+}
+
+/* A saved stanza that no longer fits its queue is bounced; the entry
+ * queued before it keeps its own replayed flag. */
+static void
+test_handover_restore_bounced_keeps_flags(void)
+{
+	struct handover h = { 0 };
+	struct vbuf big = { 0 };
+	uint32_t id;
+
+	setup();
+	id = comps[PUBSUB].vc->id;
+	h.node = strdup("node1");
+	ho_stanza(&h, HO_Q_TO_HOME, id, NULL, "<message id='small'/>", NULL,
+	    0);
+	vbuf_addstr(&big, "<message id='big'><body>");
+	for (uint64_t n = 0; n <= table->limits.queue_bytes; n += 64)
+		vbuf_addstr(&big, "0123456789abcdef0123456789abcdef"
+		    "0123456789abcdef0123456789abcdef");
+	vbuf_addstr(&big, "</body></message>");
+	vbuf_addch(&big, '\0');
+	ho_stanza(&h, HO_Q_TO_HOME, id, NULL, big.p, NULL, 1);
+	CU_ASSERT_EQUAL(route_handover_restore(&h), 0);
+	CU_ASSERT_EQUAL_FATAL(comps[PUBSUB].to_home.count, 1);
+	CU_ASSERT_EQUAL(comps[PUBSUB].to_home.tail->replayed, 0);
+	handover_free(&h);
+	vbuf_free(&big);
+	teardown();
+}
+
 UNIT_SUITE(route)
 {
+	UNIT_TEST(suite, test_handover_removed_component);
+	UNIT_TEST(suite, test_handover_restore_bounced_keeps_flags);
 	UNIT_TEST(suite, test_handover_queues);
 	UNIT_TEST(suite, test_routes_learned_and_used);
 	UNIT_TEST(suite, test_route_while_link_down);
