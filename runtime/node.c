@@ -610,7 +610,7 @@ exec_upgrade(void)
 {
 	struct handover h = { 0 };
 	struct vbuf b = { 0 };
-	char num[16];
+	char num[16], why[160];
 	int fd, e;
 	size_t off = 0, in = 0, out = 0;
 
@@ -630,6 +630,16 @@ exec_upgrade(void)
 	}
 	route_handover_save(&h);
 	handover_write(&h, &b);
+	if (!handover_fits(&h, b.len, why, sizeof why)) {
+		/* The new image would refuse it and start fresh, closing
+		 * every session: better stay. */
+		vlog(VL_ERR, "upgrade: the handover state is too large (%s); "
+		    "staying on the running image", why);
+		vbuf_free(&b);
+		handover_free(&h);
+		resume_upgrade();
+		return;
+	}
 	fd = memfd_create("vcomp-handover", 0);
 	while (fd >= 0 && off < b.len) {
 		ssize_t w = write(fd, b.p + off, b.len - off);

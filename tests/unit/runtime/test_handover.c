@@ -147,6 +147,34 @@ test_refusals(void)
 	vbuf_free(&w);
 }
 
+/* The limits: a list longer than the reader takes is refused before it
+ * is allocated, and the writer knows it in advance (handover_fits). */
+static void
+test_limits(void)
+{
+	struct handover a, b;
+	struct vbuf w = { 0 };
+	char why[160];
+
+	sample(&a);
+	CU_ASSERT_TRUE(handover_fits(&a, 1000, why, sizeof why));
+	CU_ASSERT_FALSE(handover_fits(&a, (size_t)HANDOVER_MAX_BYTES + 1, why,
+	    sizeof why));
+	while (a.nlisteners <= HANDOVER_MAX_LISTENERS) {
+		struct ho_listener *l = handover_add_listener(&a);
+
+		l->kind = HO_L_HOME;
+		l->fd = 100 + (int)a.nlisteners;
+	}
+	CU_ASSERT_FALSE(handover_fits(&a, 1000, why, sizeof why));
+	handover_write(&a, &w);
+	CU_ASSERT_EQUAL(handover_read(&b, w.p, w.len, "node1", why,
+	    sizeof why), -1);
+	CU_ASSERT_STRING_EQUAL(why, "too many entries");
+	handover_free(&a);
+	vbuf_free(&w);
+}
+
 /* What a parser reports, as text: "S:name;" per stanza. */
 static void
 on_stanza(void *ud, const struct xs_stanza *st)
@@ -209,5 +237,6 @@ UNIT_SUITE(runtime_handover)
 {
 	UNIT_TEST(suite, test_round_trip);
 	UNIT_TEST(suite, test_refusals);
+	UNIT_TEST(suite, test_limits);
 	UNIT_TEST(suite, test_parser_continues);
 }
