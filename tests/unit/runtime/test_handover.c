@@ -227,6 +227,17 @@ test_parser_continues(void)
 	xs_free(p2);
 	p2 = xs_new(&cb, &got2, 65536);
 	CU_ASSERT_NOT_EQUAL(xs_prime(p2, "<message/>", 10), XS_OK);
+	/* A header and a stanza after it: refused, not swallowed. */
+	xs_free(p2);
+	p2 = xs_new(&cb, &got2, 65536);
+	{
+		struct vbuf two = { 0 };
+
+		vbuf_add(&two, h, hn);
+		vbuf_addstr(&two, "<message id='9'/>");
+		CU_ASSERT_NOT_EQUAL(xs_prime(p2, two.p, two.len), XS_OK);
+		vbuf_free(&two);
+	}
 	xs_free(p1);
 	xs_free(p2);
 	vbuf_free(&got1);
