@@ -729,7 +729,8 @@ void route_home_lost(struct comp *c);
 
 /* ----------------------------------------------------------- upstream.c */
 
-/* Starts the upstream of c (connects at once). */
+/* Starts the upstream of c (connects at once); a ready stream already
+ * there gets its keepalive timer (again). */
 void upstream_start(struct comp *c);
 /* Clustered servers: stop registering c while no home is available (the
  * closing handshake, no reconnects), so the server cluster routes to a

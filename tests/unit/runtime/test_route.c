@@ -756,8 +756,31 @@ test_handover_restore_bounced_keeps_flags(void)
 	teardown();
 }
 
+/* An upgrade whose execve() failed: the held upstream, started again,
+ * sends its whitespace keepalives again (upstream_hold stopped them). */
+static void
+test_keepalive_after_failed_upgrade(void)
+{
+	struct comp *c;
+
+	setup();
+	c = &comps[MUC];
+	CU_ASSERT_FATAL(table->limits.keepalive_ms > 0);
+	up[0].state = UP_READY;
+	upstream_start(c);
+	CU_ASSERT_NOT_EQUAL(c->up_keepalive.slot, 0);
+	upstream_hold(c);
+	CU_ASSERT_EQUAL(c->up_keepalive.slot, 0);
+	upstream_start(c);
+	CU_ASSERT_NOT_EQUAL(c->up_keepalive.slot, 0);
+	timer_stop(&c->up_keepalive);
+	timer_stop(&c->up_retry);
+	teardown();
+}
+
 UNIT_SUITE(route)
 {
+	UNIT_TEST(suite, test_keepalive_after_failed_upgrade);
 	UNIT_TEST(suite, test_handover_removed_component);
 	UNIT_TEST(suite, test_handover_restore_bounced_keeps_flags);
 	UNIT_TEST(suite, test_handover_queues);
