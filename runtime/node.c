@@ -288,6 +288,13 @@ begin_shutdown(void)
 		/* The upgrade is abandoned: the held sessions are read
 		 * again and closed as on any stop. */
 		vlog(VL_WARN, "stop requested during an upgrade: stopping now");
+		notify_stopping();
+		notify_status("shutting down");
+		/* Nothing is kept for a next image: the listeners close
+		 * (the peer listener through peer_stop). */
+		peer_upgrade_abandoned();
+		home_close_listener();
+		stats_close();
 		resume_held();
 		route_stopping = true;
 		finish_shutdown();

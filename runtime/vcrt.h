@@ -825,6 +825,9 @@ void peer_free_all(void);
  * upgrade (SIGUSR2) the peer listener stays open, through peer_stop()
  * too: node.c holds it and hands it to the next image. */
 void peer_drain(bool upgrade);
+/* A stop during an upgrade: the peer listener is no longer kept for
+ * the next image (peer_stop then closes it). */
+void peer_upgrade_abandoned(void);
 /* An upgrade whose execve() failed: links again as at start (dial the
  * higher nodes, knock on the lower ones); the old image resumes. */
 void peer_relink(void);
