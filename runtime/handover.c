@@ -255,7 +255,7 @@ read_lists(struct handover *h, struct rd *r)
 	n = get_count(r, 25, HANDOVER_MAX_CONNS);
 	h->conns = xcalloc(n ? n : 1, sizeof *h->conns);
 	for (size_t i = 0; i < n && r->err == NULL; i++, h->nconns++) {
-		struct ho_conn *c = &h->conns[i];
+		struct ho_conn *c = &h->conns[h->nconns];
 
 		c->kind = (uint8_t)get_uint(r, 1);
 		c->fd = get_fd(r);
@@ -267,8 +267,17 @@ read_lists(struct handover *h, struct rd *r)
 		if (r->err == NULL && c->kind != HO_C_UPSTREAM &&
 		    c->kind != HO_C_HOME)
 			r->err = "unknown connection kind";
-		if (r->err == NULL && c->hdr.len == 0)
-			r->err = "connection without a stream header";
+		if (r->err == NULL && c->hdr.len == 0) {
+			/* That one session cannot continue; the others
+			 * can (the caller lets its descriptor go). */
+			free(c->domain);
+			vbuf_free(&c->hdr);
+			vbuf_free(&c->in);
+			vbuf_free(&c->out);
+			memset(c, 0, sizeof *c);
+			h->nconns--;
+			h->ndropped++;
+		}
 	}
 	n = get_count(r, 24, HANDOVER_MAX_STANZAS);
 	h->stanzas = xcalloc(n ? n : 1, sizeof *h->stanzas);

@@ -33,7 +33,9 @@
 /* Raised whenever what is written changes: an image refuses (and starts
  * fresh from) a state of another version. */
 #define HANDOVER_VERSION	1
-/* The environment variable naming the state's file descriptor. */
+/* The environment variable naming the state's file descriptor and every
+ * descriptor handed over: "MEMFD:FD,FD,..." (the memfd is sealed).  An
+ * image that refuses the state lets go of exactly those. */
 #define HANDOVER_ENV		"VCOMP_HANDOVER"
 /* Largest state read: output buffers and queues are bounded by the
  * table's limits, usually far below this; the writer checks
@@ -98,6 +100,9 @@ struct handover {
 	size_t nstanzas;
 	struct ho_seen *seen;
 	size_t nseen;
+	/* handover_read only: sessions skipped for a missing stream header
+	 * (their descriptors are the caller's to let go). */
+	size_t ndropped;
 };
 
 /* Appends a zeroed entry and returns it (valid until the next add). */
@@ -113,8 +118,9 @@ void handover_write(const struct handover *h, struct vbuf *out);
 bool handover_fits(const struct handover *h, size_t len, char *why,
     size_t whylen);
 /*
- * Reads a state into h (zeroed by the caller) from n bytes at p.  Returns
- * 0, or -1 with h freed and a reason in why ("truncated", "checksum
+ * Reads a state into h (zeroed by the caller) from n bytes at p.  A
+ * session without a stream header is skipped (counted in h->ndropped),
+ * not a reason to refuse the rest.  Returns 0, or -1 with h freed and a reason in why ("truncated", "checksum
  * mismatch", "format version 2, expected 1", "written by node node2") —
  * node is the name the state must carry.
  */

@@ -559,12 +559,19 @@ save_session(struct handover *h, struct conn *c, uint8_t kind)
 	if (c == NULL || !(c->flags & C_READY) || (c->flags & C_DEAD) ||
 	    c->xs == NULL)
 		return;
+	p = xs_header(c->xs, &n);
+	if (n == 0) {
+		/* The next image could not continue it (and an older one
+		 * would refuse the whole state for it): it ends here. */
+		vlog(VL_WARN, "upgrade: %s: no stream header saved; the "
+		    "session is not handed over", c->name);
+		return;
+	}
 	hc = handover_add_conn(h);
 	hc->kind = kind;
 	hc->fd = c->io.fd;
 	hc->comp_id = ((struct comp *)c->owner)->vc->id;
 	hc->domain = xstrdup(((struct comp *)c->owner)->vc->domain);
-	p = xs_header(c->xs, &n);
 	vbuf_add(&hc->hdr, p, n);
 	p = xs_pending(c->xs, &n);
 	vbuf_add(&hc->in, p, n);
@@ -610,16 +617,71 @@ resume_upgrade(void)
 	vlog(VL_WARN, "upgrade: failed; resumed on the running image");
 }
 
+/* Longest VCOMP_HANDOVER value: execve() refuses a string over 128 KiB
+ * (MAX_ARG_STRLEN) in the environment. */
+#define HANDOVER_ENV_MAX	(120 * 1024)
+
+/* VCOMP_HANDOVER's value: the memfd, then every descriptor handed over
+ * (the new image lets go of exactly those when it refuses the state). */
+static void
+handover_env(struct vbuf *v, int memfd, const struct handover *h)
+{
+	char num[16];
+
+	snprintf(num, sizeof num, "%d:", memfd);
+	vbuf_addstr(v, num);
+	for (size_t i = 0; i < h->nlisteners + h->nconns; i++) {
+		snprintf(num, sizeof num, "%s%d", i ? "," : "",
+		    i < h->nlisteners ? h->listeners[i].fd :
+		    h->conns[i - h->nlisteners].fd);
+		vbuf_addstr(v, num);
+	}
+	vbuf_addch(v, '\0');
+}
+
+/* The state in a sealed memfd (the reader requires the seals: it reads
+ * exactly fstat's size, which nothing can change).  -1 with errno. */
+static int
+state_memfd(const struct vbuf *b)
+{
+	int fd = memfd_create("vcomp-handover", MFD_ALLOW_SEALING);
+	size_t off = 0;
+
+	while (fd >= 0 && off < b->len) {
+		ssize_t w = write(fd, b->p + off, b->len - off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			int e = w < 0 ? errno : EIO;
+
+			close(fd);
+			errno = e;
+			return -1;
+		}
+		off += (size_t)w;
+	}
+	if (fd >= 0 && fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_GROW |
+	    F_SEAL_SHRINK | F_SEAL_SEAL) < 0) {
+		int e = errno;
+
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
 /* Writes the state and executes the new image.  Returns only when that
  * failed (logged, the old image resumed). */
 static void
 exec_upgrade(void)
 {
 	struct handover h = { 0 };
-	struct vbuf b = { 0 };
-	char num[16], why[160];
+	struct vbuf b = { 0 }, env = { 0 };
+	char why[160];
 	int fd, e;
-	size_t off = 0, in = 0, out = 0;
+	size_t in = 0, out = 0;
 
 	timer_stop(&drain_deadline);
 	timer_stop(&drain_tick);
@@ -647,25 +709,23 @@ exec_upgrade(void)
 		resume_upgrade();
 		return;
 	}
-	fd = memfd_create("vcomp-handover", 0);
-	while (fd >= 0 && off < b.len) {
-		ssize_t w = write(fd, b.p + off, b.len - off);
-
-		if (w <= 0) {
-			close(fd);
-			fd = -1;
-			break;
-		}
-		off += (size_t)w;
-	}
+	fd = state_memfd(&b);
 	vbuf_free(&b);
-	if (fd < 0 || lseek(fd, 0, SEEK_SET) != 0) {
-		e = errno;
+	if (fd < 0) {
 		vlog(VL_ERR, "upgrade: cannot write the handover state: %s",
-		    strerror(e));
+		    strerror(errno));
 		handover_free(&h);
-		if (fd >= 0)
-			close(fd);
+		resume_upgrade();
+		return;
+	}
+	handover_env(&env, fd, &h);
+	if (env.len > HANDOVER_ENV_MAX) {
+		vlog(VL_ERR, "upgrade: %zu descriptors to hand over, too many "
+		    "for the environment; staying on the running image",
+		    h.nlisteners + h.nconns);
+		vbuf_free(&env);
+		close(fd);
+		handover_free(&h);
 		resume_upgrade();
 		return;
 	}
@@ -677,14 +737,14 @@ exec_upgrade(void)
 	    "byte(s) read but not yet a stanza, %zu not yet written), %zu "
 	    "listener(s) and %zu queued stanza(s)", self_exe, h.nconns, in,
 	    out, h.nlisteners, h.nstanzas);
-	snprintf(num, sizeof num, "%d", fd);
 	set_cloexec(&h, 0);
-	setenv(HANDOVER_ENV, num, 1);
+	setenv(HANDOVER_ENV, env.p, 1);
 	execv(self_exe, self_argv);
 	e = errno;
 	unsetenv(HANDOVER_ENV);
 	set_cloexec(&h, 1);
 	close(fd);
+	vbuf_free(&env);
 	handover_free(&h);
 	vlog(VL_ERR, "upgrade: cannot execute %s: %s", self_exe, strerror(e));
 	resume_upgrade();
@@ -1093,94 +1153,244 @@ release(void)
 
 /* ------------------------------------- the new image: adopting a state */
 
-/* A state that cannot be used: every socket this process inherited is
- * let go politely (listeners closed, streams ended with
- * </stream:stream>), so that nothing leaks and no peer hangs. */
+/* The descriptors the previous image handed over, as VCOMP_HANDOVER
+ * lists them ("MEMFD:FD,FD,..."); known is false for the older form
+ * ("MEMFD" alone), which did not list them. */
+struct handed {
+	int *fd;
+	size_t n;
+	bool known;
+};
+
+/* Parses VCOMP_HANDOVER's value into *memfd (-1 when even that is not a
+ * number) and hd.  Returns 0, or -1 when it does not parse. */
+static int
+parse_handover_env(const char *v, int *memfd, struct handed *hd)
+{
+	const size_t max = HANDOVER_MAX_LISTENERS + HANDOVER_MAX_CONNS;
+	char *end;
+	long fd = strtol(v, &end, 10);
+
+	*memfd = -1;
+	memset(hd, 0, sizeof *hd);
+	if (end == v || fd < 3 || fd > INT_MAX)
+		return -1;
+	*memfd = (int)fd;
+	if (*end == '\0')
+		return 0;               /* the older form */
+	if (*end != ':')
+		return -1;
+	hd->known = true;
+	for (v = end + 1; *v != '\0'; v = *end == ',' ? end + 1 : end) {
+		fd = strtol(v, &end, 10);
+		if (end == v || fd < 3 || fd > INT_MAX || fd == *memfd ||
+		    hd->n == max || (*end != ',' && *end != '\0'))
+			return -1;
+		hd->fd = xrealloc(hd->fd, (hd->n + 1) * sizeof *hd->fd);
+		hd->fd[hd->n++] = (int)fd;
+	}
+	return 0;
+}
+
+static bool
+handed_has(const struct handed *hd, int fd)
+{
+	for (size_t i = 0; i < hd->n; i++)
+		if (hd->fd[i] == fd)
+			return true;
+	return false;
+}
+
+/* Lets inherited socket fd go politely: a listener is closed, a stream
+ * ended with </stream:stream>.  Anything else is left alone. */
+static bool
+let_go_fd(int fd)
+{
+	struct stat st;
+	int acc = 0;
+	socklen_t len = sizeof acc;
+
+	if (fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode))
+		return false;
+	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &len) == 0 &&
+	    acc)
+		close(fd);
+	else
+		conn_bye_fd(fd, "inherited stream", NULL, 0);
+	return true;
+}
+
+/* The older form listed nothing: every socket without close-on-exec
+ * (what the previous image handed over; this process opened none yet). */
 static void
-refuse_inherited(void)
+scan_inherited(struct handed *hd)
 {
 	DIR *d = opendir("/proc/self/fd");
 	struct dirent *de;
-	int fds[1024];
-	size_t n = 0;
 
 	if (d == NULL)
 		return;
-	while ((de = readdir(d)) != NULL && n < sizeof fds / sizeof fds[0]) {
+	while ((de = readdir(d)) != NULL) {
 		char *end;
 		long fd = strtol(de->d_name, &end, 10);
 		struct stat st;
 
-		if (*end != '\0' || fd < 3 || fd == dirfd(d) ||
+		if (*end != '\0' || fd < 3 || fd > INT_MAX || fd == dirfd(d) ||
 		    fstat((int)fd, &st) < 0 || !S_ISSOCK(st.st_mode) ||
 		    (fcntl((int)fd, F_GETFD) & FD_CLOEXEC))
 			continue;
-		fds[n++] = (int)fd;
+		hd->fd = xrealloc(hd->fd, (hd->n + 1) * sizeof *hd->fd);
+		hd->fd[hd->n++] = (int)fd;
 	}
 	closedir(d);
-	for (size_t i = 0; i < n; i++) {
-		int acc = 0;
-		socklen_t len = sizeof acc;
+}
 
-		if (getsockopt(fds[i], SOL_SOCKET, SO_ACCEPTCONN, &acc,
-		    &len) == 0 && acc)
-			close(fds[i]);
-		else
-			conn_bye_fd(fds[i], "inherited stream", NULL, 0);
-	}
+/* A state that cannot be used: the descriptors handed over are let go
+ * politely, so that nothing leaks and no peer hangs; exactly those
+ * listed (other descriptors this process inherited are not ours). */
+static void
+refuse_inherited(struct handed *hd)
+{
+	size_t n = 0;
+
+	if (!hd->known)
+		scan_inherited(hd);
+	for (size_t i = 0; i < hd->n; i++)
+		n += let_go_fd(hd->fd[i]);
 	if (n > 0)
 		vlog(VL_WARN, "upgrade: %zu inherited socket(s) closed", n);
 }
 
-/* Reads the whole state from fd (then closed) into a malloc'd buffer. */
+/* Reads the whole state from memfd into a malloc'd buffer: the writer
+ * sealed it (it cannot change while read, nor be grown past the size
+ * checked here), so the size is fstat's, read with pread.  NULL with the
+ * reason in why. */
 static char *
-slurp(int fd, size_t *n)
+read_state(int memfd, bool sealed, size_t *n, char *why, size_t whylen)
 {
-	struct vbuf b = { 0 };
-	char chunk[65536];
-	ssize_t r;
+	const int need = F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK |
+	    F_SEAL_SEAL;
+	struct stat st;
+	char *buf;
+	size_t off = 0;
+	int seals;
 
-	while ((r = read(fd, chunk, sizeof chunk)) > 0 &&
-	    b.len <= HANDOVER_MAX_BYTES)
-		vbuf_add(&b, chunk, (size_t)r);
-	close(fd);
-	*n = b.len;
-	if (r < 0 || b.len > HANDOVER_MAX_BYTES) {
-		vbuf_free(&b);
+	if (fstat(memfd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		snprintf(why, whylen, "descriptor %d is not the state", memfd);
 		return NULL;
 	}
-	return b.p != NULL ? b.p : xcalloc(1, 1);
+	seals = fcntl(memfd, F_GET_SEALS);
+	if (sealed && (seals < 0 || (seals & need) != need)) {
+		snprintf(why, whylen, "the state is not sealed");
+		return NULL;
+	}
+	if (st.st_size < 0 || (uint64_t)st.st_size > HANDOVER_MAX_BYTES) {
+		snprintf(why, whylen, "the state is larger than %u bytes",
+		    HANDOVER_MAX_BYTES);
+		return NULL;
+	}
+	*n = (size_t)st.st_size;
+	buf = xmalloc(*n ? *n : 1);
+	while (off < *n) {
+		ssize_t r = pread(memfd, buf + off, *n - off, (off_t)off);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			snprintf(why, whylen, "cannot read the state: %s",
+			    r < 0 ? strerror(errno) : "short");
+			free(buf);
+			return NULL;
+		}
+		off += (size_t)r;
+	}
+	return buf;
 }
 
-/* Are the state's descriptors open sockets, each named once? */
-static bool
-fds_usable(const struct handover *h, char *why, size_t whylen)
+/* Drops entry i of an array of n elements of size bytes. */
+static void
+drop_entry(void *a, size_t *n, size_t i, size_t size)
 {
-	size_t n = h->nlisteners + h->nconns;
-	int *all = xcalloc(n ? n : 1, sizeof *all);
-	bool ok = true;
+	char *p = a;
 
-	for (size_t i = 0; i < h->nlisteners; i++)
-		all[i] = h->listeners[i].fd;
-	for (size_t i = 0; i < h->nconns; i++)
-		all[h->nlisteners + i] = h->conns[i].fd;
-	for (size_t i = 0; i < n && ok; i++) {
-		struct stat st;
+	memmove(p + i * size, p + (i + 1) * size, (*n - i - 1) * size);
+	(*n)--;
+}
 
-		if (fstat(all[i], &st) < 0 || !S_ISSOCK(st.st_mode)) {
-			snprintf(why, whylen, "descriptor %d is not an open "
-			    "socket", all[i]);
-			ok = false;
-		}
-		for (size_t j = 0; j < i && ok; j++)
-			if (all[j] == all[i]) {
+/* Is fd an open socket the previous image handed over? */
+static bool
+fd_usable(const struct handed *hd, int fd)
+{
+	struct stat st;
+
+	return (!hd->known || handed_has(hd, fd)) && fstat(fd, &st) == 0 &&
+	    S_ISSOCK(st.st_mode);
+}
+
+/* Every descriptor of the state must be a socket handed over, each named
+ * once.  An entry whose descriptor is not is dropped (logged: one bad
+ * session costs only itself); a descriptor named twice refuses the whole
+ * state (which entry is right cannot be told).  false with why. */
+static bool
+fds_usable(struct handover *h, const struct handed *hd, char *why,
+    size_t whylen)
+{
+	for (size_t i = 0; i < h->nlisteners; )
+		if (!fd_usable(hd, h->listeners[i].fd)) {
+			vlog(VL_WARN, "upgrade: inherited listener %d is not "
+			    "a socket handed over; ignored",
+			    h->listeners[i].fd);
+			drop_entry(h->listeners, &h->nlisteners, i,
+			    sizeof *h->listeners);
+		} else
+			i++;
+	for (size_t i = 0; i < h->nconns; )
+		if (!fd_usable(hd, h->conns[i].fd)) {
+			struct ho_conn *c = &h->conns[i];
+
+			vlog(VL_WARN, "upgrade: inherited session of %s "
+			    "(descriptor %d) is not a socket handed over; "
+			    "dropped", c->domain, c->fd);
+			free(c->domain);
+			vbuf_free(&c->hdr);
+			vbuf_free(&c->in);
+			vbuf_free(&c->out);
+			drop_entry(h->conns, &h->nconns, i, sizeof *h->conns);
+		} else
+			i++;
+	for (size_t i = 0; i < h->nlisteners + h->nconns; i++) {
+		int fi = i < h->nlisteners ? h->listeners[i].fd :
+		    h->conns[i - h->nlisteners].fd;
+
+		for (size_t j = 0; j < i; j++) {
+			int fj = j < h->nlisteners ? h->listeners[j].fd :
+			    h->conns[j - h->nlisteners].fd;
+
+			if (fi == fj) {
 				snprintf(why, whylen, "descriptor %d named "
-				    "twice", all[i]);
-				ok = false;
+				    "twice", fi);
+				return false;
 			}
+		}
 	}
-	free(all);
-	return ok;
+	return true;
+}
+
+/* Handed over but named by no usable entry of the state (an entry
+ * dropped by the reader or by fds_usable): let go. */
+static void
+let_go_unused(const struct handover *h, const struct handed *hd)
+{
+	for (size_t i = 0; i < hd->n; i++) {
+		bool used = false;
+
+		for (size_t k = 0; k < h->nlisteners && !used; k++)
+			used = h->listeners[k].fd == hd->fd[i];
+		for (size_t k = 0; k < h->nconns && !used; k++)
+			used = h->conns[k].fd == hd->fd[i];
+		if (!used)
+			(void)let_go_fd(hd->fd[i]);
+	}
 }
 
 /* The inherited listeners this table does not listen on are closed
@@ -1206,43 +1416,60 @@ prune_inherited(void)
 /*
  * At start: when $VCOMP_HANDOVER names a state, reads and checks it (the
  * variable is unset and the memfd closed either way).  Returns true with
- * *h filled and its listeners in conn.c's pool (listener_open adopts
- * them); false when there is none or it was refused (logged, inherited
- * sockets let go: the node starts fresh).
+ * *h filled, every descriptor it names close-on-exec (one whose adoption
+ * fails must not leak into a later exec) and its listeners in conn.c's
+ * pool (listener_open adopts them); false when there is none or it was
+ * refused (logged, the descriptors handed over let go: the node starts
+ * fresh).
  */
 static bool
 read_handover(struct handover *h)
 {
-	const char *v = getenv(HANDOVER_ENV);
 	const char *node = table->nodes[table->self].name;
-	char why[256], *buf, *end;
-	long fd;
-	size_t n;
+	char why[256] = "", *v, *buf = NULL;
+	struct handed hd;
+	int memfd;
+	size_t n = 0;
 	bool ok;
 
-	if (v == NULL)
+	if (getenv(HANDOVER_ENV) == NULL)
 		return false;
-	fd = strtol(v, &end, 10);
+	v = xstrdup(getenv(HANDOVER_ENV));
 	unsetenv(HANDOVER_ENV);
-	if (*end != '\0' || fd < 3 || fd > INT_MAX ||
-	    (buf = slurp((int)fd, &n)) == NULL) {
-		vlog(VL_ERR, "upgrade: cannot read the handover state; "
-		    "starting fresh");
-		refuse_inherited();
-		return false;
+	ok = parse_handover_env(v, &memfd, &hd) == 0;
+	if (!ok)
+		snprintf(why, sizeof why, "%s=%.100s does not parse",
+		    HANDOVER_ENV, v);
+	free(v);
+	if (ok)
+		ok = (buf = read_state(memfd, hd.known, &n, why,
+		    sizeof why)) != NULL;
+	if (memfd >= 0)
+		close(memfd);
+	if (ok) {
+		ok = handover_read(h, buf, n, node, why, sizeof why) == 0;
+		if (ok && !fds_usable(h, &hd, why, sizeof why)) {
+			handover_free(h);
+			ok = false;
+		}
 	}
-	ok = handover_read(h, buf, n, node, why, sizeof why) == 0;
 	free(buf);
-	if (ok && !fds_usable(h, why, sizeof why)) {
-		handover_free(h);
-		ok = false;
-	}
 	if (!ok) {
 		vlog(VL_ERR, "upgrade: handover state refused (%s); starting "
 		    "fresh", why);
-		refuse_inherited();
+		refuse_inherited(&hd);
+		free(hd.fd);
 		return false;
 	}
+	if (h->ndropped > 0)
+		vlog(VL_WARN, "upgrade: %zu inherited session(s) without a "
+		    "stream header dropped", h->ndropped);
+	for (size_t i = 0; i < h->nlisteners; i++)
+		(void)fcntl(h->listeners[i].fd, F_SETFD, FD_CLOEXEC);
+	for (size_t i = 0; i < h->nconns; i++)
+		(void)fcntl(h->conns[i].fd, F_SETFD, FD_CLOEXEC);
+	let_go_unused(h, &hd);
+	free(hd.fd);
 	for (size_t i = 0; i < h->nlisteners; i++)
 		(void)listener_inherit(h->listeners[i].fd);
 	prune_inherited();

@@ -426,13 +426,16 @@ else
 	it_fail "SIGTERM after the upgrades: every runtime exits 0 (not:$bad)" \
 	    "$W"/runtime-node*.log
 fi
-# A new image given a state it cannot use starts fresh and lets what it
-# inherited go politely (the stream gets </stream:stream>, the listener
-# is closed); node1's last binary, its ports free again.
-for mode in garbled version node; do
+# A new image given a state it cannot use (garbled, another version,
+# another node's, in a memfd that is not sealed) starts fresh and lets
+# what was handed over go politely (the stream gets </stream:stream>, the
+# listener is closed), and only that: a socket it inherited that the
+# variable does not list is left alone; node1's last binary, its ports
+# free again.
+for mode in garbled version node unsealed; do
 	$IT_PY "$IT_DIR/handover_refuse.py" "$W/run/vcomp-node1" "$mode" \
 	    "$W/refuse-$mode.log" >"$W/refuse-$mode.out" 2>&1
-	if [ "$(tr '\n' ' ' <"$W/refuse-$mode.out")" = "BYE CLOSED ALIVE EXIT 0 " ] &&
+	if [ "$(tr '\n' ' ' <"$W/refuse-$mode.out")" = "BYE CLOSED UNTOUCHED ALIVE EXIT 0 " ] &&
 	    grep -q 'handover state refused' "$W/refuse-$mode.log"; then
 		it_pass "a $mode handover state is refused: fresh start, inherited sockets let go"
 	else

@@ -147,6 +147,34 @@ test_refusals(void)
 	vbuf_free(&w);
 }
 
+/* A session without a stream header costs only itself: it is skipped
+ * (counted), the rest of the state is read. */
+static void
+test_headerless_session_dropped(void)
+{
+	struct handover a, b;
+	struct vbuf w = { 0 };
+	struct ho_conn *c;
+	char why[128];
+
+	sample(&a);
+	c = handover_add_conn(&a);
+	c->kind = HO_C_HOME;
+	c->fd = 10;
+	c->comp_id = 7;
+	c->domain = dup("x.example.test");
+	handover_write(&a, &w);
+	CU_ASSERT_EQUAL_FATAL(handover_read(&b, w.p, w.len, "node1", why,
+	    sizeof why), 0);
+	CU_ASSERT_EQUAL(b.nconns, 1);
+	CU_ASSERT_EQUAL(b.conns[0].fd, 9);
+	CU_ASSERT_EQUAL(b.ndropped, 1);
+	CU_ASSERT_EQUAL(b.nstanzas, 1);
+	handover_free(&a);
+	handover_free(&b);
+	vbuf_free(&w);
+}
+
 /* The limits: a list longer than the reader takes is refused before it
  * is allocated, and the writer knows it in advance (handover_fits). */
 static void
@@ -249,5 +277,6 @@ UNIT_SUITE(runtime_handover)
 	UNIT_TEST(suite, test_round_trip);
 	UNIT_TEST(suite, test_refusals);
 	UNIT_TEST(suite, test_limits);
+	UNIT_TEST(suite, test_headerless_session_dropped);
 	UNIT_TEST(suite, test_parser_continues);
 }
