@@ -83,6 +83,12 @@
  * handshake. */
 #define SECRET_MIN_LEN	16
 
+/* After an upgrade, how long a virtual component's adopted upstream
+ * stays registered with no home reachable (clustered servers): the peer
+ * links' authentication timeout (peer.c), so that they had time to come
+ * up. */
+#define UPGRADE_HOME_GRACE_MS	5000
+
 /* How long an upgrade waits, after the drain, for the links' BYE to be
  * written and their connections to close before executing anyway. */
 #define UPGRADE_LINKS_MS	1000
@@ -1598,9 +1604,16 @@ node_run(const struct node_opts *o)
 	 * only while a home of it is available (home_availability). */
 	for (size_t i = 0; i < ncomps; i++) {
 		if (table->servers == VC_SERVERS_CLUSTERED &&
-		    comps[i].vc->role == VC_ROLE_VIRTUAL &&
-		    comps[i].up == NULL)   /* not continued from an upgrade */
-			comps[i].up_suspended = true;
+		    comps[i].vc->role == VC_ROLE_VIRTUAL) {
+			if (comps[i].up == NULL)   /* not continued */
+				comps[i].up_suspended = true;
+			else
+				/* Registered by the previous image: it
+				 * stays so only if a home is reachable
+				 * once the links had time to come up. */
+				route_dest_unknown(&comps[i],
+				    UPGRADE_HOME_GRACE_MS);
+		}
 		upstream_start(&comps[i]);
 	}
 	if (handed)

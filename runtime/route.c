@@ -279,6 +279,11 @@ static void expire_node(struct timer *t);
 static void flush_node(uint16_t n);
 static void (*home_observer)(struct comp *c, bool available);
 
+/* Until when a destination not known yet (ROUTE_DEST_UNKNOWN) is not
+ * reported as "no home", and the timer that evaluates it then. */
+static uint64_t unknown_until;
+static struct timer unknown_timer;
+
 void
 route_observe_homes(void (*fn)(struct comp *c, bool available))
 {
@@ -308,6 +313,7 @@ route_init(void)
 void
 route_free(void)
 {
+	timer_stop(&unknown_timer);
 	if (nodeq != NULL)
 		for (uint16_t n = 0; n < table->nnodes; n++) {
 			timer_stop(&nodeq[n].timer);
@@ -413,14 +419,42 @@ emit_peer(struct comp *c, uint16_t node, struct conn *src, uint8_t flags,
 	peers->send(node, src, (size_t)(c - comps), flags, e);
 }
 
+static void
+unknown_over(struct timer *t)
+{
+	route_homes_changed();
+}
+
+void
+route_dest_unknown(struct comp *c, uint32_t grace_ms)
+{
+	c->dest = ROUTE_DEST_UNKNOWN;
+	unknown_until = loop_now() + grace_ms;
+	unknown_timer.fn = unknown_over;
+	timer_at(&unknown_timer, unknown_until);
+}
+
 /* Logs where stanzas for c's real component go when that changes.  A
  * component with a single home that is this node says nothing (home.c
- * logs its connections already). */
+ * logs its connections already).  The first destination after
+ * route_dest_unknown is always reported to the observer (the state it
+ * had before is not known), "none" only once the grace is over. */
 static void
 note_dest(struct comp *c, uint32_t dest)
 {
 	const char *was, *now;
 
+	if (c->dest == ROUTE_DEST_UNKNOWN) {
+		if (dest == 0 && loop_now() < unknown_until)
+			return;     /* the links may still come up */
+		c->dest = dest;
+		if (home_observer != NULL)
+			home_observer(c, dest != 0);
+		if (dest == 0)
+			vlog(VL_WARN, "%s: no home of the real component is "
+			    "available; stanzas wait", c->vc->domain);
+		return;
+	}
 	if (c->dest == dest)
 		return;
 	was = c->dest ? table->nodes[c->dest - 1].name : NULL;

@@ -588,7 +588,8 @@ struct comp {
 	bool up_was_ready;          /* for the reconnects counter */
 	struct conn *home;          /* the authenticated real component */
 	/* Where stanzas for the real component went last: node index + 1,
-	 * 0 = nowhere (for logging a switch of homes). */
+	 * 0 = nowhere (for logging a switch of homes), ROUTE_DEST_UNKNOWN
+	 * (route_dest_unknown). */
 	uint32_t dest;
 	/* Stanzas waiting: for the real component (or, on a virtual node,
 	 * for the home node), and for the upstream. */
@@ -640,6 +641,12 @@ void route_set_peers(const struct route_peers *rp);
  * clustered servers a virtual node registers upstream only while a home
  * is available). */
 void route_observe_homes(void (*fn)(struct comp *c, bool available));
+/* c's destination is not known (an upstream adopted after an upgrade:
+ * registered, while no home may be reachable): the next evaluation
+ * reports it to the observer either way, "none" only after grace_ms (the
+ * links need that to come up), evaluated then at the latest. */
+#define ROUTE_DEST_UNKNOWN	UINT32_MAX
+void route_dest_unknown(struct comp *c, uint32_t grace_ms);
 /* Creates the return-route table when a component is homed here. */
 void route_init(void);
 void route_free(void);

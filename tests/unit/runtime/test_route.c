@@ -778,8 +778,56 @@ test_keepalive_after_failed_upgrade(void)
 	teardown();
 }
 
+/* Clustered servers: an upstream adopted after an upgrade is registered
+ * while its destination is unknown; with no home reachable it is
+ * reported unavailable once the grace is over (so node.c unregisters
+ * it), and with one reachable at once. */
+static int ngood[2], nbad[2];
+
+static void
+count_homes(struct comp *c, bool available)
+{
+	if (available)
+		ngood[c - comps]++;
+	else
+		nbad[c - comps]++;
+}
+
+static void
+test_unknown_dest_reported(void)
+{
+	uint64_t t0;
+
+	setup();
+	memset(ngood, 0, sizeof ngood);
+	memset(nbad, 0, sizeof nbad);
+	route_observe_homes(count_homes);
+	t0 = loop_now();
+	route_dest_unknown(&comps[PUBSUB], 5000);
+	route_homes_changed();
+	/* The links may still come up: not yet. */
+	CU_ASSERT_EQUAL(nbad[PUBSUB], 0);
+	loop_set_now(t0 + 4000);
+	CU_ASSERT_EQUAL(nbad[PUBSUB], 0);
+	/* Grace over, no home: reported without any other event. */
+	loop_set_now(t0 + 5001);
+	CU_ASSERT_EQUAL(nbad[PUBSUB], 1);
+	CU_ASSERT_EQUAL(ngood[PUBSUB], 0);
+	route_homes_changed();
+	CU_ASSERT_EQUAL(nbad[PUBSUB], 1);
+	/* A home reachable at the first evaluation: reported available. */
+	route_dest_unknown(&comps[PUBSUB], 5000);
+	reach[1] = hascomp[1] = true;
+	route_homes_changed();
+	CU_ASSERT_EQUAL(ngood[PUBSUB], 1);
+	CU_ASSERT_EQUAL(comps[PUBSUB].dest, 2);
+	route_observe_homes(NULL);
+	teardown();
+}
+
 UNIT_SUITE(route)
 {
+	UNIT_TEST(suite, test_unknown_dest_reported);
 	UNIT_TEST(suite, test_keepalive_after_failed_upgrade);
 	UNIT_TEST(suite, test_handover_removed_component);
 	UNIT_TEST(suite, test_handover_restore_bounced_keeps_flags);
