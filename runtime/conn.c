@@ -760,6 +760,31 @@ listener_inherit(int fd)
 }
 
 void
+listener_inherit_prune(const struct vc_endpoint *const *keep, size_t n)
+{
+	for (size_t i = 0; i < ninherited; ) {
+		struct sockaddr_storage a, ss;
+		socklen_t alen = sizeof a, len;
+		bool wanted = false;
+
+		if (getsockname(inherited[i], (struct sockaddr *)&a,
+		    &alen) == 0)
+			for (size_t k = 0; k < n && !wanted; k++)
+				wanted = keep[k]->host != NULL &&
+				    resolve(keep[k]->host, keep[k]->port, &ss,
+				    &len) == 0 && same_addr(&a, &ss);
+		if (wanted) {
+			i++;
+			continue;
+		}
+		vlog(VL_INFO, "upgrade: an inherited listening socket has no "
+		    "address in this table; closed");
+		close(inherited[i]);
+		inherited[i] = inherited[--ninherited];
+	}
+}
+
+void
 listener_inherit_done(void)
 {
 	for (size_t i = 0; i < ninherited; i++) {

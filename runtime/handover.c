@@ -117,6 +117,24 @@ handover_write(const struct handover *h, struct vbuf *out)
 	put_uint(out, fnv1a(out->p + start, out->len - start), 8);
 }
 
+bool
+handover_fits(const struct handover *h, size_t len, char *why, size_t whylen)
+{
+	if (len > HANDOVER_MAX_BYTES)
+		snprintf(why, whylen, "%zu bytes, the limit is %u", len,
+		    HANDOVER_MAX_BYTES);
+	else if (h->nlisteners > HANDOVER_MAX_LISTENERS ||
+	    h->nconns > HANDOVER_MAX_CONNS ||
+	    h->nstanzas > HANDOVER_MAX_STANZAS ||
+	    h->nseen > HANDOVER_MAX_SEEN)
+		snprintf(why, whylen, "%zu listeners, %zu sessions, %zu "
+		    "stanzas, %zu users seen: more than the reader takes",
+		    h->nlisteners, h->nconns, h->nstanzas, h->nseen);
+	else
+		return true;
+	return false;
+}
+
 /* ------------------------------------------------------------ reading */
 
 struct rd {
@@ -195,14 +213,17 @@ get_opt(struct rd *r)
 }
 
 /* A list count: each entry takes at least min bytes, so a count larger
- * than what is left can only be garbage (and would allocate needlessly). */
+ * than what is left can only be garbage (and would allocate needlessly);
+ * and at most max entries (handover.h). */
 static size_t
-get_count(struct rd *r, size_t min)
+get_count(struct rd *r, size_t min, size_t max)
 {
 	uint64_t n = get_uint(r, 4);
 
 	if (r->err == NULL && n > r->left / min)
 		r->err = "truncated";
+	else if (r->err == NULL && n > max)
+		r->err = "too many entries";
 	return r->err == NULL ? (size_t)n : 0;
 }
 
@@ -222,7 +243,7 @@ read_lists(struct handover *h, struct rd *r)
 {
 	size_t n;
 
-	n = get_count(r, 5);
+	n = get_count(r, 5, HANDOVER_MAX_LISTENERS);
 	h->listeners = xcalloc(n ? n : 1, sizeof *h->listeners);
 	for (size_t i = 0; i < n && r->err == NULL; i++, h->nlisteners++) {
 		h->listeners[i].kind = (uint8_t)get_uint(r, 1);
@@ -231,10 +252,10 @@ read_lists(struct handover *h, struct rd *r)
 		    h->listeners[i].kind > HO_L_STATS))
 			r->err = "unknown listener kind";
 	}
-	n = get_count(r, 25);
+	n = get_count(r, 25, HANDOVER_MAX_CONNS);
 	h->conns = xcalloc(n ? n : 1, sizeof *h->conns);
 	for (size_t i = 0; i < n && r->err == NULL; i++, h->nconns++) {
-		struct ho_conn *c = &h->conns[i];
+		struct ho_conn *c = &h->conns[h->nconns];
 
 		c->kind = (uint8_t)get_uint(r, 1);
 		c->fd = get_fd(r);
@@ -246,10 +267,19 @@ read_lists(struct handover *h, struct rd *r)
 		if (r->err == NULL && c->kind != HO_C_UPSTREAM &&
 		    c->kind != HO_C_HOME)
 			r->err = "unknown connection kind";
-		if (r->err == NULL && c->hdr.len == 0)
-			r->err = "connection without a stream header";
+		if (r->err == NULL && c->hdr.len == 0) {
+			/* That one session cannot continue; the others
+			 * can (the caller lets its descriptor go). */
+			free(c->domain);
+			vbuf_free(&c->hdr);
+			vbuf_free(&c->in);
+			vbuf_free(&c->out);
+			memset(c, 0, sizeof *c);
+			h->nconns--;
+			h->ndropped++;
+		}
 	}
-	n = get_count(r, 24);
+	n = get_count(r, 24, HANDOVER_MAX_STANZAS);
 	h->stanzas = xcalloc(n ? n : 1, sizeof *h->stanzas);
 	for (size_t i = 0; i < n && r->err == NULL; i++, h->nstanzas++) {
 		struct ho_stanza *s = &h->stanzas[i];
@@ -276,7 +306,7 @@ read_lists(struct handover *h, struct rd *r)
 		    memchr(s->raw.p, '\0', s->raw.len) != NULL)
 			r->err = "malformed queued stanza";
 	}
-	n = get_count(r, 8);
+	n = get_count(r, 8, HANDOVER_MAX_SEEN);
 	h->seen = xcalloc(n ? n : 1, sizeof *h->seen);
 	for (size_t i = 0; i < n && r->err == NULL; i++, h->nseen++) {
 		h->seen[i].comp_id = (uint32_t)get_uint(r, 4);

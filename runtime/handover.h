@@ -23,6 +23,7 @@
 #ifndef VCOMP_HANDOVER_H
 #define VCOMP_HANDOVER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,11 +33,21 @@
 /* Raised whenever what is written changes: an image refuses (and starts
  * fresh from) a state of another version. */
 #define HANDOVER_VERSION	1
-/* The environment variable naming the state's file descriptor. */
+/* The environment variable naming the state's file descriptor and every
+ * descriptor handed over: "MEMFD:FD,FD,..." (the memfd is sealed).  An
+ * image that refuses the state lets go of exactly those. */
 #define HANDOVER_ENV		"VCOMP_HANDOVER"
 /* Largest state read: output buffers and queues are bounded by the
- * table's limits, far below this. */
+ * table's limits, usually far below this; the writer checks
+ * (handover_fits) and does not upgrade with a larger one. */
 #define HANDOVER_MAX_BYTES	(1u << 30)
+/* Most entries of each list read, so that a state cannot make the reader
+ * allocate many times its own size: each entry's struct is larger than
+ * its smallest encoding. */
+#define HANDOVER_MAX_LISTENERS	64
+#define HANDOVER_MAX_CONNS	(1u << 16)
+#define HANDOVER_MAX_STANZAS	(1u << 22)
+#define HANDOVER_MAX_SEEN	(1u << 22)
 
 enum ho_listener_kind { HO_L_HOME = 1, HO_L_PEER, HO_L_STATS };
 enum ho_conn_kind { HO_C_UPSTREAM = 1, HO_C_HOME };
@@ -89,6 +100,9 @@ struct handover {
 	size_t nstanzas;
 	struct ho_seen *seen;
 	size_t nseen;
+	/* handover_read only: sessions skipped for a missing stream header
+	 * (their descriptors are the caller's to let go). */
+	size_t ndropped;
 };
 
 /* Appends a zeroed entry and returns it (valid until the next add). */
@@ -99,9 +113,14 @@ struct ho_seen *handover_add_seen(struct handover *h);
 
 /* Appends h's bytes to out. */
 void handover_write(const struct handover *h, struct vbuf *out);
+/* Would the reader take h written as len bytes (the size and list
+ * limits above)?  false with the reason in why. */
+bool handover_fits(const struct handover *h, size_t len, char *why,
+    size_t whylen);
 /*
- * Reads a state into h (zeroed by the caller) from n bytes at p.  Returns
- * 0, or -1 with h freed and a reason in why ("truncated", "checksum
+ * Reads a state into h (zeroed by the caller) from n bytes at p.  A
+ * session without a stream header is skipped (counted in h->ndropped),
+ * not a reason to refuse the rest.  Returns 0, or -1 with h freed and a reason in why ("truncated", "checksum
  * mismatch", "format version 2, expected 1", "written by node node2") —
  * node is the name the state must carry.
  */

@@ -16,13 +16,16 @@ static void
 usage(FILE *f, const char *prog)
 {
 	fprintf(f,
-	    "usage: %s [-v | -q] [--secrets FILE] [--check]\n"
+	    "usage: %s [-v | -q] [--secrets FILE] [--check | --check-upgrade]\n"
 	    "       %s --version | --help\n"
 	    "\n"
 	    "The vcomp runtime of node %s, with its routing table built in.\n"
 	    "\n"
 	    "  --check         read every secret, resolve every address, test-bind\n"
 	    "                  every listening address; exit 0 (OK) or 1\n"
+	    "  --check-upgrade read every secret, resolve every address (no\n"
+	    "                  binds), print the handover format this binary\n"
+	    "                  reads; exit 0 or 1 (SIGUSR2 runs it first)\n"
 	    "  --secrets FILE  secrets bundle (default: %s.secrets beside the binary)\n"
 	    "  -v, --verbose   log debug messages\n"
 	    "  -q, --quiet     log errors only\n"
@@ -42,6 +45,7 @@ main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "check", no_argument, NULL, 'c' },
+		{ "check-upgrade", no_argument, NULL, 'u' },
 		{ "secrets", required_argument, NULL, 's' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
@@ -60,6 +64,9 @@ main(int argc, char **argv)
 		switch (ch) {
 		case 'c':
 			o.check = true;
+			break;
+		case 'u':
+			o.check_upgrade = true;
 			break;
 		case 's':
 			o.secrets = optarg;

@@ -20,7 +20,10 @@
  *
  * Upgrading in place (SIGUSR2; docs/runtime.md, "Upgrading in place"):
  * the XEP-0114 sessions survive a binary swap, so the node's server never
- * answers its users for a missing component.  PH_UPGRADE_DRAIN: listeners
+ * answers its users for a missing component.  First the new binary is run
+ * with --check-upgrade (preflight()): a new image that would refuse to
+ * start after the exec is refused while nothing is drained yet.
+ * PH_UPGRADE_DRAIN: listeners
  * held (connections wait in the backlog), the XEP-0114 sessions no longer
  * read (C_HELD), stats clients closed, the peer links drained as for
  * SIGTERM (bounded by limits.drain_ms); PH_UPGRADE_LINKS: BYE on the links,
@@ -57,6 +60,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,6 +70,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -77,6 +82,12 @@
  * XEP-0114 secret that short can be guessed offline from one captured
  * handshake. */
 #define SECRET_MIN_LEN	16
+
+/* After an upgrade, how long a virtual component's adopted upstream
+ * stays registered with no home reachable (clustered servers): the peer
+ * links' authentication timeout (peer.c), so that they had time to come
+ * up. */
+#define UPGRADE_HOME_GRACE_MS	5000
 
 /* How long an upgrade waits, after the drain, for the links' BYE to be
  * written and their connections to close before executing anyway. */
@@ -283,6 +294,13 @@ begin_shutdown(void)
 		/* The upgrade is abandoned: the held sessions are read
 		 * again and closed as on any stop. */
 		vlog(VL_WARN, "stop requested during an upgrade: stopping now");
+		notify_stopping();
+		notify_status("shutting down");
+		/* Nothing is kept for a next image: the listeners close
+		 * (the peer listener through peer_stop). */
+		peer_upgrade_abandoned();
+		home_close_listener();
+		stats_close();
 		resume_held();
 		route_stopping = true;
 		finish_shutdown();
@@ -336,6 +354,133 @@ hold_listeners(bool hold)
 		listener_hold(l, hold);
 }
 
+/* How long the old image waits for the new one's pre-flight. */
+#define PREFLIGHT_MS	5000
+/* What the pre-flight prints on stdout, with the format it reads. */
+#define PREFLIGHT_LINE	"handover-format %d"
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The line of out (NUL-terminated) to quote for a failed pre-flight: the
+ * first error the new image logged, else its first line, into why. */
+static void
+preflight_reason(const char *out, char *why, size_t whylen)
+{
+	const char *l = strstr(out, ": error: ");
+	const char *end;
+
+	if (l != NULL) {
+		l += strlen(": error: ");
+	} else {
+		for (l = out; *l == '\n'; l++)
+			;
+		if (strncmp(l, "handover-format", 15) == 0 &&
+		    (end = strchr(l, '\n')) != NULL)
+			l = end + 1;
+	}
+	end = strchrnul(l, '\n');
+	if (end > l)
+		snprintf(why, whylen, "%.*s", (int)(end - l), l);
+}
+
+/*
+ * Before anything is drained: runs the new image with --check-upgrade
+ * (its start-up checks: table version, secrets, addresses; no test
+ * binds, this image holds the ports) and requires exit 0 and the
+ * handover format this image writes.  A new image that would refuse to
+ * start after the exec (a secret it cannot load, an address that does
+ * not resolve, a binary that cannot read the state) is found while
+ * every session is still served here.  Blocks the loop for
+ * PREFLIGHT_MS at most.  Returns true when the upgrade may go on.
+ */
+static bool
+preflight(void)
+{
+	char out[16384], why[512], want[64], *args[64];
+	size_t argc = 0, got = 0;
+	int p[2], st = -1;
+	int64_t deadline = mono_ms() + PREFLIGHT_MS;
+	bool timed_out = false;
+	pid_t pid;
+
+	for (char **a = self_argv; *a != NULL && argc < 62; a++)
+		args[argc++] = *a;
+	args[argc++] = "--check-upgrade";
+	args[argc] = NULL;
+	if (pipe2(p, O_CLOEXEC) < 0 || (pid = fork()) < 0) {
+		vlog(VL_ERR, "upgrade: cannot run the new image's pre-flight: "
+		    "%s; staying on the running image", strerror(errno));
+		return false;
+	}
+	if (pid == 0) {
+		sigset_t all;
+
+		(void)dup2(p[1], 1);
+		(void)dup2(p[1], 2);
+		sigfillset(&all);
+		(void)sigprocmask(SIG_UNBLOCK, &all, NULL);
+		/* Not the service manager's business, nor a state. */
+		unsetenv("NOTIFY_SOCKET");
+		unsetenv(HANDOVER_ENV);
+		execv(self_exe, args);
+		dprintf(2, "cannot execute %s: %s\n", self_exe,
+		    strerror(errno));
+		_exit(127);
+	}
+	close(p[1]);
+	for (;;) {
+		struct pollfd pf = { p[0], POLLIN, 0 };
+		int64_t left = deadline - mono_ms();
+		ssize_t r;
+
+		if (left <= 0) {
+			timed_out = true;
+			break;
+		}
+		if (poll(&pf, 1, (int)left) < 0 && errno != EINTR)
+			break;
+		if (pf.revents == 0)
+			continue;
+		r = read(p[0], out + got, sizeof out - 1 - got);
+		if (r == 0 || (r < 0 && errno != EINTR && errno != EAGAIN))
+			break;
+		if (r > 0 && (got += (size_t)r) == sizeof out - 1)
+			got = sizeof out / 2;   /* keep the first half */
+	}
+	close(p[0]);
+	out[got] = '\0';
+	if (timed_out)
+		(void)kill(pid, SIGKILL);
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	snprintf(want, sizeof want, PREFLIGHT_LINE "\n", HANDOVER_VERSION);
+	if (!timed_out && WIFEXITED(st) && WEXITSTATUS(st) == 0 &&
+	    strstr(out, want) != NULL)
+		return true;
+	if (timed_out)
+		snprintf(why, sizeof why, "no answer within %d ms",
+		    PREFLIGHT_MS);
+	else if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+		snprintf(why, sizeof why, "it does not read handover format "
+		    "%d", HANDOVER_VERSION);
+	else if (WIFEXITED(st))
+		snprintf(why, sizeof why, "exit status %d", WEXITSTATUS(st));
+	else
+		snprintf(why, sizeof why, "killed by signal %d",
+		    WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+	preflight_reason(out, why, sizeof why);
+	vlog(VL_ERR, "upgrade: the new image would not start: %s; staying on "
+	    "the running image", why);
+	return false;
+}
+
 /* SIGUSR2, first step: no new work (listeners held, sessions not read,
  * stats clients closed); the peers are told DRAIN, as on SIGTERM. */
 static void
@@ -353,6 +498,8 @@ begin_upgrade(void)
 		    "at start");
 		return;
 	}
+	if (!preflight())
+		return;
 	{
 		/* systemd (253+) wants the reload's start time with it. */
 		struct timespec ts;
@@ -418,12 +565,19 @@ save_session(struct handover *h, struct conn *c, uint8_t kind)
 	if (c == NULL || !(c->flags & C_READY) || (c->flags & C_DEAD) ||
 	    c->xs == NULL)
 		return;
+	p = xs_header(c->xs, &n);
+	if (n == 0) {
+		/* The next image could not continue it (and an older one
+		 * would refuse the whole state for it): it ends here. */
+		vlog(VL_WARN, "upgrade: %s: no stream header saved; the "
+		    "session is not handed over", c->name);
+		return;
+	}
 	hc = handover_add_conn(h);
 	hc->kind = kind;
 	hc->fd = c->io.fd;
 	hc->comp_id = ((struct comp *)c->owner)->vc->id;
 	hc->domain = xstrdup(((struct comp *)c->owner)->vc->domain);
-	p = xs_header(c->xs, &n);
 	vbuf_add(&hc->hdr, p, n);
 	p = xs_pending(c->xs, &n);
 	vbuf_add(&hc->in, p, n);
@@ -469,16 +623,71 @@ resume_upgrade(void)
 	vlog(VL_WARN, "upgrade: failed; resumed on the running image");
 }
 
+/* Longest VCOMP_HANDOVER value: execve() refuses a string over 128 KiB
+ * (MAX_ARG_STRLEN) in the environment. */
+#define HANDOVER_ENV_MAX	(120 * 1024)
+
+/* VCOMP_HANDOVER's value: the memfd, then every descriptor handed over
+ * (the new image lets go of exactly those when it refuses the state). */
+static void
+handover_env(struct vbuf *v, int memfd, const struct handover *h)
+{
+	char num[16];
+
+	snprintf(num, sizeof num, "%d:", memfd);
+	vbuf_addstr(v, num);
+	for (size_t i = 0; i < h->nlisteners + h->nconns; i++) {
+		snprintf(num, sizeof num, "%s%d", i ? "," : "",
+		    i < h->nlisteners ? h->listeners[i].fd :
+		    h->conns[i - h->nlisteners].fd);
+		vbuf_addstr(v, num);
+	}
+	vbuf_addch(v, '\0');
+}
+
+/* The state in a sealed memfd (the reader requires the seals: it reads
+ * exactly fstat's size, which nothing can change).  -1 with errno. */
+static int
+state_memfd(const struct vbuf *b)
+{
+	int fd = memfd_create("vcomp-handover", MFD_ALLOW_SEALING);
+	size_t off = 0;
+
+	while (fd >= 0 && off < b->len) {
+		ssize_t w = write(fd, b->p + off, b->len - off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			int e = w < 0 ? errno : EIO;
+
+			close(fd);
+			errno = e;
+			return -1;
+		}
+		off += (size_t)w;
+	}
+	if (fd >= 0 && fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_GROW |
+	    F_SEAL_SHRINK | F_SEAL_SEAL) < 0) {
+		int e = errno;
+
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
 /* Writes the state and executes the new image.  Returns only when that
  * failed (logged, the old image resumed). */
 static void
 exec_upgrade(void)
 {
 	struct handover h = { 0 };
-	struct vbuf b = { 0 };
-	char num[16];
+	struct vbuf b = { 0 }, env = { 0 };
+	char why[160];
 	int fd, e;
-	size_t off = 0, in = 0, out = 0;
+	size_t in = 0, out = 0;
 
 	timer_stop(&drain_deadline);
 	timer_stop(&drain_tick);
@@ -496,25 +705,33 @@ exec_upgrade(void)
 	}
 	route_handover_save(&h);
 	handover_write(&h, &b);
-	fd = memfd_create("vcomp-handover", 0);
-	while (fd >= 0 && off < b.len) {
-		ssize_t w = write(fd, b.p + off, b.len - off);
-
-		if (w <= 0) {
-			close(fd);
-			fd = -1;
-			break;
-		}
-		off += (size_t)w;
-	}
-	vbuf_free(&b);
-	if (fd < 0 || lseek(fd, 0, SEEK_SET) != 0) {
-		e = errno;
-		vlog(VL_ERR, "upgrade: cannot write the handover state: %s",
-		    strerror(e));
+	if (!handover_fits(&h, b.len, why, sizeof why)) {
+		/* The new image would refuse it and start fresh, closing
+		 * every session: better stay. */
+		vlog(VL_ERR, "upgrade: the handover state is too large (%s); "
+		    "staying on the running image", why);
+		vbuf_free(&b);
 		handover_free(&h);
-		if (fd >= 0)
-			close(fd);
+		resume_upgrade();
+		return;
+	}
+	fd = state_memfd(&b);
+	vbuf_free(&b);
+	if (fd < 0) {
+		vlog(VL_ERR, "upgrade: cannot write the handover state: %s",
+		    strerror(errno));
+		handover_free(&h);
+		resume_upgrade();
+		return;
+	}
+	handover_env(&env, fd, &h);
+	if (env.len > HANDOVER_ENV_MAX) {
+		vlog(VL_ERR, "upgrade: %zu descriptors to hand over, too many "
+		    "for the environment; staying on the running image",
+		    h.nlisteners + h.nconns);
+		vbuf_free(&env);
+		close(fd);
+		handover_free(&h);
 		resume_upgrade();
 		return;
 	}
@@ -526,14 +743,14 @@ exec_upgrade(void)
 	    "byte(s) read but not yet a stanza, %zu not yet written), %zu "
 	    "listener(s) and %zu queued stanza(s)", self_exe, h.nconns, in,
 	    out, h.nlisteners, h.nstanzas);
-	snprintf(num, sizeof num, "%d", fd);
 	set_cloexec(&h, 0);
-	setenv(HANDOVER_ENV, num, 1);
+	setenv(HANDOVER_ENV, env.p, 1);
 	execv(self_exe, self_argv);
 	e = errno;
 	unsetenv(HANDOVER_ENV);
 	set_cloexec(&h, 1);
 	close(fd);
+	vbuf_free(&env);
 	handover_free(&h);
 	vlog(VL_ERR, "upgrade: cannot execute %s: %s", self_exe, strerror(e));
 	resume_upgrade();
@@ -942,138 +1159,326 @@ release(void)
 
 /* ------------------------------------- the new image: adopting a state */
 
-/* A state that cannot be used: every socket this process inherited is
- * let go politely (listeners closed, streams ended with
- * </stream:stream>), so that nothing leaks and no peer hangs. */
+/* The descriptors the previous image handed over, as VCOMP_HANDOVER
+ * lists them ("MEMFD:FD,FD,..."); known is false for the older form
+ * ("MEMFD" alone), which did not list them. */
+struct handed {
+	int *fd;
+	size_t n;
+	bool known;
+};
+
+/* Parses VCOMP_HANDOVER's value into *memfd (-1 when even that is not a
+ * number) and hd.  Returns 0, or -1 when it does not parse. */
+static int
+parse_handover_env(const char *v, int *memfd, struct handed *hd)
+{
+	const size_t max = HANDOVER_MAX_LISTENERS + HANDOVER_MAX_CONNS;
+	char *end;
+	long fd = strtol(v, &end, 10);
+
+	*memfd = -1;
+	memset(hd, 0, sizeof *hd);
+	if (end == v || fd < 3 || fd > INT_MAX)
+		return -1;
+	*memfd = (int)fd;
+	if (*end == '\0')
+		return 0;               /* the older form */
+	if (*end != ':')
+		return -1;
+	hd->known = true;
+	for (v = end + 1; *v != '\0'; v = *end == ',' ? end + 1 : end) {
+		fd = strtol(v, &end, 10);
+		if (end == v || fd < 3 || fd > INT_MAX || fd == *memfd ||
+		    hd->n == max || (*end != ',' && *end != '\0'))
+			return -1;
+		hd->fd = xrealloc(hd->fd, (hd->n + 1) * sizeof *hd->fd);
+		hd->fd[hd->n++] = (int)fd;
+	}
+	return 0;
+}
+
+static bool
+handed_has(const struct handed *hd, int fd)
+{
+	for (size_t i = 0; i < hd->n; i++)
+		if (hd->fd[i] == fd)
+			return true;
+	return false;
+}
+
+/* Lets inherited socket fd go politely: a listener is closed, a stream
+ * ended with </stream:stream>.  Anything else is left alone. */
+static bool
+let_go_fd(int fd)
+{
+	struct stat st;
+	int acc = 0;
+	socklen_t len = sizeof acc;
+
+	if (fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode))
+		return false;
+	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &len) == 0 &&
+	    acc)
+		close(fd);
+	else
+		conn_bye_fd(fd, "inherited stream", NULL, 0);
+	return true;
+}
+
+/* The older form listed nothing: every socket without close-on-exec
+ * (what the previous image handed over; this process opened none yet). */
 static void
-refuse_inherited(void)
+scan_inherited(struct handed *hd)
 {
 	DIR *d = opendir("/proc/self/fd");
 	struct dirent *de;
-	int fds[1024];
-	size_t n = 0;
 
 	if (d == NULL)
 		return;
-	while ((de = readdir(d)) != NULL && n < sizeof fds / sizeof fds[0]) {
+	while ((de = readdir(d)) != NULL) {
 		char *end;
 		long fd = strtol(de->d_name, &end, 10);
 		struct stat st;
 
-		if (*end != '\0' || fd < 3 || fd == dirfd(d) ||
+		if (*end != '\0' || fd < 3 || fd > INT_MAX || fd == dirfd(d) ||
 		    fstat((int)fd, &st) < 0 || !S_ISSOCK(st.st_mode) ||
 		    (fcntl((int)fd, F_GETFD) & FD_CLOEXEC))
 			continue;
-		fds[n++] = (int)fd;
+		hd->fd = xrealloc(hd->fd, (hd->n + 1) * sizeof *hd->fd);
+		hd->fd[hd->n++] = (int)fd;
 	}
 	closedir(d);
-	for (size_t i = 0; i < n; i++) {
-		int acc = 0;
-		socklen_t len = sizeof acc;
+}
 
-		if (getsockopt(fds[i], SOL_SOCKET, SO_ACCEPTCONN, &acc,
-		    &len) == 0 && acc)
-			close(fds[i]);
-		else
-			conn_bye_fd(fds[i], "inherited stream", NULL, 0);
-	}
+/* A state that cannot be used: the descriptors handed over are let go
+ * politely, so that nothing leaks and no peer hangs; exactly those
+ * listed (other descriptors this process inherited are not ours). */
+static void
+refuse_inherited(struct handed *hd)
+{
+	size_t n = 0;
+
+	if (!hd->known)
+		scan_inherited(hd);
+	for (size_t i = 0; i < hd->n; i++)
+		n += let_go_fd(hd->fd[i]);
 	if (n > 0)
 		vlog(VL_WARN, "upgrade: %zu inherited socket(s) closed", n);
 }
 
-/* Reads the whole state from fd (then closed) into a malloc'd buffer. */
+/* Reads the whole state from memfd into a malloc'd buffer: the writer
+ * sealed it (it cannot change while read, nor be grown past the size
+ * checked here), so the size is fstat's, read with pread.  NULL with the
+ * reason in why. */
 static char *
-slurp(int fd, size_t *n)
+read_state(int memfd, bool sealed, size_t *n, char *why, size_t whylen)
 {
-	struct vbuf b = { 0 };
-	char chunk[65536];
-	ssize_t r;
+	const int need = F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK |
+	    F_SEAL_SEAL;
+	struct stat st;
+	char *buf;
+	size_t off = 0;
+	int seals;
 
-	while ((r = read(fd, chunk, sizeof chunk)) > 0 &&
-	    b.len <= HANDOVER_MAX_BYTES)
-		vbuf_add(&b, chunk, (size_t)r);
-	close(fd);
-	*n = b.len;
-	if (r < 0 || b.len > HANDOVER_MAX_BYTES) {
-		vbuf_free(&b);
+	if (fstat(memfd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		snprintf(why, whylen, "descriptor %d is not the state", memfd);
 		return NULL;
 	}
-	return b.p != NULL ? b.p : xcalloc(1, 1);
+	seals = fcntl(memfd, F_GET_SEALS);
+	if (sealed && (seals < 0 || (seals & need) != need)) {
+		snprintf(why, whylen, "the state is not sealed");
+		return NULL;
+	}
+	if (st.st_size < 0 || (uint64_t)st.st_size > HANDOVER_MAX_BYTES) {
+		snprintf(why, whylen, "the state is larger than %u bytes",
+		    HANDOVER_MAX_BYTES);
+		return NULL;
+	}
+	*n = (size_t)st.st_size;
+	buf = xmalloc(*n ? *n : 1);
+	while (off < *n) {
+		ssize_t r = pread(memfd, buf + off, *n - off, (off_t)off);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			snprintf(why, whylen, "cannot read the state: %s",
+			    r < 0 ? strerror(errno) : "short");
+			free(buf);
+			return NULL;
+		}
+		off += (size_t)r;
+	}
+	return buf;
 }
 
-/* Are the state's descriptors open sockets, each named once? */
-static bool
-fds_usable(const struct handover *h, char *why, size_t whylen)
+/* Drops entry i of an array of n elements of size bytes. */
+static void
+drop_entry(void *a, size_t *n, size_t i, size_t size)
 {
-	size_t n = h->nlisteners + h->nconns;
-	int *all = xcalloc(n ? n : 1, sizeof *all);
-	bool ok = true;
+	char *p = a;
 
-	for (size_t i = 0; i < h->nlisteners; i++)
-		all[i] = h->listeners[i].fd;
-	for (size_t i = 0; i < h->nconns; i++)
-		all[h->nlisteners + i] = h->conns[i].fd;
-	for (size_t i = 0; i < n && ok; i++) {
-		struct stat st;
+	memmove(p + i * size, p + (i + 1) * size, (*n - i - 1) * size);
+	(*n)--;
+}
 
-		if (fstat(all[i], &st) < 0 || !S_ISSOCK(st.st_mode)) {
-			snprintf(why, whylen, "descriptor %d is not an open "
-			    "socket", all[i]);
-			ok = false;
-		}
-		for (size_t j = 0; j < i && ok; j++)
-			if (all[j] == all[i]) {
+/* Is fd an open socket the previous image handed over? */
+static bool
+fd_usable(const struct handed *hd, int fd)
+{
+	struct stat st;
+
+	return (!hd->known || handed_has(hd, fd)) && fstat(fd, &st) == 0 &&
+	    S_ISSOCK(st.st_mode);
+}
+
+/* Every descriptor of the state must be a socket handed over, each named
+ * once.  An entry whose descriptor is not is dropped (logged: one bad
+ * session costs only itself); a descriptor named twice refuses the whole
+ * state (which entry is right cannot be told).  false with why. */
+static bool
+fds_usable(struct handover *h, const struct handed *hd, char *why,
+    size_t whylen)
+{
+	for (size_t i = 0; i < h->nlisteners; )
+		if (!fd_usable(hd, h->listeners[i].fd)) {
+			vlog(VL_WARN, "upgrade: inherited listener %d is not "
+			    "a socket handed over; ignored",
+			    h->listeners[i].fd);
+			drop_entry(h->listeners, &h->nlisteners, i,
+			    sizeof *h->listeners);
+		} else
+			i++;
+	for (size_t i = 0; i < h->nconns; )
+		if (!fd_usable(hd, h->conns[i].fd)) {
+			struct ho_conn *c = &h->conns[i];
+
+			vlog(VL_WARN, "upgrade: inherited session of %s "
+			    "(descriptor %d) is not a socket handed over; "
+			    "dropped", c->domain, c->fd);
+			free(c->domain);
+			vbuf_free(&c->hdr);
+			vbuf_free(&c->in);
+			vbuf_free(&c->out);
+			drop_entry(h->conns, &h->nconns, i, sizeof *h->conns);
+		} else
+			i++;
+	for (size_t i = 0; i < h->nlisteners + h->nconns; i++) {
+		int fi = i < h->nlisteners ? h->listeners[i].fd :
+		    h->conns[i - h->nlisteners].fd;
+
+		for (size_t j = 0; j < i; j++) {
+			int fj = j < h->nlisteners ? h->listeners[j].fd :
+			    h->conns[j - h->nlisteners].fd;
+
+			if (fi == fj) {
 				snprintf(why, whylen, "descriptor %d named "
-				    "twice", all[i]);
-				ok = false;
+				    "twice", fi);
+				return false;
 			}
+		}
 	}
-	free(all);
-	return ok;
+	return true;
+}
+
+/* Handed over but named by no usable entry of the state (an entry
+ * dropped by the reader or by fds_usable): let go. */
+static void
+let_go_unused(const struct handover *h, const struct handed *hd)
+{
+	for (size_t i = 0; i < hd->n; i++) {
+		bool used = false;
+
+		for (size_t k = 0; k < h->nlisteners && !used; k++)
+			used = h->listeners[k].fd == hd->fd[i];
+		for (size_t k = 0; k < h->nconns && !used; k++)
+			used = h->conns[k].fd == hd->fd[i];
+		if (!used)
+			(void)let_go_fd(hd->fd[i]);
+	}
+}
+
+/* The inherited listeners this table does not listen on are closed
+ * before any listener binds (one of them may hold the port a new
+ * address needs). */
+static void
+prune_inherited(void)
+{
+	const struct vc_endpoint *keep[3];
+	size_t n = 0;
+
+	for (size_t i = 0; i < ncomps; i++)
+		if (comps[i].vc->role == VC_ROLE_HOME) {
+			keep[n++] = &table->listen;
+			break;
+		}
+	keep[n++] = &table->stats;
+	if (table->nnodes > 1)
+		keep[n++] = &table->nodes[table->self].peer;
+	listener_inherit_prune(keep, n);
 }
 
 /*
  * At start: when $VCOMP_HANDOVER names a state, reads and checks it (the
  * variable is unset and the memfd closed either way).  Returns true with
- * *h filled and its listeners in conn.c's pool (listener_open adopts
- * them); false when there is none or it was refused (logged, inherited
- * sockets let go: the node starts fresh).
+ * *h filled, every descriptor it names close-on-exec (one whose adoption
+ * fails must not leak into a later exec) and its listeners in conn.c's
+ * pool (listener_open adopts them); false when there is none or it was
+ * refused (logged, the descriptors handed over let go: the node starts
+ * fresh).
  */
 static bool
 read_handover(struct handover *h)
 {
-	const char *v = getenv(HANDOVER_ENV);
 	const char *node = table->nodes[table->self].name;
-	char why[256], *buf, *end;
-	long fd;
-	size_t n;
+	char why[256] = "", *v, *buf = NULL;
+	struct handed hd;
+	int memfd;
+	size_t n = 0;
 	bool ok;
 
-	if (v == NULL)
+	if (getenv(HANDOVER_ENV) == NULL)
 		return false;
-	fd = strtol(v, &end, 10);
+	v = xstrdup(getenv(HANDOVER_ENV));
 	unsetenv(HANDOVER_ENV);
-	if (*end != '\0' || fd < 3 || fd > INT_MAX ||
-	    (buf = slurp((int)fd, &n)) == NULL) {
-		vlog(VL_ERR, "upgrade: cannot read the handover state; "
-		    "starting fresh");
-		refuse_inherited();
-		return false;
+	ok = parse_handover_env(v, &memfd, &hd) == 0;
+	if (!ok)
+		snprintf(why, sizeof why, "%s=%.100s does not parse",
+		    HANDOVER_ENV, v);
+	free(v);
+	if (ok)
+		ok = (buf = read_state(memfd, hd.known, &n, why,
+		    sizeof why)) != NULL;
+	if (memfd >= 0)
+		close(memfd);
+	if (ok) {
+		ok = handover_read(h, buf, n, node, why, sizeof why) == 0;
+		if (ok && !fds_usable(h, &hd, why, sizeof why)) {
+			handover_free(h);
+			ok = false;
+		}
 	}
-	ok = handover_read(h, buf, n, node, why, sizeof why) == 0;
 	free(buf);
-	if (ok && !fds_usable(h, why, sizeof why)) {
-		handover_free(h);
-		ok = false;
-	}
 	if (!ok) {
 		vlog(VL_ERR, "upgrade: handover state refused (%s); starting "
 		    "fresh", why);
-		refuse_inherited();
+		refuse_inherited(&hd);
+		free(hd.fd);
 		return false;
 	}
+	if (h->ndropped > 0)
+		vlog(VL_WARN, "upgrade: %zu inherited session(s) without a "
+		    "stream header dropped", h->ndropped);
+	for (size_t i = 0; i < h->nlisteners; i++)
+		(void)fcntl(h->listeners[i].fd, F_SETFD, FD_CLOEXEC);
+	for (size_t i = 0; i < h->nconns; i++)
+		(void)fcntl(h->conns[i].fd, F_SETFD, FD_CLOEXEC);
+	let_go_unused(h, &hd);
+	free(hd.fd);
 	for (size_t i = 0; i < h->nlisteners; i++)
 		(void)listener_inherit(h->listeners[i].fd);
+	prune_inherited();
 	return true;
 }
 
@@ -1085,34 +1490,20 @@ let_go(const struct handover *h, const struct ho_conn *hc)
 {
 	struct vbuf b = { 0 };
 	char name[128];
+	size_t dropped = 0;
 
 	vlog(VL_INFO, "upgrade: %s %s: not %s by this table; closing its "
 	    "stream", hc->kind == HO_C_UPSTREAM ? "upstream" : "component",
 	    hc->domain, hc->kind == HO_C_UPSTREAM ? "served" : "homed here");
 	vbuf_add(&b, hc->out.p, hc->out.len);
-	for (size_t i = 0; hc->kind == HO_C_UPSTREAM && i < h->nstanzas; i++) {
-		const struct ho_stanza *s = &h->stanzas[i];
-		struct xs_stanza st = { 0 };
-
-		if (s->comp_id != hc->comp_id || comp_find_id(s->comp_id))
-			continue;
-		if (s->queue == HO_Q_TO_UP) {
-			vbuf_add(&b, s->raw.p, s->raw.len);
-			continue;
-		}
-		if (s->queue != HO_Q_TO_HOME)
-			continue;
-		st.raw = s->raw.p;
-		st.raw_len = s->raw.len;
-		st.name = s->name;
-		st.ns = "";
-		st.from = s->from;
-		st.to = s->to;
-		st.id = s->id;
-		st.type = s->type;
-		st.text = "";
-		(void)bounce_build(&b, &st, hc->domain, BOUNCE_SHUTDOWN);
-	}
+	/* The queues of a component gone from the table leave on its
+	 * upstream (a component still in it keeps them: route.c). */
+	if (hc->kind == HO_C_UPSTREAM && comp_find_id(hc->comp_id) == NULL)
+		dropped = route_handover_answer(h, hc->comp_id, hc->domain,
+		    &b);
+	if (dropped > 0)
+		vlog(VL_WARN, "upgrade: %s: %zu queued error(s) or result(s) "
+		    "dropped with the component", hc->domain, dropped);
 	snprintf(name, sizeof name, "inherited %.100s", hc->domain);
 	conn_bye_fd(hc->fd, name, b.p, b.len);
 	vbuf_free(&b);
@@ -1173,6 +1564,13 @@ node_run(const struct node_opts *o)
 		release();
 		return 1;
 	}
+	if (o->check_upgrade) {
+		/* The old image reads this line (preflight()). */
+		printf(PREFLIGHT_LINE "\n", HANDOVER_VERSION);
+		fflush(stdout);
+		release();
+		return 0;
+	}
 	if (o->check) {
 		vlog(warnings ? VL_WARN : VL_INFO, "node %s: %zu component(s); "
 		    "secrets, addresses and listening ports OK%s", node, ncomps,
@@ -1206,9 +1604,16 @@ node_run(const struct node_opts *o)
 	 * only while a home of it is available (home_availability). */
 	for (size_t i = 0; i < ncomps; i++) {
 		if (table->servers == VC_SERVERS_CLUSTERED &&
-		    comps[i].vc->role == VC_ROLE_VIRTUAL &&
-		    comps[i].up == NULL)   /* not continued from an upgrade */
-			comps[i].up_suspended = true;
+		    comps[i].vc->role == VC_ROLE_VIRTUAL) {
+			if (comps[i].up == NULL)   /* not continued */
+				comps[i].up_suspended = true;
+			else
+				/* Registered by the previous image: it
+				 * stays so only if a home is reachable
+				 * once the links had time to come up. */
+				route_dest_unknown(&comps[i],
+				    UPGRADE_HOME_GRACE_MS);
+		}
 		upstream_start(&comps[i]);
 	}
 	if (handed)

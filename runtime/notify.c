@@ -109,11 +109,17 @@ notify_stopping(void)
 	(void)notify_send("STOPPING=1");
 }
 
+/* The last STATUS= text sent, by either function: a status set
+ * directly ("upgrading in place") must not make notify_status_changed
+ * believe the summary it sent before is still shown. */
+static char status_last[NOTIFY_STATUS_MAX + 1];
+
 void
 notify_status(const char *text)
 {
 	char msg[sizeof "STATUS=" + NOTIFY_STATUS_MAX];
 
+	snprintf(status_last, sizeof status_last, "%s", text);
 	snprintf(msg, sizeof msg, "STATUS=%s", text);
 	for (char *p = msg; *p != '\0'; p++)
 		if (*p == '\n' || *p == '\r')
@@ -124,11 +130,8 @@ notify_status(const char *text)
 void
 notify_status_changed(const char *text)
 {
-	static char last[NOTIFY_STATUS_MAX + 1];
-
-	if (strncmp(last, text, NOTIFY_STATUS_MAX) == 0)
+	if (strncmp(status_last, text, NOTIFY_STATUS_MAX) == 0)
 		return;
-	snprintf(last, sizeof last, "%s", text);
 	notify_status(text);
 }
 

@@ -1430,6 +1430,12 @@ peer_drain(bool upgrade)
 }
 
 void
+peer_upgrade_abandoned(void)
+{
+	upgrading = false;
+}
+
+void
 peer_relink(void)
 {
 	upgrading = stopping = leaving = false;

@@ -191,8 +191,9 @@ static void remember_stanza(struct comp *c, const struct xs_stanza *st);
 static void expire_up(struct timer *t);
 
 /* Queues st; bounces it when the queue is full.  While shutting down
- * nothing is queued any more: it is bounced at once. */
-static void
+ * nothing is queued any more: it is bounced at once.  Returns whether st
+ * was queued (q->tail is st). */
+static bool
 enqueue_at(struct comp *c, struct queue *q, const struct xs_stanza *st,
     bool to_home, uint64_t t)
 {
@@ -200,11 +201,11 @@ enqueue_at(struct comp *c, struct queue *q, const struct xs_stanza *st,
 
 	if (shutting_down) {
 		bounce(c, st, to_home, BOUNCE_SHUTDOWN);
-		return;
+		return false;
 	}
 	if (!queue_push(q, st, t, table->limits.queue_bytes)) {
 		bounce(c, st, to_home, BOUNCE_OVERFLOW);
-		return;
+		return false;
 	}
 	c->st.queued++;
 	if (was_empty) {
@@ -212,18 +213,20 @@ enqueue_at(struct comp *c, struct queue *q, const struct xs_stanza *st,
 		q->timer.arg = c;
 		timer_at(&q->timer, q->head->t + table->limits.queue_age_ms);
 	}
+	return true;
 }
 
 static void
 enqueue(struct comp *c, struct queue *q, const struct xs_stanza *st,
     bool to_home)
 {
-	enqueue_at(c, q, st, to_home, loop_now());
+	(void)enqueue_at(c, q, st, to_home, loop_now());
 }
 
 /* Queues a reply for the users behind node n (nodeq[n]), stamped t;
- * bounced to the real component when it does not fit. */
-static void
+ * bounced to the real component when it does not fit.  Returns whether
+ * it was queued. */
+static bool
 enqueue_node_at(struct comp *c, uint16_t n, const struct xs_stanza *st,
     uint64_t t)
 {
@@ -232,22 +235,23 @@ enqueue_node_at(struct comp *c, uint16_t n, const struct xs_stanza *st,
 
 	if (shutting_down) {
 		bounce(c, st, false, BOUNCE_SHUTDOWN);
-		return;
+		return false;
 	}
 	if (!queue_push(q, st, t, table->limits.queue_bytes)) {
 		bounce(c, st, false, BOUNCE_OVERFLOW);
-		return;
+		return false;
 	}
 	q->tail->comp = (uint16_t)(c - comps);
 	c->st.queued++;
 	if (was_empty)
 		timer_at(&q->timer, q->head->t + table->limits.queue_age_ms);
+	return true;
 }
 
 static void
 enqueue_node(struct comp *c, uint16_t n, const struct xs_stanza *st)
 {
-	enqueue_node_at(c, n, st, loop_now());
+	(void)enqueue_node_at(c, n, st, loop_now());
 }
 
 /* The local real component takes new stanzas: connected, authenticated,
@@ -274,6 +278,11 @@ route_set_peers(const struct route_peers *rp)
 static void expire_node(struct timer *t);
 static void flush_node(uint16_t n);
 static void (*home_observer)(struct comp *c, bool available);
+
+/* Until when a destination not known yet (ROUTE_DEST_UNKNOWN) is not
+ * reported as "no home", and the timer that evaluates it then. */
+static uint64_t unknown_until;
+static struct timer unknown_timer;
 
 void
 route_observe_homes(void (*fn)(struct comp *c, bool available))
@@ -304,6 +313,7 @@ route_init(void)
 void
 route_free(void)
 {
+	timer_stop(&unknown_timer);
 	if (nodeq != NULL)
 		for (uint16_t n = 0; n < table->nnodes; n++) {
 			timer_stop(&nodeq[n].timer);
@@ -409,14 +419,42 @@ emit_peer(struct comp *c, uint16_t node, struct conn *src, uint8_t flags,
 	peers->send(node, src, (size_t)(c - comps), flags, e);
 }
 
+static void
+unknown_over(struct timer *t)
+{
+	route_homes_changed();
+}
+
+void
+route_dest_unknown(struct comp *c, uint32_t grace_ms)
+{
+	c->dest = ROUTE_DEST_UNKNOWN;
+	unknown_until = loop_now() + grace_ms;
+	unknown_timer.fn = unknown_over;
+	timer_at(&unknown_timer, unknown_until);
+}
+
 /* Logs where stanzas for c's real component go when that changes.  A
  * component with a single home that is this node says nothing (home.c
- * logs its connections already). */
+ * logs its connections already).  The first destination after
+ * route_dest_unknown is always reported to the observer (the state it
+ * had before is not known), "none" only once the grace is over. */
 static void
 note_dest(struct comp *c, uint32_t dest)
 {
 	const char *was, *now;
 
+	if (c->dest == ROUTE_DEST_UNKNOWN) {
+		if (dest == 0 && loop_now() < unknown_until)
+			return;     /* the links may still come up */
+		c->dest = dest;
+		if (home_observer != NULL)
+			home_observer(c, dest != 0);
+		if (dest == 0)
+			vlog(VL_WARN, "%s: no home of the real component is "
+			    "available; stanzas wait", c->vc->domain);
+		return;
+	}
 	if (c->dest == dest)
 		return;
 	was = c->dest ? table->nodes[c->dest - 1].name : NULL;
@@ -1178,6 +1216,59 @@ node_index(const char *name)
 	return -1;
 }
 
+/* Fills st from a saved stanza (strings point into s). */
+static void
+ho_stanza_view(const struct ho_stanza *s, struct xs_stanza *st)
+{
+	memset(st, 0, sizeof *st);
+	st->raw = s->raw.p;
+	st->raw_len = s->raw.len;
+	st->name = s->name;
+	st->ns = "";
+	st->from = s->from;
+	st->to = s->to;
+	st->id = s->id;
+	st->type = s->type;
+	st->text = "";
+}
+
+/* Is there an inherited upstream session of component comp_id in h? */
+static bool
+ho_has_upstream(const struct handover *h, uint32_t comp_id)
+{
+	for (size_t i = 0; i < h->nconns; i++)
+		if (h->conns[i].kind == HO_C_UPSTREAM &&
+		    h->conns[i].comp_id == comp_id)
+			return true;
+	return false;
+}
+
+size_t
+route_handover_answer(const struct handover *h, uint32_t comp_id,
+    const char *domain, struct vbuf *out)
+{
+	size_t dropped = 0;
+
+	for (size_t i = 0; i < h->nstanzas; i++) {
+		const struct ho_stanza *s = &h->stanzas[i];
+		struct xs_stanza st;
+
+		if (s->comp_id != comp_id)
+			continue;
+		/* Toward users (the component's own, and its replies that
+		 * waited for another node's users): written, as a removed
+		 * node's replies are (route_handover_restore). */
+		if (s->queue == HO_Q_TO_UP || s->queue == HO_Q_NODE) {
+			vbuf_add(out, s->raw.p, s->raw.len);
+			continue;
+		}
+		ho_stanza_view(s, &st);
+		if (!bounce_build(out, &st, domain, BOUNCE_SHUTDOWN))
+			dropped++;   /* an error or a result: never answered */
+	}
+	return dropped;
+}
+
 size_t
 route_handover_restore(const struct handover *h)
 {
@@ -1193,19 +1284,19 @@ route_handover_restore(const struct handover *h)
 		int n;
 
 		if (c == NULL) {
-			lost++;     /* node.c answered it (component gone) */
+			/* A component the new table lacks: node.c answers
+			 * its stanzas on its inherited upstream
+			 * (route_handover_answer); without one nothing can
+			 * carry them. */
+			lost++;
+			if (!ho_has_upstream(h, s->comp_id))
+				vlog(VL_WARN, "upgrade: a stanza of a removed "
+				    "component (no upstream to answer it on) "
+				    "dropped: <%s> to %s", s->name,
+				    s->to ? s->to : "(none)");
 			continue;
 		}
-		memset(&st, 0, sizeof st);
-		st.raw = s->raw.p;
-		st.raw_len = s->raw.len;
-		st.name = s->name;
-		st.ns = "";
-		st.from = s->from;
-		st.to = s->to;
-		st.id = s->id;
-		st.type = s->type;
-		st.text = "";
+		ho_stanza_view(s, &st);
 		if (s->queue == HO_Q_NODE) {
 			if ((n = node_index(s->node)) < 0) {
 				/* A node the new table removed: its users
@@ -1216,14 +1307,14 @@ route_handover_restore(const struct handover *h)
 				enqueue_at(c, q, &st, false, t);
 				continue;
 			}
-			enqueue_node_at(c, (uint16_t)n, &st, t);
-			if (nodeq[n].tail != NULL)
+			/* Only the entry just queued is marked: a bounced
+			 * one leaves the previous tail as it was. */
+			if (enqueue_node_at(c, (uint16_t)n, &st, t))
 				nodeq[n].tail->replayed = s->replayed;
 			continue;
 		}
 		q = s->queue == HO_Q_TO_HOME ? &c->to_home : &c->to_up;
-		enqueue_at(c, q, &st, s->queue == HO_Q_TO_HOME, t);
-		if (q->tail != NULL)
+		if (enqueue_at(c, q, &st, s->queue == HO_Q_TO_HOME, t))
 			q->tail->replayed = s->replayed;
 	}
 	for (size_t i = 0; i < h->nseen; i++) {

@@ -423,7 +423,8 @@ stats_health(char *text, size_t n, struct vbuf *detail)
 		const struct comp *c = &comps[i];
 		const char *name = c->vc->name != NULL && c->vc->name[0] ?
 		    c->vc->name : c->vc->domain;
-		bool u = upstream_up(c), h = c->dest != 0;
+		bool u = upstream_up(c),
+		    h = c->dest != 0 && c->dest != ROUTE_DEST_UNKNOWN;
 		const char *where = h ? table->nodes[c->dest - 1].name : NULL;
 
 		ok = ok && u && h;

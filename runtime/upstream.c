@@ -319,12 +319,17 @@ init_timers(struct comp *c)
 }
 
 /* Connects at once unless a stream adopted from the previous image is
- * there already (connect_now checks c->up). */
+ * there already (connect_now checks c->up).  A ready stream (adopted, or
+ * held by an upgrade whose execve() failed: upstream_hold stopped its
+ * keepalive) gets its keepalive back. */
 void
 upstream_start(struct comp *c)
 {
 	init_timers(c);
 	connect_now(&c->up_retry);
+	if (c->up != NULL && (c->up->flags & C_READY) &&
+	    table->limits.keepalive_ms > 0 && c->up_keepalive.slot == 0)
+		timer_arm(&c->up_keepalive, table->limits.keepalive_ms);
 }
 
 struct conn *

@@ -332,6 +332,11 @@ void listener_hold(struct listener *l, bool hold);
  * when fd is no listening socket.  listener_inherit_done() closes those
  * no listener_open() asked for (an address the new table changed). */
 int listener_inherit(int fd);
+/* Closes at once the inherited listening sockets bound to none of the n
+ * addresses in keep (those the new table listens on): one on the same
+ * port but another address (127.0.0.1:P -> 0.0.0.0:P) would make the new
+ * bind fail with EADDRINUSE.  Called before any listener_open(). */
+void listener_inherit_prune(const struct vc_endpoint *const *keep, size_t n);
 void listener_inherit_done(void);
 
 /* Resolves host:port for a stream socket; 0 or -1 after logging why. */
@@ -583,7 +588,8 @@ struct comp {
 	bool up_was_ready;          /* for the reconnects counter */
 	struct conn *home;          /* the authenticated real component */
 	/* Where stanzas for the real component went last: node index + 1,
-	 * 0 = nowhere (for logging a switch of homes). */
+	 * 0 = nowhere (for logging a switch of homes), ROUTE_DEST_UNKNOWN
+	 * (route_dest_unknown). */
 	uint32_t dest;
 	/* Stanzas waiting: for the real component (or, on a virtual node,
 	 * for the home node), and for the upstream. */
@@ -635,6 +641,12 @@ void route_set_peers(const struct route_peers *rp);
  * clustered servers a virtual node registers upstream only while a home
  * is available). */
 void route_observe_homes(void (*fn)(struct comp *c, bool available));
+/* c's destination is not known (an upstream adopted after an upgrade:
+ * registered, while no home may be reachable): the next evaluation
+ * reports it to the observer either way, "none" only after grace_ms (the
+ * links need that to come up), evaluated then at the latest. */
+#define ROUTE_DEST_UNKNOWN	UINT32_MAX
+void route_dest_unknown(struct comp *c, uint32_t grace_ms);
 /* Creates the return-route table when a component is homed here. */
 void route_init(void);
 void route_free(void);
@@ -647,9 +659,18 @@ struct comp *comp_find_id(uint32_t id);
  * queue (bytes, age, origin) and the users seen to h; the new image
  * queues them again, stamped with their age, and learns the users.
  * Stanzas of a component the new table lacks are skipped (counted in the
- * return value: node.c answers them). */
+ * return value: node.c answers them with route_handover_answer). */
 void route_handover_save(struct handover *h);
 size_t route_handover_restore(const struct handover *h);
+/* The stanzas in h of a component the new table lacks (comp_id, named
+ * domain), for its inherited upstream's last writes: those toward users
+ * (its to_up queue and its replies waiting for another node) appended as
+ * they are, those for the component answered (BOUNCE_SHUTDOWN).  Returns
+ * the number that could not be answered (errors, results): dropped.
+ * route_handover_restore logs those of a component without an inherited
+ * upstream, dropped too. */
+size_t route_handover_answer(const struct handover *h, uint32_t comp_id,
+    const char *domain, struct vbuf *out);
 /* A stanza read on c's upstream. */
 void route_from_upstream(struct comp *c, struct conn *src,
     const struct xs_stanza *st);
@@ -715,7 +736,8 @@ void route_home_lost(struct comp *c);
 
 /* ----------------------------------------------------------- upstream.c */
 
-/* Starts the upstream of c (connects at once). */
+/* Starts the upstream of c (connects at once); a ready stream already
+ * there gets its keepalive timer (again). */
 void upstream_start(struct comp *c);
 /* Clustered servers: stop registering c while no home is available (the
  * closing handshake, no reconnects), so the server cluster routes to a
@@ -810,6 +832,9 @@ void peer_free_all(void);
  * upgrade (SIGUSR2) the peer listener stays open, through peer_stop()
  * too: node.c holds it and hands it to the next image. */
 void peer_drain(bool upgrade);
+/* A stop during an upgrade: the peer listener is no longer kept for
+ * the next image (peer_stop then closes it). */
+void peer_upgrade_abandoned(void);
 /* An upgrade whose execve() failed: links again as at start (dial the
  * higher nodes, knock on the lower ones); the old image resumes. */
 void peer_relink(void);
@@ -833,6 +858,8 @@ bool peer_info(uint16_t node, struct peer_info *pi);
 struct node_opts {
 	const char *secrets;        /* --secrets FILE, or NULL */
 	bool check;                 /* --check: load, resolve, test-bind, exit */
+	bool check_upgrade;         /* --check-upgrade: load, resolve, print
+	                             * the handover format read, exit */
 	char **argv;                /* executed again by SIGUSR2 (upgrade) */
 };
 

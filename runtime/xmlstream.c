@@ -1593,8 +1593,11 @@ xs_prime(struct xs_parser *p, const char *hdr, size_t len)
 	memset(&p->cb, 0, sizeof p->cb);
 	s = xs_feed(p, hdr, len);
 	p->cb = cb;
-	if (s == XS_OK && p->depth != 1)
-		s = p->status = XS_ERR_XML;	/* not exactly one header */
+	/* Exactly one header, nothing after it: a stanza that followed it
+	 * would have been reported to no one (swallowed). */
+	if (s == XS_OK && (p->depth != 1 || p->rawhdr.len != len ||
+	    p->win.len != 0))
+		s = p->status = XS_ERR_XML;
 	return s;
 }
 

@@ -179,7 +179,8 @@ const char *xs_pending(const struct xs_parser *p, size_t *len);
  * Feeds a fresh parser the start tag another parser saw (xs_header),
  * with every callback suppressed, so that it continues that stream: the
  * namespaces and prefixes it declared apply to what is fed next.  Not
- * XS_OK when hdr is not exactly one valid stream header.
+ * XS_OK when hdr is not exactly one valid stream header and nothing
+ * else (a stanza after it would be swallowed unreported).
  */
 enum xs_status xs_prime(struct xs_parser *p, const char *hdr, size_t len);
 

@@ -32,9 +32,12 @@
 # rotation ([K1, K2], [K2, K1], [K2]), the first roll of a component secret
 # rotation (the home accepts [S1, S2]), and the added component removed.
 #
-# Last, an upgrade whose execve() fails (node1's new binary is an
-# executable file that is no program): node1 must resume on its running
-# image, link again and keep serving, accounted as one more change.
+# Last, an upgrade to a binary that would not start (its spec names an
+# environment variable that is not set): the pre-flight must refuse it
+# before anything is drained; and an upgrade whose execve() fails
+# (node1's new binary is an executable file that is no program): node1
+# must resume on its running image, link again and keep serving; each
+# accounted as one more change.
 #
 # Run by `make check` (check-integration) and alone by `make
 # check-rolling`, with VCOMPC, B, SAN and CC in the environment.
@@ -122,6 +125,13 @@ for c in "${CHANGES[@]}"; do
 	(cd "$W" && "$VCOMPC" --all -d "bin-$c" "$c.yaml") >>"$W/build.log" 2>&1 || ok=0
 	prev=$c
 done
+# A binary whose spec needs an environment variable the runtime lacks (as
+# a reload under systemd keeps the old environment): its pre-flight
+# refuses the upgrade (phase noenv).
+sed 's/{env: VCOMP_ROLL_S2}/{env: VCOMP_ROLL_UNSET}/' \
+    "$W/rmcomp.yaml" >"$W/noenv.yaml"
+grep -q VCOMP_ROLL_UNSET "$W/noenv.yaml" || ok=0
+(cd "$W" && "$VCOMPC" --all -d bin-noenv noenv.yaml) >>"$W/build.log" 2>&1 || ok=0
 if [ $ok = 1 ]; then
 	it_pass "0a every change is planned as rollable and built"
 else
@@ -269,14 +279,47 @@ for c in "${CHANGES[@]}"; do
 	echo "$c-end $(now)" >>"$W/phases"
 done
 
+# An upgrade to a binary that would refuse to start (its spec needs an
+# environment variable node1 lacks): the pre-flight (--check-upgrade)
+# refuses it before anything is drained; node1 keeps serving, accounted
+# as a change.
+echo "== roll noenv (a new binary that would not start, on node1)"
+echo "noenv $(now)" >>"$W/phases"
+cp "$W/run/vcomp-node1" "$W/good-node1"
+n0=$(grep -c 'would not start' "$W/runtime-node1.log")
+d0=$(grep -c 'upgrade: draining' "$W/runtime-node1.log")
+rt_install 1 noenv
+kill -USR2 "${RT_PID[1]}"
+if it_wait_count "$W/runtime-node1.log" \
+    'would not start: .*VCOMP_ROLL_UNSET' $((n0 + 1)) 10 &&
+    [ "$(grep -c 'upgrade: draining' "$W/runtime-node1.log")" = "$d0" ]; then
+	it_pass "noenv: the pre-flight refuses the upgrade, nothing drained"
+else
+	it_fail "noenv: the pre-flight refuses the upgrade, nothing drained" \
+	    "$W/runtime-node1.log"
+fi
+cp "$W/good-node1" "$W/run/.vcomp-node1.new"
+mv -f "$W/run/.vcomp-node1.new" "$W/run/vcomp-node1"
+sleep 1
+echo "noenv-end $(now)" >>"$W/phases"
+
 # An upgrade whose execve() fails (an executable file that is no program)
 # after the drain: node1, the MUC's home, stays on its running image,
 # links again and goes on serving; the traffic is accounted as a change.
+# The pre-flight passes (a script runs the good binary's) and puts the
+# file that is no program in place, as a deploy racing the upgrade.
 echo "== roll badexec (a new binary that cannot be executed, on node1)"
 echo "badexec $(now)" >>"$W/phases"
 LINKS0[1]=$(grep -c ': authenticated (' "$W/runtime-node1.log")
-cp "$W/run/vcomp-node1" "$W/good-node1"
-printf 'not a program\n' >"$W/run/.vcomp-node1.new"
+printf 'not a program\n' >"$W/notaprogram"
+chmod 755 "$W/notaprogram"
+cat >"$W/run/.vcomp-node1.new" <<EOF
+#!/bin/sh
+"$W/good-node1" "\$@"; rc=\$?
+cp "$W/notaprogram" "$W/run/.vcomp-node1.new2" &&
+    mv -f "$W/run/.vcomp-node1.new2" "$W/run/vcomp-node1"
+exit \$rc
+EOF
 chmod 755 "$W/run/.vcomp-node1.new"
 mv -f "$W/run/.vcomp-node1.new" "$W/run/vcomp-node1"
 kill -USR2 "${RT_PID[1]}"
@@ -383,13 +426,16 @@ else
 	it_fail "SIGTERM after the upgrades: every runtime exits 0 (not:$bad)" \
 	    "$W"/runtime-node*.log
 fi
-# A new image given a state it cannot use starts fresh and lets what it
-# inherited go politely (the stream gets </stream:stream>, the listener
-# is closed); node1's last binary, its ports free again.
-for mode in garbled version node; do
+# A new image given a state it cannot use (garbled, another version,
+# another node's, in a memfd that is not sealed) starts fresh and lets
+# what was handed over go politely (the stream gets </stream:stream>, the
+# listener is closed), and only that: a socket it inherited that the
+# variable does not list is left alone; node1's last binary, its ports
+# free again.
+for mode in garbled version node unsealed; do
 	$IT_PY "$IT_DIR/handover_refuse.py" "$W/run/vcomp-node1" "$mode" \
 	    "$W/refuse-$mode.log" >"$W/refuse-$mode.out" 2>&1
-	if [ "$(tr '\n' ' ' <"$W/refuse-$mode.out")" = "BYE CLOSED ALIVE EXIT 0 " ] &&
+	if [ "$(tr '\n' ' ' <"$W/refuse-$mode.out")" = "BYE CLOSED UNTOUCHED ALIVE EXIT 0 " ] &&
 	    grep -q 'handover state refused' "$W/refuse-$mode.log"; then
 		it_pass "a $mode handover state is refused: fresh start, inherited sockets let go"
 	else

@@ -63,7 +63,9 @@ check(const uint8_t *data, size_t size)
 		if (h.conns[i].fd < 3 || h.conns[i].hdr.len == 0)
 			abort();
 	handover_write(&h, &w);
-	if (w.len != size || memcmp(w.p, data, size) != 0)
+	/* Sessions without a header are skipped, so only a state with
+	 * none writes back the same bytes. */
+	if (h.ndropped == 0 && (w.len != size || memcmp(w.p, data, size) != 0))
 		abort();
 	handover_free(&h);
 	vbuf_free(&w);

@@ -147,6 +147,62 @@ test_refusals(void)
 	vbuf_free(&w);
 }
 
+/* A session without a stream header costs only itself: it is skipped
+ * (counted), the rest of the state is read. */
+static void
+test_headerless_session_dropped(void)
+{
+	struct handover a, b;
+	struct vbuf w = { 0 };
+	struct ho_conn *c;
+	char why[128];
+
+	sample(&a);
+	c = handover_add_conn(&a);
+	c->kind = HO_C_HOME;
+	c->fd = 10;
+	c->comp_id = 7;
+	c->domain = dup("x.example.test");
+	handover_write(&a, &w);
+	CU_ASSERT_EQUAL_FATAL(handover_read(&b, w.p, w.len, "node1", why,
+	    sizeof why), 0);
+	CU_ASSERT_EQUAL(b.nconns, 1);
+	CU_ASSERT_EQUAL(b.conns[0].fd, 9);
+	CU_ASSERT_EQUAL(b.ndropped, 1);
+	CU_ASSERT_EQUAL(b.nstanzas, 1);
+	handover_free(&a);
+	handover_free(&b);
+	vbuf_free(&w);
+}
+
+/* The limits: a list longer than the reader takes is refused before it
+ * is allocated, and the writer knows it in advance (handover_fits). */
+static void
+test_limits(void)
+{
+	struct handover a, b;
+	struct vbuf w = { 0 };
+	char why[160];
+
+	sample(&a);
+	CU_ASSERT_TRUE(handover_fits(&a, 1000, why, sizeof why));
+	CU_ASSERT_FALSE(handover_fits(&a, (size_t)HANDOVER_MAX_BYTES + 1, why,
+	    sizeof why));
+	while (a.nlisteners <= HANDOVER_MAX_LISTENERS) {
+		struct ho_listener *l = handover_add_listener(&a);
+
+		l->kind = HO_L_HOME;
+		l->fd = 100 + (int)a.nlisteners;
+	}
+	CU_ASSERT_FALSE(handover_fits(&a, 1000, why, sizeof why));
+	handover_write(&a, &w);
+	CU_ASSERT_EQUAL(handover_read(&b, w.p, w.len, "node1", why,
+	    sizeof why), -1);
+	CU_ASSERT_STRING_EQUAL(why, "too many entries");
+	handover_free(&a);
+	vbuf_free(&w);
+}
+
 /* What a parser reports, as text: "S:name;" per stanza. */
 static void
 on_stanza(void *ud, const struct xs_stanza *st)
@@ -199,6 +255,17 @@ test_parser_continues(void)
 	xs_free(p2);
 	p2 = xs_new(&cb, &got2, 65536);
 	CU_ASSERT_NOT_EQUAL(xs_prime(p2, "<message/>", 10), XS_OK);
+	/* A header and a stanza after it: refused, not swallowed. */
+	xs_free(p2);
+	p2 = xs_new(&cb, &got2, 65536);
+	{
+		struct vbuf two = { 0 };
+
+		vbuf_add(&two, h, hn);
+		vbuf_addstr(&two, "<message id='9'/>");
+		CU_ASSERT_NOT_EQUAL(xs_prime(p2, two.p, two.len), XS_OK);
+		vbuf_free(&two);
+	}
 	xs_free(p1);
 	xs_free(p2);
 	vbuf_free(&got1);
@@ -209,5 +276,7 @@ UNIT_SUITE(runtime_handover)
 {
 	UNIT_TEST(suite, test_round_trip);
 	UNIT_TEST(suite, test_refusals);
+	UNIT_TEST(suite, test_limits);
+	UNIT_TEST(suite, test_headerless_session_dropped);
 	UNIT_TEST(suite, test_parser_continues);
 }

@@ -141,6 +141,30 @@ test_status_sanitised(void)
 	path_cleanup(fd);
 }
 
+/* A status sent directly (an upgrade's "upgrading in place") is what
+ * the next summary is compared with: the summary shown before it is sent
+ * again once the upgrade failed. */
+static void
+test_status_changed_after_direct(void)
+{
+	char buf[1024];
+	int fd = path_socket();
+
+	notify_status_changed("2/2 peer links up");
+	recv_msg(fd, buf, sizeof buf);
+	CU_ASSERT_STRING_EQUAL(buf, "STATUS=2/2 peer links up");
+	notify_status_changed("2/2 peer links up");
+	CU_ASSERT_EQUAL(recv(fd, buf, sizeof buf, MSG_DONTWAIT), -1);
+	notify_status("upgrading in place");
+	recv_msg(fd, buf, sizeof buf);
+	notify_status_changed("2/2 peer links up");
+	/* Not waited for: a test that fails must not hang. */
+	memset(buf, 0, sizeof buf);
+	CU_ASSERT_EQUAL(recv(fd, buf, sizeof buf - 1, MSG_DONTWAIT), 24);
+	CU_ASSERT_STRING_EQUAL(buf, "STATUS=2/2 peer links up");
+	path_cleanup(fd);
+}
+
 /* Outside systemd nothing is sent and nothing fails. */
 static void
 test_unset(void)
@@ -182,6 +206,7 @@ UNIT_SUITE(notify_suite)
 	UNIT_TEST(suite, test_path_socket);
 	UNIT_TEST(suite, test_abstract_socket);
 	UNIT_TEST(suite, test_status_sanitised);
+	UNIT_TEST(suite, test_status_changed_after_direct);
 	UNIT_TEST(suite, test_unset);
 	UNIT_TEST(suite, test_errors);
 }

@@ -18,7 +18,9 @@
  * while no home is available, flushed when one announces itself, and
  * bounced (remote-server-timeout) after queue-age; unacknowledged frames
  * handed back to the front of their queue; the queues and users seen
- * carried through an in-place upgrade's handover state.
+ * carried through an in-place upgrade's handover state; a removed
+ * component's queues answered on its inherited upstream; a saved stanza
+ * bounced on restore leaving the previous entry's replayed flag alone.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -664,8 +666,171 @@ test_handover_queues(void)
 	teardown();
 }
 
+/* A saved stanza (the handover's form of a queued one). */
+static void
+ho_stanza(struct handover *h, uint8_t queue, uint32_t comp_id,
+    const char *node, const char *raw, const char *type, uint8_t replayed)
+{
+	struct ho_stanza *s = handover_add_stanza(h);
+
+	s->queue = queue;
+	s->comp_id = comp_id;
+	s->replayed = replayed;
+	s->node = node != NULL ? strdup(node) : NULL;
+	vbuf_addstr(&s->raw, raw);
+	s->name = strdup("message");
+	s->from = strdup("a@example.test/r");
+	s->to = strdup("gone.example.test");
+	s->id = strdup("g1");
+	s->type = type != NULL ? strdup(type) : NULL;
+}
+
+/* A component the new table lacks: everything it had queued leaves on
+ * its inherited upstream — the stanzas toward users (its to_up queue and
+ * its replies waiting for another node) as they are, those for it
+ * answered — and what cannot be answered (an error) is counted. */
+static void
+test_handover_removed_component(void)
+{
+	struct handover h = { 0 };
+	struct vbuf out = { 0 };
+	struct ho_conn *c;
+	const uint32_t gone = 0x7e57;
+
+	setup();
+	CU_ASSERT_PTR_NULL_FATAL(comp_find_id(gone));
+	h.node = strdup("node1");
+	c = handover_add_conn(&h);
+	c->kind = HO_C_UPSTREAM;
+	c->comp_id = gone;
+	ho_stanza(&h, HO_Q_TO_HOME, gone, NULL, "<message id='toh'/>", NULL,
+	    0);
+	ho_stanza(&h, HO_Q_TO_UP, gone, NULL, "<message id='tou'/>", NULL, 0);
+	ho_stanza(&h, HO_Q_NODE, gone, "node2", "<message id='ton'/>", NULL,
+	    0);
+	ho_stanza(&h, HO_Q_TO_HOME, gone, NULL, "<message id='err'/>",
+	    "error", 0);
+	CU_ASSERT_EQUAL(route_handover_answer(&h, gone, "gone.example.test",
+	    &out), 1);
+	vbuf_addch(&out, '\0');
+	CU_ASSERT_PTR_NOT_NULL(strstr(out.p, "<message id='tou'/>"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out.p, "<message id='ton'/>"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out.p, "service-unavailable"));
+	CU_ASSERT_PTR_NULL(strstr(out.p, "<message id='err'/>"));
+	/* None of them is queued in the new image. */
+	CU_ASSERT_EQUAL(route_handover_restore(&h), 4);
+	for (size_t i = 0; i < ncomps; i++)
+		CU_ASSERT(comps[i].to_home.count == 0 &&
+		    comps[i].to_up.count == 0);
+	handover_free(&h);
+	vbuf_free(&out);
+	teardown();
+}
+
+/* A saved stanza that no longer fits its queue is bounced; the entry
+ * queued before it keeps its own replayed flag. */
+static void
+test_handover_restore_bounced_keeps_flags(void)
+{
+	struct handover h = { 0 };
+	struct vbuf big = { 0 };
+	uint32_t id;
+
+	setup();
+	id = comps[PUBSUB].vc->id;
+	h.node = strdup("node1");
+	ho_stanza(&h, HO_Q_TO_HOME, id, NULL, "<message id='small'/>", NULL,
+	    0);
+	vbuf_addstr(&big, "<message id='big'><body>");
+	for (uint64_t n = 0; n <= table->limits.queue_bytes; n += 64)
+		vbuf_addstr(&big, "0123456789abcdef0123456789abcdef"
+		    "0123456789abcdef0123456789abcdef");
+	vbuf_addstr(&big, "</body></message>");
+	vbuf_addch(&big, '\0');
+	ho_stanza(&h, HO_Q_TO_HOME, id, NULL, big.p, NULL, 1);
+	CU_ASSERT_EQUAL(route_handover_restore(&h), 0);
+	CU_ASSERT_EQUAL_FATAL(comps[PUBSUB].to_home.count, 1);
+	CU_ASSERT_EQUAL(comps[PUBSUB].to_home.tail->replayed, 0);
+	handover_free(&h);
+	vbuf_free(&big);
+	teardown();
+}
+
+/* An upgrade whose execve() failed: the held upstream, started again,
+ * sends its whitespace keepalives again (upstream_hold stopped them). */
+static void
+test_keepalive_after_failed_upgrade(void)
+{
+	struct comp *c;
+
+	setup();
+	c = &comps[MUC];
+	CU_ASSERT_FATAL(table->limits.keepalive_ms > 0);
+	up[0].state = UP_READY;
+	upstream_start(c);
+	CU_ASSERT_NOT_EQUAL(c->up_keepalive.slot, 0);
+	upstream_hold(c);
+	CU_ASSERT_EQUAL(c->up_keepalive.slot, 0);
+	upstream_start(c);
+	CU_ASSERT_NOT_EQUAL(c->up_keepalive.slot, 0);
+	timer_stop(&c->up_keepalive);
+	timer_stop(&c->up_retry);
+	teardown();
+}
+
+/* Clustered servers: an upstream adopted after an upgrade is registered
+ * while its destination is unknown; with no home reachable it is
+ * reported unavailable once the grace is over (so node.c unregisters
+ * it), and with one reachable at once. */
+static int ngood[2], nbad[2];
+
+static void
+count_homes(struct comp *c, bool available)
+{
+	if (available)
+		ngood[c - comps]++;
+	else
+		nbad[c - comps]++;
+}
+
+static void
+test_unknown_dest_reported(void)
+{
+	uint64_t t0;
+
+	setup();
+	memset(ngood, 0, sizeof ngood);
+	memset(nbad, 0, sizeof nbad);
+	route_observe_homes(count_homes);
+	t0 = loop_now();
+	route_dest_unknown(&comps[PUBSUB], 5000);
+	route_homes_changed();
+	/* The links may still come up: not yet. */
+	CU_ASSERT_EQUAL(nbad[PUBSUB], 0);
+	loop_set_now(t0 + 4000);
+	CU_ASSERT_EQUAL(nbad[PUBSUB], 0);
+	/* Grace over, no home: reported without any other event. */
+	loop_set_now(t0 + 5001);
+	CU_ASSERT_EQUAL(nbad[PUBSUB], 1);
+	CU_ASSERT_EQUAL(ngood[PUBSUB], 0);
+	route_homes_changed();
+	CU_ASSERT_EQUAL(nbad[PUBSUB], 1);
+	/* A home reachable at the first evaluation: reported available. */
+	route_dest_unknown(&comps[PUBSUB], 5000);
+	reach[1] = hascomp[1] = true;
+	route_homes_changed();
+	CU_ASSERT_EQUAL(ngood[PUBSUB], 1);
+	CU_ASSERT_EQUAL(comps[PUBSUB].dest, 2);
+	route_observe_homes(NULL);
+	teardown();
+}
+
 UNIT_SUITE(route)
 {
+	UNIT_TEST(suite, test_unknown_dest_reported);
+	UNIT_TEST(suite, test_keepalive_after_failed_upgrade);
+	UNIT_TEST(suite, test_handover_removed_component);
+	UNIT_TEST(suite, test_handover_restore_bounced_keeps_flags);
 	UNIT_TEST(suite, test_handover_queues);
 	UNIT_TEST(suite, test_routes_learned_and_used);
 	UNIT_TEST(suite, test_route_while_link_down);
