@@ -20,7 +20,7 @@
 #   CHANGE name: sent S delivered D bounced B duplicated U lost L gap G s
 #
 # counted over the messages sent while that change rolled: delivered =
-# received by all three occupants, bounced = came back to the sender as an
+# received by every occupant, bounced = came back to the sender as an
 # error, duplicated = extra copies received, lost = neither delivered to
 # every occupant nor bounced, gap = the longest time a user received no
 # message of the stream.  Required for every change: lost = 0, bounced = 0,
@@ -30,7 +30,14 @@
 # disco feature, the home list's order, a component added (homed on node2;
 # the MUC's links must not notice), the three rolls of a cluster secret
 # rotation ([K1, K2], [K2, K1], [K2]), the first roll of a component secret
-# rotation (the home accepts [S1, S2]), and the added component removed.
+# rotation (the home accepts [S1, S2]), the added component removed, a
+# fourth node added and removed again.  node4 has its own Prosody (started
+# with the others) and user, dave: the plan rolls node1..node3 first, then
+# node4's runtime is started fresh and dave joins the room and sends like
+# the others; the removal stops node4 first (dave leaves the room, then
+# SIGTERM: exit 0), then upgrades the others.  Dave counts as an occupant
+# from his first message to his last: his messages, and the others' sent
+# in that window, must reach him and the three others.
 #
 # Last, an upgrade to a binary that would not start (its spec names an
 # environment variable that is not set): the pre-flight must refuse it
@@ -41,7 +48,7 @@
 #
 # Run by `make check` (check-integration) and alone by `make
 # check-rolling`, with VCOMPC, B, SAN and CC in the environment.
-# Takes about 90 s.
+# Takes about 60-70 s.
 set -u
 . "$(dirname "$0")/integration/lib.sh"
 it_node_env
