@@ -276,7 +276,8 @@ node_add() {   # node_add N CHANGE: start node N's runtime, dave joins
 }
 node_remove() {   # node_remove N: dave leaves, node N's runtime stops
 	touch "$W/stop-$DAVE"
-	it_wait_exit "${FLOOD[3]}" 10 &&
+	[ -n "${FLOOD[3]:-}" ] && [ -n "${RT_PID[$1]:-}" ] &&
+	    it_wait_exit "${FLOOD[3]}" 10 &&
 	    it_wait_count "$W/muc.log" "$DAVE left" 1 5 &&
 	    kill -TERM "${RT_PID[$1]}" &&
 	    it_wait_exit "${RT_PID[$1]}" 10 && [ "$IT_RC" = 0 ] &&
