@@ -206,8 +206,9 @@ check-integration: all
 	done
 
 # The rolling-change test (issue 12) alone: every supported change rolled
-# through three Prosody nodes by in-place upgrades (SIGUSR2) under
-# traffic, lost = 0 and bounced = 0 per change.  check-integration runs
+# through three Prosody nodes (and a fourth, added and removed) by
+# in-place upgrades (SIGUSR2) under traffic, lost = 0 and bounced = 0 per
+# change.  check-integration runs
 # it too (tests/check-*.sh).
 check-rolling: all
 	VCOMPC=$(abspath $(VCOMPC)) B=$(abspath $(B)) SAN=$(SAN) CC="$(CC)" \

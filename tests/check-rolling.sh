@@ -20,7 +20,7 @@
 #   CHANGE name: sent S delivered D bounced B duplicated U lost L gap G s
 #
 # counted over the messages sent while that change rolled: delivered =
-# received by all three occupants, bounced = came back to the sender as an
+# received by every occupant, bounced = came back to the sender as an
 # error, duplicated = extra copies received, lost = neither delivered to
 # every occupant nor bounced, gap = the longest time a user received no
 # message of the stream.  Required for every change: lost = 0, bounced = 0,
@@ -30,7 +30,14 @@
 # disco feature, the home list's order, a component added (homed on node2;
 # the MUC's links must not notice), the three rolls of a cluster secret
 # rotation ([K1, K2], [K2, K1], [K2]), the first roll of a component secret
-# rotation (the home accepts [S1, S2]), and the added component removed.
+# rotation (the home accepts [S1, S2]), the added component removed, a
+# fourth node added and removed again.  node4 has its own Prosody (started
+# with the others) and user, dave: the plan rolls node1..node3 first, then
+# node4's runtime is started fresh and dave joins the room and sends like
+# the others; the removal stops node4 first (dave leaves the room, then
+# SIGTERM: exit 0), then upgrades the others.  Dave counts as an occupant
+# from his first message to his last: his messages, and the others' sent
+# in that window, must reach him and the three others.
 #
 # Last, an upgrade to a binary that would not start (its spec names an
 # environment variable that is not set): the pre-flight must refuse it
@@ -41,7 +48,7 @@
 #
 # Run by `make check` (check-integration) and alone by `make
 # check-rolling`, with VCOMPC, B, SAN and CC in the environment.
-# Takes about 90 s.
+# Takes about 60-70 s.
 set -u
 . "$(dirname "$0")/integration/lib.sh"
 it_node_env
@@ -57,11 +64,12 @@ ROOM=roll@$DOMAIN
 AUTH_RE=$IT_AUTH_RE
 RATE=${IT_ROLL_RATE:-20}
 USERS=(alice bob carol)   # alice on node1, bob on node2, carol on node3
+DAVE=dave                 # on node4, while the cluster has it
 
 echo "rolling: work dir and logs in $W (kept on failure)"
 
 declare -A C2S SERVER LISTEN PEERP
-for n in 1 2 3; do
+for n in 1 2 3 4; do
 	C2S[$n]=$(it_free_port) && SERVER[$n]=$(it_free_port) &&
 	    LISTEN[$n]=$(it_free_port) && PEERP[$n]=$(it_free_port) ||
 	    { echo "FAIL: no free ports"; exit 1; }
@@ -94,7 +102,8 @@ limits:
   backoff-min: 50ms
   backoff-max: 200ms
 EOF
-CHANGES=(comment disco homes addcomp csecret1 csecret2 csecret3 compsecret1 rmcomp)
+CHANGES=(comment disco homes addcomp csecret1 csecret2 csecret3 compsecret1 rmcomp
+    addnode rmnode)
 mk() {   # mk CHANGE: writes $W/CHANGE.yaml from the previous spec
 	local prev=$1 new=$2
 	case $new in
@@ -108,6 +117,8 @@ mk() {   # mk CHANGE: writes $W/CHANGE.yaml from the previous spec
 	csecret3) sed 's/secret: \[{env: VCOMP_ROLL_K2}, {env: VCOMP_ROLL_K1}\]/secret: {env: VCOMP_ROLL_K2}/' ;;
 	# Only the first (the MUC's): echo.example.test keeps its secret.
 	compsecret1) sed '0,/secret: {env: VCOMP_ROLL_S1}/s//secret: [{env: VCOMP_ROLL_S1}, {env: VCOMP_ROLL_S2}]/' ;;
+	addnode) sed "/^  node3: /a\\  node4: {server: 127.0.0.1:${SERVER[4]}, peer: 127.0.0.1:${PEERP[4]}, listen: 127.0.0.1:${LISTEN[4]}}" ;;
+	rmnode) sed '/^  node4: /d' ;;
 	esac <"$W/$prev.yaml" >"$W/$new.yaml"
 }
 
@@ -151,10 +162,10 @@ else
 	    "$W/plan-comment.txt"
 fi
 
-for n in 1 2 3; do
+for n in 1 2 3 4; do
 	d=$W/prosody$n
 	mkdir -p "$d/data/example%2etest/accounts"
-	for u in "${USERS[@]}"; do
+	for u in "${USERS[@]}" $DAVE; do
 		printf 'return { ["password"] = "%spw"; };\n' "$u" \
 		    >"$d/data/example%2etest/accounts/$u.dat"
 	done
@@ -244,16 +255,37 @@ else
 	exit 1
 fi
 
+# A node added: once its runtime is up, dave (a user of its server) joins
+# the room and sends like the others, until the node is removed: then he
+# leaves the room (his client stops, waits for the last messages and
+# disconnects) and the node's runtime is stopped.  His messages count
+# from his first one to his last; others' messages sent in that window
+# must reach him too.
+flood() {   # flood I USER NODE STOPFILE: user USER sends from node NODE
+	$CLIENT --port "${C2S[$3]}" --user "$2" --timeout 4 muc-flood \
+	    --room "$ROOM" --nick "$2" --rate "$RATE" \
+	    --stop-file "$4" --out "$W/flood-$2.json" \
+	    >"$W/flood-$2.log" 2>&1 &
+	FLOOD[$1]=$!
+	it_track "${FLOOD[$1]}"
+}
+node_add() {   # node_add N CHANGE: start node N's runtime, dave joins
+	rt_launch "$1" "$2" && rt_links "$1" &&
+	    flood 3 $DAVE "$1" "$W/stop-$DAVE" &&
+	    it_wait_count "$W/flood-$DAVE.log" JOINED 1 10
+}
+node_remove() {   # node_remove N: dave leaves, node N's runtime stops
+	touch "$W/stop-$DAVE"
+	[ -n "${FLOOD[3]:-}" ] && [ -n "${RT_PID[$1]:-}" ] &&
+	    it_wait_exit "${FLOOD[3]}" 10 &&
+	    it_wait_count "$W/muc.log" "$DAVE left" 1 5 &&
+	    kill -TERM "${RT_PID[$1]}" &&
+	    it_wait_exit "${RT_PID[$1]}" 10 && [ "$IT_RC" = 0 ] &&
+	    unset "RT_PID[$1]"
+}
+
 STOP=$W/stop
-for i in 0 1 2; do
-	n=$((i + 1))
-	$CLIENT --port "${C2S[$n]}" --user "${USERS[$i]}" --timeout 4 muc-flood \
-	    --room "$ROOM" --nick "${USERS[$i]}" --rate "$RATE" \
-	    --stop-file "$STOP" --out "$W/flood-${USERS[$i]}.json" \
-	    >"$W/flood-${USERS[$i]}.log" 2>&1 &
-	FLOOD[$i]=$!
-	it_track "${FLOOD[$i]}"
-done
+for i in 0 1 2; do flood "$i" "${USERS[$i]}" $((i + 1)) "$STOP"; done
 for u in "${USERS[@]}"; do
 	it_wait_count "$W/flood-$u.log" JOINED 1 10 ||
 	    it_fail "0e $u joins $ROOM" "$W/flood-$u.log"
@@ -267,12 +299,24 @@ echo "steady-end $(now)" >>"$W/phases"
 for c in "${CHANGES[@]}"; do
 	echo "== roll $c"
 	echo "$c $(now)" >>"$W/phases"
-	order=$(sed -n 's/^  [0-9][0-9]*\. \(node[0-9]\).*/\1/p' "$W/plan-$c.txt")
+	# "N. nodeX" (upgrade, or start when new), "N. stop nodeX" (removed)
+	order=$(sed -n -e 's/^  [0-9][0-9]*\. stop \(node[0-9]\).*/-\1/p' \
+	    -e 's/^  [0-9][0-9]*\. \(node[0-9]\).*/\1/p' "$W/plan-$c.txt")
 	for node in $order; do
-		n=${node#node}
-		{ rt_upgrade "$n" "$c" && rt_links "$n"; } ||
-		    it_fail "$c: node$n upgraded in place, with its links" \
-			"$W/runtime-node$n.log"
+		n=${node#*node}
+		if [ "$node" = "-node$n" ]; then
+			node_remove "$n" ||
+			    it_fail "$c: $DAVE left, node$n stopped (exit 0)" \
+				"$W/runtime-node$n.log" "$W/flood-$DAVE.log"
+		elif [ -z "${RT_PID[$n]:-}" ]; then
+			node_add "$n" "$c" ||
+			    it_fail "$c: node$n started, linked, $DAVE joined" \
+				"$W/runtime-node$n.log" "$W/flood-$DAVE.log"
+		else
+			{ rt_upgrade "$n" "$c" && rt_links "$n"; } ||
+			    it_fail "$c: node$n upgraded in place, with its links" \
+				"$W/runtime-node$n.log"
+		fi
 	done
 	[ -z "$order" ] && echo "   (no binary changed: nothing to deploy)"
 	sleep 1
@@ -341,10 +385,15 @@ for i in 0 1 2; do
 done
 
 # The accounting, per change.
-if $IT_PY - "$W" "${USERS[@]}" >"$W/accounting.txt" 2>&1 <<'EOF'
+if $IT_PY - "$W" "${USERS[@]}" $DAVE >"$W/accounting.txt" 2>&1 <<'EOF'
 import json, sys
 w, users = sys.argv[1], sys.argv[2:]
 data = {u: json.load(open(f"{w}/flood-{u}.json")) for u in users}
+# When each user is in the room: the first users all along, dave from his
+# first message to his last.
+inf = float("inf")
+span = {u: (data[u]["sent"][0][1], data[u]["sent"][-1][1])
+        if u == users[-1] else (-inf, inf) for u in users}
 phases = [l.split() for l in open(f"{w}/phases")]
 marks = {name: float(t) for name, t in phases}
 names = [n for n, _ in phases if not n.endswith("-end")]
@@ -363,7 +412,8 @@ for name in names:
             if not (start <= t < end):
                 continue
             sent += 1
-            copies = [received[v].get((u, num), 0) for v in users]
+            copies = [received[v].get((u, num), 0) for v in users
+                      if span[v][0] <= t <= span[v][1]]
             dup += sum(max(0, c - 1) for c in copies)
             if (u, num) in bounced:
                 bounce += 1
@@ -373,9 +423,11 @@ for name in names:
                 lost += 1
     gap = 0.0
     for u in users:
-        ts = sorted(t for who, num, t in data[u]["got"] if start <= t < end)
-        edges = [start] + ts + [end - 0.5]
-        gap = max([gap] + [b - a for a, b in zip(edges, edges[1:])])
+        lo, hi = max(start, span[u][0]), min(end - 0.5, span[u][1])
+        ts = sorted(t for who, num, t in data[u]["got"] if lo <= t < hi + 0.5)
+        if lo < hi:
+            edges = [lo] + ts + [hi]
+            gap = max([gap] + [b - a for a, b in zip(edges, edges[1:])])
     ok = lost == 0 and bounce == 0 and gap < 2.0 and sent > 0
     fail |= not ok
     print(f"CHANGE {name}: sent {sent} delivered {delivered} bounced {bounce} "
