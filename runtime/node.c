@@ -354,6 +354,10 @@ hold_listeners(bool hold)
 		listener_hold(l, hold);
 }
 
+/* The environment variable naming, for the pre-flight of an in-place
+ * upgrade, the ports the running image listens on ("P,P,..."). */
+#define HELD_PORTS_ENV	"VCOMP_UPGRADE_HELD_PORTS"
+
 /* How long the old image waits for the new one's pre-flight. */
 #define PREFLIGHT_MS	5000
 /* What the pre-flight prints on stdout, with the format it reads. */
@@ -403,8 +407,8 @@ preflight_reason(const char *out, char *why, size_t whylen)
 static bool
 preflight(void)
 {
-	char out[16384], why[512], want[64], *args[64];
-	size_t argc = 0, got = 0;
+	char out[16384], why[512], want[64], *args[64], held[512] = "";
+	size_t argc = 0, got = 0, hl = 0;
 	int p[2], st = -1;
 	int64_t deadline = mono_ms() + PREFLIGHT_MS;
 	bool timed_out = false;
@@ -414,6 +418,21 @@ preflight(void)
 		args[argc++] = *a;
 	args[argc++] = "--check-upgrade";
 	args[argc] = NULL;
+	/* The ports this image listens on: the new one test-binds the rest. */
+	for (struct listener *l = listener_all; l != NULL; l = l->next) {
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof ss;
+		uint16_t port;
+
+		if (getsockname(l->io.fd, (struct sockaddr *)&ss, &sl) != 0)
+			continue;
+		port = ntohs(ss.ss_family == AF_INET6 ?
+		    ((struct sockaddr_in6 *)&ss)->sin6_port :
+		    ((struct sockaddr_in *)&ss)->sin_port);
+		if (hl < sizeof held - 8)
+			hl += (size_t)snprintf(held + hl, sizeof held - hl,
+			    "%s%u", hl > 0 ? "," : "", port);
+	}
 	if (pipe2(p, O_CLOEXEC) < 0 || (pid = fork()) < 0) {
 		vlog(VL_ERR, "upgrade: cannot run the new image's pre-flight: "
 		    "%s; staying on the running image", strerror(errno));
@@ -429,6 +448,7 @@ preflight(void)
 		/* Not the service manager's business, nor a state. */
 		unsetenv("NOTIFY_SOCKET");
 		unsetenv(HANDOVER_ENV);
+		setenv(HELD_PORTS_ENV, held, 1);
 		execv(self_exe, args);
 		dprintf(2, "cannot execute %s: %s\n", self_exe,
 		    strerror(errno));
@@ -980,13 +1000,35 @@ check_strength(const char *s, const char *what)
 	return 1;
 }
 
+/* Is port among the comma-separated numbers of held (NULL: none)? */
+static bool
+port_held(const char *held, uint16_t port)
+{
+	while (held != NULL && *held != '\0') {
+		char *end;
+		unsigned long v = strtoul(held, &end, 10);
+
+		if (end == held)
+			return false;
+		if (v == port)
+			return true;
+		held = *end == ',' ? end + 1 : end;
+	}
+	return false;
+}
+
 /*
  * --check: binds every address the node will listen on, holding them all
- * until the end so that two of ours on one port are found as well.
+ * until the end so that two of ours on one port are found as well.  For
+ * the pre-flight of an in-place upgrade (held != NULL): not the ports the
+ * running image listens on — it hands them over, or closes them before
+ * the new image binds another address on the same port — but every
+ * other one, so that a port a new listener needs and another program
+ * took refuses the upgrade while the old image still serves.
  * Returns the number of problems, each logged.
  */
 static int
-check_binds(void)
+check_binds(const char *held)
 {
 	struct {
 		const struct vc_endpoint *e;
@@ -1014,6 +1056,8 @@ check_binds(void)
 		socklen_t len;
 		int fd, e;
 
+		if (held != NULL && port_held(held, l[i].e->port))
+			continue;       /* this node's own, handed over */
 		if (resolve(l[i].e->host, l[i].e->port, &ss, &len) < 0)
 			continue;       /* reported by prepare() */
 		fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -1028,8 +1072,9 @@ check_binds(void)
 		    sizeof one);
 		if (bind(fd, (struct sockaddr *)&ss, len) == 0) {
 			l[i].fd = fd;
-			vlog(VL_INFO, "%s %s:%u: can listen", l[i].what,
-			    l[i].e->host, l[i].e->port);
+			if (held == NULL)
+				vlog(VL_INFO, "%s %s:%u: can listen", l[i].what,
+				    l[i].e->host, l[i].e->port);
 			continue;
 		}
 		e = errno;
@@ -1127,8 +1172,10 @@ prepare(const struct node_opts *o, int *warnings)
 	bad += check_endpoint(&table->stats, "stats") < 0;
 	if (o->check) {
 		bad += check_peers();
-		bad += check_binds();
-	}
+		bad += check_binds(NULL);
+	} else if (o->check_upgrade)
+		bad += check_binds(getenv(HELD_PORTS_ENV) != NULL ?
+		    getenv(HELD_PORTS_ENV) : "");
 	return bad;
 }
 

@@ -143,6 +143,13 @@ sed 's/{env: VCOMP_ROLL_S2}/{env: VCOMP_ROLL_UNSET}/' \
     "$W/rmcomp.yaml" >"$W/noenv.yaml"
 grep -q VCOMP_ROLL_UNSET "$W/noenv.yaml" || ok=0
 (cd "$W" && "$VCOMPC" --all -d bin-noenv noenv.yaml) >>"$W/build.log" 2>&1 || ok=0
+# A binary in which node2 becomes a home (a component listener on
+# LISTEN[2], a port node2 does not listen on yet) while another program
+# holds that port: its pre-flight refuses the upgrade (phase portbusy).
+sed 's/^limits:$/  echo.example.test:\n    home: node2\n    secret: {env: VCOMP_ROLL_S1}\nlimits:/' \
+    "$W/rmnode.yaml" >"$W/portbusy.yaml"
+grep -q '^  echo.example.test:' "$W/portbusy.yaml" || ok=0
+(cd "$W" && "$VCOMPC" --all -d bin-portbusy portbusy.yaml) >>"$W/build.log" 2>&1 || ok=0
 if [ $ok = 1 ]; then
 	it_pass "0a every change is planned as rollable and built"
 else
@@ -346,6 +353,35 @@ cp "$W/good-node1" "$W/run/.vcomp-node1.new"
 mv -f "$W/run/.vcomp-node1.new" "$W/run/vcomp-node1"
 sleep 1
 echo "noenv-end $(now)" >>"$W/phases"
+
+echo "== roll portbusy (a new listener's port held by another program, on node2)"
+echo "portbusy $(now)" >>"$W/phases"
+"$IT_PY" -c 'import socket, sys, time
+s = socket.socket()
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen()
+time.sleep(60)' "${LISTEN[2]}" >"$W/portbusy-holder.log" 2>&1 &
+HOLDER=$!
+it_track $HOLDER
+it_wait_port "${LISTEN[2]}" 5 $HOLDER
+good2=$(readlink "$W/run/vcomp-node2")
+n0=$(grep -c 'would not start' "$W/runtime-node2.log")
+d0=$(grep -c 'upgrade: draining' "$W/runtime-node2.log")
+rt_install 2 portbusy
+kill -USR2 "${RT_PID[2]}"
+if it_wait_count "$W/runtime-node2.log" \
+    "would not start: .*${LISTEN[2]}.*already in use" $((n0 + 1)) 10 &&
+    [ "$(grep -c 'upgrade: draining' "$W/runtime-node2.log")" = "$d0" ]; then
+	it_pass "portbusy: the pre-flight refuses the upgrade (port ${LISTEN[2]} in use), nothing drained"
+else
+	it_fail "portbusy: the pre-flight refuses the upgrade (port ${LISTEN[2]} in use), nothing drained" \
+	    "$W/runtime-node2.log"
+fi
+ln -sfn "$good2" "$W/run/.vcomp-node2.new" &&
+    mv -fT "$W/run/.vcomp-node2.new" "$W/run/vcomp-node2"
+it_kill $HOLDER
+sleep 1
+echo "portbusy-end $(now)" >>"$W/phases"
 
 # An upgrade whose execve() fails (an executable file that is no program)
 # after the drain: node1, the MUC's home, stays on its running image,

@@ -45,16 +45,35 @@ it_check() {
 	if "$@"; then it_pass "$name"; else it_fail "$name"; fi
 }
 
-# it_free_port: print a TCP port on 127.0.0.1 that nobody listens on now
-# and that this run has not handed out before.  The kernel picks it
-# (bind to port 0), so parallel test runs do not collide.
+# it_free_port: print a TCP port on 127.0.0.1 that nobody uses now and
+# that this run has not handed out before.  Chosen at random BELOW the
+# kernel's ephemeral range (net.ipv4.ip_local_port_range): a test binds
+# some of its ports only minutes later (a listener added by a rolled
+# change), and a port from the ephemeral range may by then be the local
+# port of one of the many outgoing connections (EADDRINUSE).  Random, so
+# parallel test runs rarely collide; the bind test (without SO_REUSEADDR,
+# so also refused while a connection on it lingers in TIME_WAIT) makes
+# sure it is free now.  Falls back to the kernel's choice (port 0) when
+# the range leaves no room below it.
 it_free_port() {
 	local p i
 	for i in 1 2 3 4 5 6 7 8 9 10; do
-		p=$("$IT_PY" -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])') || return 1
+		p=$("$IT_PY" -c 'import random, socket
+try:
+    lo = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+except (OSError, ValueError, IndexError):
+    lo = 0
+for _ in range(200):
+    port = random.randint(10000, lo - 1) if lo > 12000 else 0
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        print(s.getsockname()[1])
+        break
+else:
+    raise SystemExit(1)') || return 1
 		case $IT_PORTS_TAKEN in *" $p "*) continue ;; esac
 		IT_PORTS_TAKEN="$IT_PORTS_TAKEN$p "
 		echo "$p"
