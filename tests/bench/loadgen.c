@@ -795,13 +795,37 @@ lat_load(int up, int comp, int efd, const char *name, double rr,
 	lat_report(name, L, s, base, base_n);
 }
 
+/*
+ * The virtual path's connections, for the lat, window and routes modes
+ * (argv[2] SERVER_PORT, argv[3] LISTEN_PORT, argv[4] H_SERVER_PORT): the
+ * virtual runtime's upstream (*up) and the home's (*hup), accepted and
+ * answered as their server, and this generator's component session at
+ * the home's listener (*comp).
+ */
+static void
+path_open(char **argv, int *up, int *hup, int *comp)
+{
+	int lfd = listen_on(atoi(argv[2]));
+	int hlfd = listen_on(atoi(argv[4]));
+
+	fprintf(stderr, "loadgen: listening on %s and %s\n", argv[2], argv[4]);
+	*up = accept_one(lfd);
+	serve_handshake(*up);
+	*hup = accept_one(hlfd);
+	serve_handshake(*hup);
+	*comp = bench_connect(atoi(argv[3]));
+	bench_component_handshake(*comp, BENCH_DOMAIN, secret, "loadgen");
+	/* The listeners stay open (a reconnecting upstream waits in their
+	 * backlog), as they did when each mode opened them itself. */
+}
+
 static int
 cmd_lat(int argc, char **argv)
 {
 	static const double loads[3] = { 0.10, 0.50, 0.90 };
 	static const char *const hnames[3] = { "load10", "load50", "load90" };
 	static const char *const pnames[3] = { "path10", "path50", "path90" };
-	int lfd, hlfd, up, hup, comp, elfd, eport, efd;
+	int up, hup, comp, elfd, eport, efd;
 	double rate, secs, probe;
 	size_t runs, min_samples, searches;
 	double own = 0;
@@ -830,15 +854,7 @@ cmd_lat(int argc, char **argv)
 	if (L.sent == NULL || L.lat == NULL)
 		die("calloc");
 
-	lfd = listen_on(atoi(argv[2]));
-	hlfd = listen_on(atoi(argv[4]));
-	fprintf(stderr, "loadgen: listening on %s and %s\n", argv[2], argv[4]);
-	up = accept_one(lfd);
-	serve_handshake(up);
-	hup = accept_one(hlfd);
-	serve_handshake(hup);
-	comp = bench_connect(atoi(argv[3]));
-	bench_component_handshake(comp, BENCH_DOMAIN, secret, "loadgen");
+	path_open(argv, &up, &hup, &comp);
 
 	/* The baseline: a loopback connection to an echoing child. */
 	elfd = listen_on(0);
@@ -942,7 +958,7 @@ window_run(int up, int comp, size_t n, size_t window, struct lat *L)
 static int
 cmd_window(int argc, char **argv)
 {
-	int lfd, hlfd, up, hup, comp;
+	int up, hup, comp;
 	size_t n, window;
 	struct lat L;
 	sigset_t usr1;
@@ -969,15 +985,7 @@ cmd_window(int argc, char **argv)
 	L.lat = calloc(L.max, sizeof *L.lat);
 	if (L.sent == NULL || L.lat == NULL)
 		die("calloc");
-	lfd = listen_on(atoi(argv[2]));
-	hlfd = listen_on(atoi(argv[4]));
-	fprintf(stderr, "loadgen: listening on %s and %s\n", argv[2], argv[4]);
-	up = accept_one(lfd);
-	serve_handshake(up);
-	hup = accept_one(hlfd);
-	serve_handshake(hup);
-	comp = bench_connect(atoi(argv[3]));
-	bench_component_handshake(comp, BENCH_DOMAIN, secret, "loadgen");
+	path_open(argv, &up, &hup, &comp);
 	set_nonblock(up, true);
 	set_nonblock(comp, true);
 	/* The path is up once one echo comes back (V queues until then). */
@@ -1056,7 +1064,7 @@ static int
 cmd_routes(int argc, char **argv)
 {
 	static char rbuf[1 << 17];
-	int lfd, hlfd, up, hup, comp, stats;
+	int up, hup, comp, stats;
 	size_t n, sent = 0, got = 0, carry = 0, jids = 0;
 	struct bench_obuf o = { 0 };
 	char msg[512];
@@ -1073,15 +1081,7 @@ cmd_routes(int argc, char **argv)
 	h = (pid_t)atoi(argv[5]);
 	stats = atoi(argv[6]);
 	n = strtoul(argv[7], NULL, 10);
-	lfd = listen_on(atoi(argv[2]));
-	hlfd = listen_on(atoi(argv[4]));
-	fprintf(stderr, "loadgen: listening on %s and %s\n", argv[2], argv[4]);
-	up = accept_one(lfd);
-	serve_handshake(up);
-	hup = accept_one(hlfd);
-	serve_handshake(hup);
-	comp = bench_connect(atoi(argv[3]));
-	bench_component_handshake(comp, BENCH_DOMAIN, secret, "loadgen");
+	path_open(argv, &up, &hup, &comp);
 	set_nonblock(up, true);
 	set_nonblock(comp, true);
 
