@@ -68,12 +68,7 @@ DAVE=dave                 # on node4, while the cluster has it
 
 echo "rolling: work dir and logs in $W (kept on failure)"
 
-declare -A C2S SERVER LISTEN PEERP
-for n in 1 2 3 4; do
-	C2S[$n]=$(it_free_port) && SERVER[$n]=$(it_free_port) &&
-	    LISTEN[$n]=$(it_free_port) && PEERP[$n]=$(it_free_port) ||
-	    { echo "FAIL: no free ports"; exit 1; }
-done
+it_node_ports 1 2 3 4 || { echo "FAIL: no free ports"; exit 1; }
 
 export VCOMP_ROLL_S1="roll-comp-$RANDOM$RANDOM$$"
 export VCOMP_ROLL_S2="roll-comp2-$RANDOM$RANDOM$$"
@@ -334,23 +329,30 @@ done
 # environment variable node1 lacks): the pre-flight (--check-upgrade)
 # refuses it before anything is drained; node1 keeps serving, accounted
 # as a change.
+# refused N CHANGE PATTERN WHAT: node N is given CHANGE's binary, whose
+# pre-flight must fail: the runtime logs "would not start: PATTERN",
+# drains nothing and keeps serving; then the binary (or, for node2, the
+# symlink) it runs is put back as $W/good-nodeN.
+refused() {
+	local n=$1 c=$2 re=$3 what=$4 log=$W/runtime-node$1.log n0 d0
+	cp -P "$W/run/vcomp-node$n" "$W/good-node$n"
+	n0=$(grep -c 'would not start' "$log")
+	d0=$(grep -c 'upgrade: draining' "$log")
+	rt_install "$n" "$c"
+	kill -USR2 "${RT_PID[$n]}"
+	if it_wait_count "$log" "would not start: .*$re" $((n0 + 1)) 10 &&
+	    [ "$(grep -c 'upgrade: draining' "$log")" = "$d0" ]; then
+		it_pass "$c: the pre-flight refuses the upgrade ($what), nothing drained"
+	else
+		it_fail "$c: the pre-flight refuses the upgrade ($what), nothing drained" "$log"
+	fi
+	cp -P "$W/good-node$n" "$W/run/.vcomp-node$n.new" &&
+	    mv -fT "$W/run/.vcomp-node$n.new" "$W/run/vcomp-node$n"
+}
+
 echo "== roll noenv (a new binary that would not start, on node1)"
 echo "noenv $(now)" >>"$W/phases"
-cp "$W/run/vcomp-node1" "$W/good-node1"
-n0=$(grep -c 'would not start' "$W/runtime-node1.log")
-d0=$(grep -c 'upgrade: draining' "$W/runtime-node1.log")
-rt_install 1 noenv
-kill -USR2 "${RT_PID[1]}"
-if it_wait_count "$W/runtime-node1.log" \
-    'would not start: .*VCOMP_ROLL_UNSET' $((n0 + 1)) 10 &&
-    [ "$(grep -c 'upgrade: draining' "$W/runtime-node1.log")" = "$d0" ]; then
-	it_pass "noenv: the pre-flight refuses the upgrade, nothing drained"
-else
-	it_fail "noenv: the pre-flight refuses the upgrade, nothing drained" \
-	    "$W/runtime-node1.log"
-fi
-cp "$W/good-node1" "$W/run/.vcomp-node1.new"
-mv -f "$W/run/.vcomp-node1.new" "$W/run/vcomp-node1"
+refused 1 noenv VCOMP_ROLL_UNSET "a secret's variable is not set"
 sleep 1
 echo "noenv-end $(now)" >>"$W/phases"
 
@@ -364,21 +366,7 @@ time.sleep(60)' "${LISTEN[2]}" >"$W/portbusy-holder.log" 2>&1 &
 HOLDER=$!
 it_track $HOLDER
 it_wait_port "${LISTEN[2]}" 5 $HOLDER
-good2=$(readlink "$W/run/vcomp-node2")
-n0=$(grep -c 'would not start' "$W/runtime-node2.log")
-d0=$(grep -c 'upgrade: draining' "$W/runtime-node2.log")
-rt_install 2 portbusy
-kill -USR2 "${RT_PID[2]}"
-if it_wait_count "$W/runtime-node2.log" \
-    "would not start: .*${LISTEN[2]}.*already in use" $((n0 + 1)) 10 &&
-    [ "$(grep -c 'upgrade: draining' "$W/runtime-node2.log")" = "$d0" ]; then
-	it_pass "portbusy: the pre-flight refuses the upgrade (port ${LISTEN[2]} in use), nothing drained"
-else
-	it_fail "portbusy: the pre-flight refuses the upgrade (port ${LISTEN[2]} in use), nothing drained" \
-	    "$W/runtime-node2.log"
-fi
-ln -sfn "$good2" "$W/run/.vcomp-node2.new" &&
-    mv -fT "$W/run/.vcomp-node2.new" "$W/run/vcomp-node2"
+refused 2 portbusy "${LISTEN[2]}.*already in use" "port ${LISTEN[2]} in use"
 it_kill $HOLDER
 sleep 1
 echo "portbusy-end $(now)" >>"$W/phases"
