@@ -55,11 +55,8 @@ FLOOD_RATE=${IT_FLOOD_RATE:-2000}
 
 echo "cluster: work dir and logs in $W (kept on failure)"
 
-declare -A C2S SERVER LISTEN PEERP STATS
+it_node_ports 1 2 3 || { echo "FAIL: no free ports"; exit 1; }
 for n in 1 2 3; do
-	C2S[$n]=$(it_free_port) && SERVER[$n]=$(it_free_port) &&
-	    LISTEN[$n]=$(it_free_port) && PEERP[$n]=$(it_free_port) &&
-	    STATS[$n]=$(it_free_port) || { echo "FAIL: no free ports"; exit 1; }
 	it_log "node$n ports c2s=${C2S[$n]} server=${SERVER[$n]}" \
 	    "listen=${LISTEN[$n]} peer=${PEERP[$n]} stats=${STATS[$n]}"
 done

@@ -61,7 +61,6 @@ it_init ejabberd
 W=$IT_WORK
 # mktemp -d makes it 0700: user ejabberd could not reach its spool.
 chmod 755 "$W"
-COMPONENT="$IT_PY $IT_DIR/component.py"
 CLIENT="$IT_PY $IT_DIR/client.py"
 FLOOD="$IT_PY $IT_DIR/flood.py"
 DOMAIN=muc.example.test
@@ -71,12 +70,7 @@ MAX_WAIT=2                   # seconds; queue-age is 5 s
 
 echo "ejabberd: work dir and logs in $W (kept on failure)"
 
-declare -A C2S SERVER LISTEN PEERP STATS
-for n in 1 2; do
-	C2S[$n]=$(it_free_port) && SERVER[$n]=$(it_free_port) &&
-	    LISTEN[$n]=$(it_free_port) && PEERP[$n]=$(it_free_port) &&
-	    STATS[$n]=$(it_free_port) || { echo "FAIL: no free ports"; exit 1; }
-done
+it_node_ports 1 2 || { echo "FAIL: no free ports"; exit 1; }
 EPMD_PORT=$(it_free_port) || { echo "FAIL: no free ports"; exit 1; }
 export VCOMP_IT_SECRET="it-comp-$RANDOM$RANDOM$$"
 export VCOMP_IT_CLUSTER_SECRET="it-cluster-$RANDOM$RANDOM$$"
@@ -234,16 +228,7 @@ UP_RE="upstream $DOMAIN: connected to"
 
 COMP_PID=
 COMP_LOGS=()
-comp_start() {
-	local log=$W/component-$1.log
-	COMP_LOGS+=("$log")
-	it_wait_port "${LISTEN[1]}" 8 || return 1
-	$COMPONENT run --port "${LISTEN[1]}" --secret "$VCOMP_IT_SECRET" \
-	    --log "$log" --lifetime 300 >>"$W/component.out" 2>&1 &
-	COMP_PID=$!
-	it_track "$COMP_PID"
-	it_wait_count "$log" SESSION-START 1 8
-}
+comp_start() { it_comp_start "${LISTEN[1]}"; }
 
 # to_peer: how many stanzas vcomp-node2 has sent to node1 in its life.
 to_peer() {
@@ -369,7 +354,7 @@ if ! (cd "$W" && "$VCOMPC" --all -d bin spec.yaml) >"$W/build.log" 2>&1; then
 fi
 ok=1
 rt_start 1 "$UP_RE" || ok=0
-comp_start 0 || ok=0
+comp_start || ok=0
 # vcomp-node2 registers once node1 says its real component is connected.
 rt_start 2 "$UP_RE" || ok=0
 if [ $ok = 1 ] && grep -q "a home is available; registering" "$W/runtime-node2.log"; then
@@ -490,7 +475,7 @@ echo "== 5. vcomp-node1 and the component restarted"
 COMP_PID=
 ok=1
 rt_start 1 "$UP_RE" || ok=0
-comp_start 1 || ok=0
+comp_start || ok=0
 it_wait_count "$W/runtime-node2.log" "a home is available; registering" 2 8 || ok=0
 it_wait_count "$W/runtime-node2.log" "$UP_RE" 3 8 || ok=0
 it_check "5a vcomp-node1 and the component back, vcomp-node2 registered again" [ $ok = 1 ]

@@ -47,12 +47,7 @@ T0=$(date +%s.%N)
 
 echo "hostile: work dir and logs in $W (kept on failure)"
 
-declare -A C2S SERVER LISTEN PEERP STATS
-for n in 1 2; do
-	C2S[$n]=$(it_free_port) && SERVER[$n]=$(it_free_port) &&
-	    LISTEN[$n]=$(it_free_port) && PEERP[$n]=$(it_free_port) &&
-	    STATS[$n]=$(it_free_port) || { echo "FAIL: no free ports"; exit 1; }
-done
+it_node_ports 1 2 || { echo "FAIL: no free ports"; exit 1; }
 
 export VCOMP_IT_SECRET="it-comp-$RANDOM$RANDOM$$"
 export VCOMP_IT_CLUSTER_SECRET="it-cluster-$RANDOM$RANDOM$$"

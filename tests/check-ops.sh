@@ -34,12 +34,8 @@ PROBE="$IT_PY $IT_DIR/http_probe.py"
 DOMAIN=muc.example.test
 AUTH_RE=$IT_AUTH_RE
 
-declare -A C2S SERVER PEERP LISTEN STATS RT
-for n in 1 2; do
-	C2S[$n]=$(it_free_port) && SERVER[$n]=$(it_free_port) &&
-	    PEERP[$n]=$(it_free_port) && LISTEN[$n]=$(it_free_port) &&
-	    STATS[$n]=$(it_free_port) || { echo "FAIL: no free ports"; exit 1; }
-done
+declare -A RT
+it_node_ports 1 2 || { echo "FAIL: no free ports"; exit 1; }
 PROM_PORT=$(it_free_port) || { echo "FAIL: no free ports"; exit 1; }
 export VCOMP_IT_SECRET="it-comp-$RANDOM$RANDOM$$"
 export VCOMP_IT_CLUSTER_SECRET="it-cluster-$RANDOM$RANDOM$$"

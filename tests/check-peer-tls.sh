@@ -56,12 +56,7 @@ MARK="vcompMARK$$x$RANDOM"
 
 echo "peer-tls: work dir and logs in $W (kept on failure)"
 
-declare -A C2S SERVER LISTEN STATS
-for n in 1 2; do
-	C2S[$n]=$(it_free_port) && SERVER[$n]=$(it_free_port) &&
-	    LISTEN[$n]=$(it_free_port) && STATS[$n]=$(it_free_port) ||
-	    { echo "FAIL: no free ports"; exit 1; }
-done
+it_node_ports 1 2 || { echo "FAIL: no free ports"; exit 1; }
 PEER1=$(it_free_port) && PX=$(it_free_port) && PQ=$(it_free_port) ||
     { echo "FAIL: no free ports"; exit 1; }
 it_log "node2 peer in the spec (proxy) $PX, vcomp-node2 listens on $PQ"

@@ -53,7 +53,6 @@ it_require "restart and stop test" prosody python3-slixmpp
 
 it_init restarts
 W=$IT_WORK
-COMPONENT="$IT_PY $IT_DIR/component.py"
 FLOOD="$IT_PY $IT_DIR/flood.py"
 DOMAIN=muc.example.test
 ROOM=room@$DOMAIN
@@ -63,12 +62,7 @@ SECS=${IT_RESTART_SECS:-5}      # of sending per fault
 
 echo "restarts: work dir and logs in $W (kept on failure)"
 
-declare -A C2S SERVER LISTEN PEERP STATS
-for n in 1 2 3; do
-	C2S[$n]=$(it_free_port) && SERVER[$n]=$(it_free_port) &&
-	    LISTEN[$n]=$(it_free_port) && PEERP[$n]=$(it_free_port) &&
-	    STATS[$n]=$(it_free_port) || { echo "FAIL: no free ports"; exit 1; }
-done
+it_node_ports 1 2 3 || { echo "FAIL: no free ports"; exit 1; }
 export VCOMP_IT_SECRET="it-comp-$RANDOM$RANDOM$$"
 export VCOMP_IT_CLUSTER_SECRET="it-cluster-$RANDOM$RANDOM$$"
 sed -e "s/@SERVER1@/${SERVER[1]}/" -e "s/@PEER1@/${PEERP[1]}/" \
@@ -98,16 +92,7 @@ COMP_PID=
 COMP_LOGS=()
 # comp_start: a new life of the component, with a log of its own (the
 # tallies read every life's log once).
-comp_start() {
-	local log=$W/component-${#COMP_LOGS[@]}.log
-	COMP_LOGS+=("$log")
-	it_wait_port "${LISTEN[1]}" 8 || return 1
-	$COMPONENT run --port "${LISTEN[1]}" --secret "$VCOMP_IT_SECRET" \
-	    --log "$log" --lifetime 300 >>"$W/component.out" 2>&1 &
-	COMP_PID=$!
-	it_track "$COMP_PID"
-	it_wait_count "$log" SESSION-START 1 8
-}
+comp_start() { it_comp_start "${LISTEN[1]}"; }
 comp_stop() {
 	[ -n "$COMP_PID" ] && it_kill "$COMP_PID"
 	COMP_PID=

@@ -82,6 +82,35 @@ else:
 	return 1
 }
 
+# it_node_ports N...: for each node number N, free ports in the global
+# associative arrays C2S[N], SERVER[N], LISTEN[N], PEERP[N], STATS[N]
+# (c2s, component port of its server, home listener, peer, stats).
+# Returns 1 when the ports run out.
+it_node_ports() {
+	local n
+	declare -gA C2S SERVER LISTEN PEERP STATS
+	for n in "$@"; do
+		C2S[$n]=$(it_free_port) && SERVER[$n]=$(it_free_port) &&
+		    LISTEN[$n]=$(it_free_port) && PEERP[$n]=$(it_free_port) &&
+		    STATS[$n]=$(it_free_port) || return 1
+	done
+}
+
+# it_comp_start PORT: a new life of the echoing test component
+# (integration/component.py) at the home listener on PORT, with a log of
+# its own, $IT_WORK/component-K.log (K = its life, from 0), appended to the
+# global array COMP_LOGS; its pid in COMP_PID.  Waits for its session.
+it_comp_start() {
+	local log=$IT_WORK/component-${#COMP_LOGS[@]}.log
+	COMP_LOGS+=("$log")
+	it_wait_port "$1" 8 || return 1
+	"$IT_PY" "$IT_DIR/component.py" run --port "$1" --secret "$VCOMP_IT_SECRET" \
+	    --log "$log" --lifetime 300 >>"$IT_WORK/component.out" 2>&1 &
+	COMP_PID=$!
+	it_track "$COMP_PID"
+	it_wait_count "$log" SESSION-START 1 8
+}
+
 # it_port_open PORT: does something accept on 127.0.0.1:PORT?
 it_port_open() {
 	(exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null
